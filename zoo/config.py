@@ -1,0 +1,334 @@
+"""One config schema for every run: dataclasses, presets as TOML data, `key=value` overrides.
+
+A run config is `RunConfig`; presets live in `experiments/<name>.toml` and hold any subset of
+its fields. Command-line overrides use dotted keys (`train.steps_per_epoch=50`,
+`model.drop_steps=3`, `train.phases=[{epochs=2, lr=1e-3}]`) and are parsed by the field's type,
+so `data.charset=0123456789` stays a string. Everything is validated before any compute.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import string
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_args, get_origin, get_type_hints
+
+from zoo import architectures, registry
+
+EXPERIMENTS_DIR = Path(__file__).resolve().parent.parent / "experiments"
+DEFAULT_CHARSET = string.digits + string.ascii_uppercase
+
+
+class ConfigError(ValueError):
+    """A config, preset or override that cannot run; the message says what is accepted."""
+
+
+@dataclass
+class DataConfig:
+    charset: str = DEFAULT_CHARSET
+    min_length: int = 4
+    max_length: int = 4
+    width: int = 170
+    height: int = 80
+    val_size: int = 2560  # the reference's per-epoch check: 20 x 128
+    test_size: int = 10000  # the reference's final check
+    val_seed: int = 1_000_003  # fixed: every run is validated on the same images
+    test_seed: int = 2_000_003  # fixed and distinct from val and from any training seed
+    workers: int = 0  # data worker processes; 0 = one per CPU core
+    prefetch_batches: int = 8
+
+
+@dataclass
+class Phase:
+    epochs: int
+    lr: float
+
+
+def _reference_phases() -> list[Phase]:
+    return [Phase(epochs=20, lr=1e-3), Phase(epochs=20, lr=1e-4)]
+
+
+@dataclass
+class TrainConfig:
+    batch_size: int = 128
+    steps_per_epoch: int = 400
+    phases: list[Phase] = field(default_factory=_reference_phases)
+    eval_batch_size: int = 128
+
+    @property
+    def epochs(self) -> int:
+        return sum(phase.epochs for phase in self.phases)
+
+    @property
+    def samples(self) -> int:
+        return self.epochs * self.steps_per_epoch * self.batch_size
+
+
+@dataclass
+class TrackingConfig:
+    experiment: str = "captcha-zoo"
+    log_model: bool = True
+    register_model: bool = True
+    speed_repeats: int = 5  # timed repetitions for images/s and ms/image (medians)
+
+
+@dataclass
+class RunConfig:
+    arch: str = "bigru"
+    preset: str = "reference"
+    seed: int = 0
+    model: dict[str, Any] = field(default_factory=dict)  # overrides of the arch's ArchConfig
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    checkpoint_dir: str = "checkpoints"
+
+    @property
+    def run_name(self) -> str:
+        """Named after what it is: `bigru-reference-s0`, plus a hash when fields were overridden."""
+        name = f"{self.arch}-{self.preset}-s{self.seed}"
+        if self.overrides_hash():
+            name += f"-{self.overrides_hash()}"
+        return name
+
+    def overrides_hash(self) -> str:
+        """Short hash of the run when result-changing fields differ from its preset ('' if none do)."""
+        base = load_preset(self.preset)
+        base.arch, base.seed = self.arch, self.seed
+        return "" if config_hash(base) == config_hash(self) else config_hash(self)
+
+    def arch_config(self) -> architectures.ArchConfig:
+        return registry.resolve(self.arch, **self.model)
+
+
+def to_dict(config: Any) -> dict[str, Any]:
+    return dataclasses.asdict(config)
+
+
+# fields that change where or how fast a run goes, never what it computes
+RESULT_NEUTRAL_KEYS = {"checkpoint_dir", "data.workers", "data.prefetch_batches", "tracking.experiment",
+                       "tracking.log_model", "tracking.register_model", "tracking.speed_repeats"}
+
+
+def config_hash(config: RunConfig) -> str:
+    """Hash of every field that can change a run's results."""
+    fields = {key: value for key, value in flatten(config).items() if key not in RESULT_NEUTRAL_KEYS}
+    payload = json.dumps(fields, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:8]
+
+
+def flatten(config: RunConfig) -> dict[str, str]:
+    """`{"data.charset": "...", "train.phases": "[...]", ...}` for MLflow params."""
+    flat: dict[str, str] = {}
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict) and prefix != "model":
+            for key, item in value.items():
+                walk(f"{prefix}.{key}" if prefix else key, item)
+        else:
+            flat[prefix] = value if isinstance(value, str) else json.dumps(value)
+
+    walk("", to_dict(config))
+    return flat
+
+
+def list_presets() -> list[str]:
+    return sorted(path.stem for path in EXPERIMENTS_DIR.glob("*.toml") if _is_run_preset(path))
+
+
+def _is_run_preset(path: Path) -> bool:
+    return not tomllib.loads(path.read_text()).get("kind")  # studies/comparisons declare a kind
+
+
+def load_preset(name: str) -> RunConfig:
+    path = EXPERIMENTS_DIR / f"{name}.toml"
+    if not path.is_file() or not _is_run_preset(path):
+        raise ConfigError(f"unknown preset {name!r}; known presets: {', '.join(list_presets())}")
+    values = tomllib.loads(path.read_text())
+    return _build(RunConfig, {**values, "preset": name}, where=f"preset {name!r}")
+
+
+def make_config(
+    arch: str = "bigru",
+    preset: str = "reference",
+    seed: int = 0,
+    overrides: list[str] | dict[str, Any] | None = None,
+) -> RunConfig:
+    """The preset, then arch/seed, then `key=value` overrides; validated before it is returned."""
+    config = load_preset(preset)
+    config.arch, config.seed = arch, seed
+    items = overrides.items() if isinstance(overrides, dict) else map(_split, overrides or [])
+    for key, value in items:
+        _apply_override(config, key, value)
+    validate(config)
+    return config
+
+
+def _split(assignment: str) -> tuple[str, str]:
+    key, sep, value = assignment.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"override {assignment!r} is not of the form key=value (e.g. train.steps_per_epoch=50)")
+    return key.strip(), value.strip()
+
+
+def _apply_override(config: RunConfig, key: str, value: Any) -> None:
+    *parents, leaf = key.split(".")
+    if parents == ["model"]:
+        arch_types = get_type_hints(architectures.ArchConfig)
+        if leaf not in arch_types:
+            raise ConfigError(f"unknown model field {leaf!r}; accepted: {', '.join(arch_types)}")
+        config.model[leaf] = _coerce(value, arch_types[leaf], key)
+        return
+    target: Any = config
+    for part in parents:
+        if not dataclasses.is_dataclass(target) or part not in _field_types(target):
+            raise ConfigError(f"unknown config key {key!r}; accepted: {', '.join(known_keys())}")
+        target = getattr(target, part)
+    types = _field_types(target) if dataclasses.is_dataclass(target) else {}
+    if leaf not in types or dataclasses.is_dataclass(getattr(target, leaf)) or leaf == "model":
+        raise ConfigError(f"unknown config key {key!r}; accepted: {', '.join(known_keys())}")
+    setattr(target, leaf, _coerce(value, types[leaf], key))
+
+
+def known_keys() -> list[str]:
+    keys = []
+    for name, kind in _field_types(RunConfig).items():
+        if dataclasses.is_dataclass(kind):
+            keys += [f"{name}.{sub}" for sub in _field_types(kind)]
+        elif name == "model":
+            keys.append("model.<ArchConfig field>")
+        else:
+            keys.append(name)
+    return keys
+
+
+def _field_types(cls_or_obj: Any) -> dict[str, Any]:
+    cls = cls_or_obj if isinstance(cls_or_obj, type) else type(cls_or_obj)
+    return get_type_hints(cls)
+
+
+def _coerce(value: Any, kind: Any, key: str) -> Any:
+    """Parse `value` (a CLI string or TOML value) as the field's type, or say what is accepted."""
+    if isinstance(value, str) and kind is not str:
+        try:
+            value = tomllib.loads(f"v = {value}")["v"]
+        except tomllib.TOMLDecodeError:
+            if kind is bool and value.lower() in ("true", "false"):
+                value = value.lower() == "true"
+            else:
+                raise ConfigError(f"{key}: cannot read {value!r} as {_type_name(kind)}") from None
+    origin = get_origin(kind)
+    try:
+        if kind is bool:
+            if not isinstance(value, bool):
+                raise TypeError
+            return value
+        if kind is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError
+            return value
+        if kind is float:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise TypeError
+            return float(value)
+        if kind is str:
+            if not isinstance(value, str):
+                raise TypeError
+            return value
+        if origin is tuple:
+            (item,) = {arg for arg in get_args(kind) if arg is not Ellipsis}
+            return tuple(_coerce(v, item, key) for v in value)
+        if origin is list:
+            (item,) = get_args(kind)
+            return [_coerce(v, item, key) for v in value]
+        if origin is dict:
+            return dict(value)
+        if dataclasses.is_dataclass(kind):
+            return _build(kind, value, where=key)
+    except (TypeError, ValueError) as error:
+        if isinstance(error, ConfigError):
+            raise
+        raise ConfigError(f"{key}: expected {_type_name(kind)}, got {value!r}") from None
+    raise ConfigError(f"{key}: unsupported field type {kind}")
+
+
+def _type_name(kind: Any) -> str:
+    if kind is Phase or get_args(kind) == (Phase,):
+        return "a list of phases like [{epochs=20, lr=1e-3}, {epochs=20, lr=1e-4}]"
+    return getattr(kind, "__name__", str(kind))
+
+
+def _build(cls: type, values: Any, where: str) -> Any:
+    if not isinstance(values, dict):
+        raise ConfigError(f"{where}: expected a table of {', '.join(_field_types(cls))}, got {values!r}")
+    types = _field_types(cls)
+    unknown = sorted(set(values) - set(types))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; accepted: {', '.join(types)}")
+    defaults = {f.name: getattr(cls(), f.name) for f in dataclasses.fields(cls)} if cls is not Phase else {}
+    kwargs = {}
+    for name, kind in types.items():
+        if name in values:
+            kwargs[name] = _coerce(values[name], kind, f"{where}: {name}" if where else name)
+        elif name in defaults:
+            kwargs[name] = defaults[name]
+        else:
+            raise ConfigError(f"{where}: missing {name!r}")
+    return cls(**kwargs)
+
+
+def validate(config: RunConfig) -> None:
+    """Raise ConfigError for anything that cannot train; nothing here builds a model."""
+    problems = []
+    data, train = config.data, config.train
+    if config.arch not in registry.list_models():
+        problems.append(f"unknown arch {config.arch!r}; known: {', '.join(registry.list_models())}")
+    if not data.charset:
+        problems.append("data.charset is empty; give the characters the captchas use, e.g. 0123456789")
+    elif len(set(data.charset)) != len(data.charset):
+        problems.append(f"data.charset {data.charset!r} repeats characters; each must appear once")
+    if not 1 <= data.min_length <= data.max_length:
+        problems.append(f"label lengths need 1 <= data.min_length <= data.max_length, got {data.min_length}..{data.max_length}")
+    for name in ("width", "height", "val_size", "test_size", "prefetch_batches"):
+        if getattr(data, name) <= 0:
+            problems.append(f"data.{name} must be positive, got {getattr(data, name)}")
+    if data.workers < 0:
+        problems.append(f"data.workers must be >= 0 (0 = one per core), got {data.workers}")
+    for name in ("batch_size", "steps_per_epoch", "eval_batch_size"):
+        if getattr(train, name) <= 0:
+            problems.append(f"train.{name} must be positive, got {getattr(train, name)}")
+    if not train.phases:
+        problems.append("train.phases is empty; give at least one phase like [{epochs=20, lr=1e-3}]")
+    for index, phase in enumerate(train.phases):
+        if phase.epochs <= 0 or not phase.lr > 0:
+            problems.append(f"train.phases[{index}] needs epochs > 0 and lr > 0, got {phase}")
+    if config.tracking.speed_repeats <= 0:
+        problems.append(f"tracking.speed_repeats must be positive, got {config.tracking.speed_repeats}")
+    if not problems:
+        problems += _architecture_problems(config)
+    if problems:
+        raise ConfigError("invalid config:\n  - " + "\n  - ".join(problems))
+
+
+def _architecture_problems(config: RunConfig) -> list[str]:
+    try:
+        arch = config.arch_config()
+    except (registry.UnknownModelError, TypeError, ValueError) as error:
+        return [str(error)]
+    data = config.data
+    try:
+        steps = architectures.output_steps(arch, data.width, data.height)
+    except ValueError as error:
+        return [str(error)]
+    needed = architectures.steps_needed(data.max_length)
+    if steps < needed:
+        return [
+            f"{config.arch} reads {data.width}px-wide images as {steps} output steps, but labels of "
+            f"{data.max_length} characters need at least {needed} (CTC needs a blank between repeated "
+            f"characters); use shorter labels, wider images or fewer model.drop_steps"
+        ]
+    return []

@@ -1,0 +1,185 @@
+"""Seeded, reproducible captchas: a source, a parallel batch stream, and cached eval splits.
+
+`captcha` (>= 0.5) draws every random choice from the module `secrets`, which cannot be seeded.
+`CaptchaSource.sample(i)` swaps in a `random.Random` seeded by (seed, i) for the duration of
+one drawing, so the same (seed, index) gives the same image and label in any process, and
+every architecture in a comparison sees the identical sample stream.
+
+This module imports no Keras or TensorFlow: worker processes stay light.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import functools
+import hashlib
+import json
+import multiprocessing
+import os
+import random
+import threading
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Iterator
+
+import captcha
+import captcha.image
+import numpy as np
+
+FORMAT_VERSION = 1  # bump when the drawing of a (seed, index) changes: invalidates cached splits
+PAD = -1  # same as zoo.ctc.PAD (kept here so workers need no Keras)
+_SWAP_LOCK = threading.Lock()
+
+
+class _SeededSecrets(random.Random):
+    """The slice of the `secrets` API that captcha uses, driven by a seeded generator."""
+
+    def randbelow(self, exclusive_upper_bound: int) -> int:
+        return self.randrange(exclusive_upper_bound)
+
+    def randbits(self, k: int) -> int:
+        return self.getrandbits(k)
+
+
+@functools.lru_cache(maxsize=8)
+def _drawer(width: int, height: int) -> captcha.image.ImageCaptcha:
+    return captcha.image.ImageCaptcha(width=width, height=height)
+
+
+@dataclass(frozen=True)
+class CaptchaSource:
+    """An endless, index-addressed stream of labeled captchas."""
+
+    charset: str
+    min_length: int
+    max_length: int
+    width: int
+    height: int
+    seed: int
+
+    @classmethod
+    def from_config(cls, data, seed: int) -> "CaptchaSource":
+        return cls(data.charset, data.min_length, data.max_length, data.width, data.height, seed)
+
+    def text(self, index: int) -> str:
+        rng = self._rng(index)
+        length = rng.randint(self.min_length, self.max_length)
+        return "".join(rng.choice(self.charset) for _ in range(length))
+
+    def sample(self, index: int, text: str | None = None) -> tuple[np.ndarray, str]:
+        """Image (height x width x 3, uint8) and label of sample `index`; `text` forces the label."""
+        rng = self._rng(index)
+        length = rng.randint(self.min_length, self.max_length)
+        label = "".join(rng.choice(self.charset) for _ in range(length))
+        label = label if text is None else text
+        with _SWAP_LOCK:  # the swap is global to the captcha module: one drawing at a time
+            original, captcha.image.secrets = captcha.image.secrets, rng
+            try:
+                image = _drawer(self.width, self.height).generate_image(label)
+            finally:
+                captcha.image.secrets = original
+        return np.asarray(image.convert("RGB"), dtype=np.uint8), label
+
+    def batch(self, start: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """Samples start..start+size-1: images (size x H x W x 3) and labels (size x max_length)."""
+        images = np.empty((size, self.height, self.width, 3), dtype=np.uint8)
+        labels = np.full((size, self.max_length), PAD, dtype=np.int32)
+        class_of = {char: i + 1 for i, char in enumerate(self.charset)}
+        for row in range(size):
+            images[row], text = self.sample(start + row)
+            labels[row, : len(text)] = [class_of[char] for char in text]
+        return images, labels
+
+    def _rng(self, index: int) -> _SeededSecrets:
+        return _SeededSecrets(f"captcha-zoo/{FORMAT_VERSION}/{self.seed}/{index}")
+
+
+def _render_batch(source: CaptchaSource, batch_index: int, batch_size: int):
+    return source.batch(batch_index * batch_size, batch_size)
+
+
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+class BatchStream:
+    """Batches `start_batch, start_batch+1, ...` of a source, drawn in worker processes.
+
+    Batch b holds samples b*batch_size .. (b+1)*batch_size-1, so a run resumed at epoch e
+    continues with exactly the batches it would have seen. At most `prefetch` batches are
+    in flight, so memory stays bounded however fast the workers are. `workers=0` draws in
+    this process. Use as a context manager so the workers are shut down.
+    """
+
+    def __init__(self, source: CaptchaSource, batch_size: int, start_batch: int = 0,
+                 stop_batch: int | None = None, workers: int = 0, prefetch: int = 8):
+        self.source, self.batch_size = source, batch_size
+        self.start_batch, self.stop_batch = start_batch, stop_batch
+        self.prefetch = max(prefetch, workers, 1)
+        self._pool = None
+        if workers > 0:
+            context = multiprocessing.get_context("spawn")  # never fork a process holding TF threads
+            self._pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=context)
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        indices = iter(range(self.start_batch, self.stop_batch)) if self.stop_batch is not None else _count(self.start_batch)
+        if self._pool is None:
+            for index in indices:
+                yield _render_batch(self.source, index, self.batch_size)
+            return
+        pending: collections.deque = collections.deque()
+        for index in indices:
+            pending.append(self._pool.submit(_render_batch, self.source, index, self.batch_size))
+            if len(pending) >= self.prefetch:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> "BatchStream":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _count(start: int) -> Iterator[int]:
+    while True:
+        yield start
+        start += 1
+
+
+def render(source: CaptchaSource, count: int, workers: int = 0, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """The first `count` samples of `source` as (images, labels)."""
+    batch_size = min(batch_size, count)
+    batches = -(-count // batch_size)
+    with BatchStream(source, batch_size, stop_batch=batches, workers=workers) as stream:
+        parts = list(stream)
+    images = np.concatenate([images for images, _ in parts])[:count]
+    labels = np.concatenate([labels for _, labels in parts])[:count]
+    return images, labels
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("ZOO_CACHE_DIR", Path.home() / ".cache" / "captcha-zoo"))
+
+
+def cached_split(source: CaptchaSource, count: int, workers: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """`render(source, count)`, generated once and kept on disk (written atomically)."""
+    key = {"source": asdict(source), "count": count, "format": FORMAT_VERSION, "captcha": captcha.__version__}
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    path = cache_dir() / f"split-{source.seed}-{count}-{digest}.npz"
+    if path.is_file():
+        with np.load(path) as stored:
+            return stored["images"], stored["labels"]
+    images, labels = render(source, count, workers=workers)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(f".{os.getpid()}.tmp.npz")
+    np.savez(partial, images=images, labels=labels)
+    os.replace(partial, path)
+    return images, labels

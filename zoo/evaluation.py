@@ -1,0 +1,85 @@
+"""Scoring a model on a fixed split, its per-character errors, and its inference speed."""
+
+from __future__ import annotations
+
+import collections
+import time
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import pandas as pd
+from keras import ops
+
+from zoo import ctc
+
+
+@dataclass
+class Evaluation:
+    metrics: dict[str, float]  # seq_acc, char_acc, ned (the fit metrics, on this split)
+    predictions: list[str]  # greedy decodes, cut to max_length
+    labels: list[str]
+
+
+def evaluate(model: keras.Model, images: np.ndarray, labels: np.ndarray, charset: str, max_length: int,
+             batch_size: int = 128, verbose: int | str = "auto") -> Evaluation:
+    """One forward pass over the split; metrics and decodes come from the same logits."""
+    logits = model.predict(images, batch_size=batch_size, verbose=verbose)  # n x steps x classes+1
+    metrics = ctc.score_logits(logits, labels, max_length)
+    predictions = ctc.decode_texts(logits, charset, max_length)
+    return Evaluation(metrics, predictions, ctc.labels_to_texts(labels, charset))
+
+
+def character_errors(predictions: list[str], labels: list[str], charset: str) -> pd.DataFrame:
+    """Per true character: occurrences, errors at its position, and what it was mostly read as.
+
+    Position-wise like the reference's 0-vs-O analysis: label character i is an error when the
+    decode has another character (or none) at position i.
+    """
+    occurrences, errors = collections.Counter(), collections.Counter()
+    confusions: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+    for predicted, label in zip(predictions, labels):
+        for position, char in enumerate(label):
+            occurrences[char] += 1
+            read = predicted[position] if position < len(predicted) else ""
+            if read != char:
+                errors[char] += 1
+                confusions[char][read or "(missing)"] += 1
+    rows = [
+        {
+            "char": char,
+            "occurrences": occurrences[char],
+            "errors": errors[char],
+            "error_rate": errors[char] / occurrences[char] if occurrences[char] else 0.0,
+            "mostly_read_as": confusions[char].most_common(1)[0][0] if confusions[char] else "",
+        }
+        for char in charset
+    ]
+    return pd.DataFrame(rows)
+
+
+def step_argmax(model: keras.Model, image: np.ndarray, charset: str) -> list[str]:
+    """The per-step most likely class of one image, as characters ('-' for the blank)."""
+    logits = model.predict_on_batch(image[None])[0]  # steps x classes+1
+    symbols = "-" + charset
+    return [symbols[index] for index in ops.convert_to_numpy(ops.argmax(logits, axis=-1))]
+
+
+def measure_speed(model: keras.Model, images: np.ndarray, repeats: int = 5, batch_size: int = 128) -> dict[str, float]:
+    """Median images/s at `batch_size` and ms/image at batch 1 (after one warm-up call each)."""
+    batch = np.resize(images, (batch_size, *images.shape[1:]))
+    single = images[:1]
+
+    def median_seconds(inputs: np.ndarray) -> float:
+        model.predict_on_batch(inputs)  # warm-up: tracing and allocation are not timed
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            model.predict_on_batch(inputs)
+            times.append(time.perf_counter() - start)
+        return float(np.median(times))
+
+    return {
+        "inference_images_per_s": batch_size / median_seconds(batch),
+        "latency_ms_per_image": 1000 * median_seconds(single),
+    }

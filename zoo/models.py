@@ -1,0 +1,94 @@
+"""One builder for every registered architecture: CNN backbone -> recurrent (or dense) head -> logits.
+
+The model takes ordinary uint8 images (batch x height x width x 3) and does the scaling and the
+width-first transposition itself, so a saved or served model cannot drift from training. It
+returns CTC logits (batch x steps x classes+1), blank = class 0, with the dropped leading steps
+already cut. Shapes in comments are for the reference: 80x170 images, 36 characters.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from zoo import architectures, registry
+from zoo.architectures import ArchConfig
+
+list_models = registry.list_models
+
+
+def create_model(
+    name: str,
+    *,
+    height: int = 80,
+    width: int = 170,
+    num_classes: int = 37,
+    **overrides,
+) -> keras.Model:
+    """Build registered architecture `name`; `overrides` replace fields of its ArchConfig."""
+    arch = registry.resolve(name, **overrides)
+    return build_model(arch, height=height, width=width, num_classes=num_classes, name=name)
+
+
+def build_model(arch: ArchConfig, *, height: int, width: int, num_classes: int, name: str = "model") -> keras.Model:
+    architectures.output_steps(arch, width, height)  # clear error for images too small
+    images = keras.Input((height, width, 3), dtype="uint8", name="image")  # batch x 80 x 170 x 3
+    x = layers.Rescaling(1 / 127.5, offset=-1.0, name="scale")(images)  # uint8 -> float in [-1, 1]
+    x = layers.Permute((2, 1, 3), name="width_first")(x)  # batch x 170 x 80 x 3
+    x = _backbone(x, arch)  # batch x 17 x 6 x 128
+    x = layers.Reshape((x.shape[1], x.shape[2] * x.shape[3]), name="to_steps")(x)  # batch x 17 x 768
+    x = layers.Dense(arch.projection_units, kernel_initializer="he_uniform", name="project")(x)  # batch x 17 x 128
+    x = layers.BatchNormalization(name="project_bn")(x)
+    x = layers.Activation("relu", name="project_relu")(x)
+    x = layers.Dropout(arch.dropout, name="project_dropout")(x)
+    x = _head(x, arch)  # batch x 17 x 256 (reference: concat of the last pair)
+    x = layers.Dropout(arch.dropout, name="head_dropout")(x)
+    x = layers.Dense(num_classes, name="logits", dtype="float32")(x)  # batch x 17 x 37
+    if arch.drop_steps:
+        x = layers.Cropping1D((arch.drop_steps, 0), name="drop_steps")(x)  # batch x 15 x 37
+    return keras.Model(images, x, name=name)
+
+
+def _backbone(x, arch: ArchConfig):
+    for block, filters in enumerate(arch.conv_filters, start=1):
+        for conv in range(1, arch.convs_per_block + 1):
+            # valid 3x3: each spatial axis shrinks by 2
+            x = layers.Conv2D(filters, 3, kernel_initializer="he_uniform", name=f"conv{block}_{conv}")(x)
+            x = layers.BatchNormalization(name=f"conv{block}_{conv}_bn")(x)
+            x = layers.Activation("relu", name=f"conv{block}_{conv}_relu")(x)
+        x = layers.MaxPooling2D((2, 2), name=f"pool{block}")(x)  # each spatial axis halves (floor)
+    return x
+
+
+def _rnn(arch: ArchConfig, name: str, go_backwards: bool = False) -> layers.Layer:
+    cell = {"gru": layers.GRU, "lstm": layers.LSTM}[arch.cell]
+    return cell(
+        arch.units,
+        return_sequences=True,
+        go_backwards=go_backwards,
+        kernel_initializer="he_uniform",
+        name=name,
+    )
+
+
+_MERGE_LAYERS = {"sum": layers.Add, "concat": layers.Concatenate}
+
+
+def _head(x, arch: ArchConfig):
+    """batch x steps x features -> batch x steps x units (x2 where the last merge concatenates)."""
+    for index in range(1, arch.layers + 1):
+        if arch.head == "dense":
+            x = layers.Dense(arch.units, activation="relu", kernel_initializer="he_uniform", name=f"dense{index}")(x)
+        elif arch.layout == "forward":
+            x = _rnn(arch, f"{arch.cell}{index}")(x)
+        elif arch.layout == "reversed_pair":
+            merge = arch.merge_modes[index - 1]
+            forward = _rnn(arch, f"{arch.cell}{index}")(x)
+            # go_backwards returns its outputs in reversed time order; merging them as they come
+            # pairs step t with step T-1-t, exactly as the reference does
+            backward = _rnn(arch, f"{arch.cell}{index}_b", go_backwards=True)(x)
+            x = _MERGE_LAYERS[merge](name=f"merge{index}")([forward, backward])
+        else:  # aligned
+            merge = arch.merge_modes[index - 1]
+            x = layers.Bidirectional(_rnn(arch, f"{arch.cell}{index}"), merge_mode=merge, name=f"bi{arch.cell}{index}")(x)
+    return x

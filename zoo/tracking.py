@@ -1,0 +1,179 @@
+"""Every MLflow call of the zoo lives here.
+
+Store: `MLFLOW_TRACKING_URI` when set (a server, or the URI `mlflow run` passes down), else the
+embedded `sqlite:///mlflow.db` at the repository root, with artifacts in `mlartifacts/` beside it.
+Under `mlflow run` the run and experiment already exist (MLFLOW_RUN_ID): they are used as they
+are and `set_experiment` is never called.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.metadata
+import os
+import subprocess
+import tempfile
+import traceback
+from pathlib import Path
+from typing import Any, Iterator
+
+import keras
+import mlflow
+import numpy as np
+from mlflow.entities import RunStatus
+from mlflow.models import infer_signature
+from mlflow.tracking import MlflowClient
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+RESUMABLE_STATUSES = {"RUNNING", "FAILED", "KILLED"}
+
+
+class TrackingError(RuntimeError):
+    pass
+
+
+def tracking_uri() -> str:
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{REPO_ROOT / 'mlflow.db'}"
+
+
+def launched_by_mlflow_run() -> bool:
+    return bool(os.environ.get("MLFLOW_RUN_ID"))
+
+
+def _use_store(experiment: str) -> None:
+    uri = tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    if launched_by_mlflow_run() or os.environ.get("MLFLOW_EXPERIMENT_ID"):
+        return
+    if mlflow.get_experiment_by_name(experiment) is None:
+        artifacts = None
+        if uri.startswith("sqlite:///"):  # a local store keeps its artifacts beside the database
+            artifacts = (Path(uri.removeprefix("sqlite:///")).parent / "mlartifacts").as_uri()
+        mlflow.create_experiment(experiment, artifact_location=artifacts)
+    mlflow.set_experiment(experiment)
+
+
+def run_status(run_id: str) -> str:
+    mlflow.set_tracking_uri(tracking_uri())
+    return MlflowClient().get_run(run_id).info.status
+
+
+@contextlib.contextmanager
+def tracked_run(*, run_name: str, experiment: str, tags: dict[str, str], resume_run_id: str | None = None) -> Iterator[str]:
+    """Start (or reopen) a run; it ends FINISHED, KILLED on interrupt, FAILED with the error."""
+    _use_store(experiment)
+    if resume_run_id and launched_by_mlflow_run() and os.environ["MLFLOW_RUN_ID"] != resume_run_id:
+        raise TrackingError("resume a run with `python -m zoo.train ... --resume`, not under `mlflow run`")
+    run = mlflow.start_run(run_id=resume_run_id, run_name=None if resume_run_id else run_name, tags=tags)
+    if launched_by_mlflow_run():
+        mlflow.set_tags({**tags, "mlflow.runName": run_name})
+    try:
+        yield run.info.run_id
+    except KeyboardInterrupt:
+        _end_with_error("interrupted (KeyboardInterrupt or SIGTERM); resume with --resume", RunStatus.KILLED)
+        raise
+    except BaseException as error:
+        _end_with_error(f"{type(error).__name__}: {error}", RunStatus.FAILED)
+        raise
+    else:
+        mlflow.flush_async_logging()
+        mlflow.end_run(RunStatus.to_string(RunStatus.FINISHED))
+
+
+def _end_with_error(message: str, status: int) -> None:
+    with contextlib.suppress(Exception):
+        mlflow.flush_async_logging()
+        mlflow.set_tag("zoo.error", message[:4000])
+        mlflow.log_text(traceback.format_exc(), "error.txt")
+    mlflow.end_run(RunStatus.to_string(status))
+
+
+def versions() -> dict[str, str]:
+    found = {}
+    for package in ("tensorflow", "keras", "captcha", "mlflow", "numpy"):
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            found[f"version.{package}"] = importlib.metadata.version(package)
+    found["keras_backend"] = keras.backend.backend()
+    found["git_commit"] = git_commit()
+    return found
+
+
+def git_commit() -> str:
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT, capture_output=True, text=True).stdout.strip()
+        return commit + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def log_params(params: dict[str, Any]) -> None:
+    mlflow.log_params({key: str(value) for key, value in params.items()})
+
+
+def log_metrics(metrics: dict[str, float], step: int | None = None) -> None:
+    mlflow.log_metrics({key: float(value) for key, value in metrics.items()}, step=step)
+
+
+def set_tags(tags: dict[str, str]) -> None:
+    mlflow.set_tags(tags)
+
+
+def log_figure(figure, path: str) -> None:
+    mlflow.log_figure(figure, path)
+
+
+def log_text(text: str, path: str) -> None:
+    mlflow.log_text(text, path)
+
+
+def log_dict(data: dict, path: str) -> None:
+    mlflow.log_dict(data, path)
+
+
+def log_table(frame, path: str) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        target = Path(folder) / Path(path).name
+        frame.to_csv(target, index=False)
+        mlflow.log_artifact(str(target), str(Path(path).parent) if Path(path).parent != Path(".") else None)
+
+
+def metric_history(run_id: str, keys: list[str]) -> dict[str, dict[int, float]]:
+    """{key: {step: value}} from the store (the last value wins where a step was logged twice)."""
+    client = MlflowClient()
+    return {key: {m.step: m.value for m in sorted(client.get_metric_history(run_id, key), key=lambda m: m.timestamp)} for key in keys}
+
+
+class EpochLogger(keras.callbacks.Callback):
+    """Logs every epoch's metrics at step = epoch number (1-based), without waiting on the store."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        values = {key: float(value) for key, value in (logs or {}).items() if np.isscalar(value) or np.ndim(value) == 0}
+        mlflow.log_metrics(values, step=epoch + 1, synchronous=False)
+
+    def on_train_end(self, logs=None):
+        mlflow.flush_async_logging()
+
+
+def pip_requirements() -> list[str]:
+    pins = []
+    for package in ("keras", "tensorflow", "jax", "numpy", "pillow"):
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            pins.append(f"{package}=={importlib.metadata.version(package)}")
+    return pins
+
+
+def log_keras_model(model: keras.Model, *, example_images: np.ndarray, registered_name: str | None,
+                    metadata: dict[str, Any]) -> str:
+    """Log an uncompiled copy of `model` (no custom objects needed to load it); return its URI."""
+    inference = keras.Model(model.inputs, model.outputs, name=model.name)  # same layers, no loss/optimizer
+    signature = infer_signature(example_images, np.asarray(inference.predict_on_batch(example_images)))
+    info = mlflow.keras.log_model(
+        inference,
+        name="model",
+        signature=signature,
+        pip_requirements=pip_requirements(),
+        metadata=metadata,
+        registered_model_name=registered_name,
+    )
+    return info.model_uri

@@ -1,0 +1,62 @@
+"""`python -m zoo.train --arch bigru [--preset cpu] [--seed 0] [--set key=value ...] [--resume|--restart]`
+
+Trains one registered architecture and tracks it in MLflow; see README.md for the presets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+
+from zoo import config as config_lib
+from zoo import registry
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m zoo.train", description=__doc__.splitlines()[0])
+    parser.add_argument("--arch", default="bigru", help=f"registered model: {', '.join(registry.list_models())}")
+    parser.add_argument("--preset", default="cpu", help=f"preset in experiments/: {', '.join(config_lib.list_presets())}")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the training stream and weights")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config field, e.g. train.steps_per_epoch=50; several may be "
+                             "given, or joined with ';' in one argument")
+    resume = parser.add_mutually_exclusive_group()
+    resume.add_argument("--resume", action="store_true", help="continue the unfinished run of this config")
+    resume.add_argument("--restart", action="store_true", help="discard this config's checkpoint and start over")
+    return parser.parse_args(argv)
+
+
+def split_overrides(values: list[str]) -> list[str]:
+    return [item.strip() for value in values for item in value.split(";") if item.strip()]
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        config = config_lib.make_config(args.arch, args.preset, args.seed, split_overrides(args.overrides))
+    except config_lib.ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    from zoo.training import train  # heavy imports only once the config is known to be good
+
+    signal.signal(signal.SIGTERM, _interrupt)  # a kill by SIGTERM ends the run KILLED, resumable
+    try:
+        result = train(config, resume=args.resume, restart=args.restart)
+    except config_lib.ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"run {result.run_id} ({config.run_name}) finished:")
+    for name, value in result.metrics.items():
+        print(f"  {name:>24} = {value:.4f}")
+    if result.model_uri:
+        print(f"  model: {result.model_uri}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

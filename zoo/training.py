@@ -1,0 +1,188 @@
+"""Train one registered architecture on seeded captchas with learning-rate phases, tracked in MLflow.
+
+Like the reference, each phase compiles a fresh Adam at its learning rate (the reference recompiled
+between its 1e-3 and 1e-4 phases). Epoch e of every run with the same seed sees the same batches,
+whatever the architecture and however often the run was resumed.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+from keras import ops
+
+from zoo import config as config_lib
+from zoo import ctc, evaluation, plots, tracking
+from zoo.checkpoints import RunCheckpoint, SaveEveryEpoch
+from zoo.config import ConfigError, RunConfig
+from zoo.data import BatchStream, CaptchaSource, cached_split, default_workers
+from zoo.models import create_model
+
+ARGMAX_TEXT = "0O0O"  # the reference's hardest case: digit zero vs letter O
+
+
+@dataclass
+class TrainResult:
+    run_id: str
+    metrics: dict[str, float]
+    model_uri: str | None
+
+
+class EpochStats(keras.callbacks.Callback):
+    """Adds lr, samples_seen and epoch_time (training + validation seconds) to each epoch's logs."""
+
+    def __init__(self, samples_per_epoch: int):
+        super().__init__()
+        self.samples_per_epoch = samples_per_epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["epoch_time"] = time.perf_counter() - self.started
+        logs["samples_seen"] = (epoch + 1) * self.samples_per_epoch
+        logs["lr"] = float(ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+
+def train(config: RunConfig, resume: bool = False, restart: bool = False) -> TrainResult:
+    config_lib.validate(config)
+    checkpoint = RunCheckpoint(config)
+    state = _checked_state(checkpoint, config, resume, restart)
+    data = config.data
+    workers = data.workers or default_workers()
+    val_images, val_labels = cached_split(CaptchaSource.from_config(data, data.val_seed), data.val_size, workers)
+    arch = config.arch_config()
+    tags = {"arch": config.arch, "preset": config.preset, "seed": str(config.seed), **arch.tags()}
+    with tracking.tracked_run(run_name=config.run_name, experiment=config.tracking.experiment, tags=tags,
+                              resume_run_id=state.run_id if state else None) as run_id:
+        if state is None:
+            checkpoint.start(run_id)
+            tracking.log_params({**config_lib.flatten(config), **tracking.versions()})
+            tracking.log_dict(config_lib.to_dict(config), "config.json")
+        epochs_done = state.epochs_done if state else 0
+        keras.utils.set_random_seed(config.seed + epochs_done)
+        if epochs_done:
+            model = checkpoint.load_model()
+        else:
+            model = create_model(config.arch, height=data.height, width=data.width,
+                                 num_classes=len(data.charset) + 1, **config.model)
+            tracking.log_text(_summary(model), "model_summary.txt")
+        _fit_phases(model, config, epochs_done, (val_images, val_labels), checkpoint, run_id, workers)
+        metrics, model_uri = _final_evaluation(model, config, run_id, workers)
+        checkpoint.mark_finished()
+    return TrainResult(run_id, metrics, model_uri)
+
+
+def _checked_state(checkpoint: RunCheckpoint, config: RunConfig, resume: bool, restart: bool):
+    if resume and restart:
+        raise ConfigError("--resume and --restart exclude each other")
+    state = checkpoint.state()
+    if restart:
+        checkpoint.clear()
+        return None
+    if resume:
+        if state is None:
+            raise ConfigError(f"nothing to resume for {config.run_name}: no checkpoint in {checkpoint.folder}")
+        if state.finished:
+            raise ConfigError(f"run {state.run_id} ({config.run_name}) already finished; use --restart to train again")
+        if tracking.run_status(state.run_id) not in tracking.RESUMABLE_STATUSES:
+            raise ConfigError(f"run {state.run_id} is {tracking.run_status(state.run_id)} in the store and cannot be resumed")
+        return state
+    if state is not None and not state.finished:
+        raise ConfigError(
+            f"{config.run_name} has an unfinished run {state.run_id} at epoch {state.epochs_done} "
+            f"({checkpoint.folder}): pass --resume to continue it or --restart to start over"
+        )
+    if state is not None:
+        checkpoint.clear()  # a finished run's checkpoint: the new run starts fresh
+    return None
+
+
+def _fit_phases(model, config: RunConfig, epochs_done: int, validation, checkpoint, run_id: str, workers: int) -> None:
+    train_cfg, data = config.train, config.data
+    source = CaptchaSource.from_config(data, config.seed)
+    callbacks = [
+        EpochStats(train_cfg.steps_per_epoch * train_cfg.batch_size),
+        tracking.EpochLogger(),  # after EpochStats: logs its values too
+        SaveEveryEpoch(checkpoint, run_id),  # last: an epoch counts as done once it is logged
+    ]
+    phase_end = 0
+    for phase in train_cfg.phases:
+        phase_start, phase_end = phase_end, phase_end + phase.epochs
+        if epochs_done >= phase_end:
+            continue
+        if epochs_done == phase_start:  # a new phase: fresh Adam, as the reference recompiled
+            model.compile(optimizer=keras.optimizers.Adam(phase.lr), loss=ctc.CTCLoss(),
+                          metrics=ctc.sequence_metrics(data.max_length))
+        # exactly this phase's batches: nothing prefetched past its end is lost to the next phase
+        with BatchStream(source, train_cfg.batch_size, start_batch=epochs_done * train_cfg.steps_per_epoch,
+                         stop_batch=phase_end * train_cfg.steps_per_epoch, workers=workers,
+                         prefetch=data.prefetch_batches) as stream:
+            model.fit(iter(stream), steps_per_epoch=train_cfg.steps_per_epoch, initial_epoch=epochs_done,
+                      epochs=phase_end, validation_data=validation, validation_batch_size=train_cfg.eval_batch_size,
+                      callbacks=callbacks, shuffle=False, verbose="auto")
+        epochs_done = phase_end
+
+
+def _final_evaluation(model, config: RunConfig, run_id: str, workers: int):
+    data, tracking_cfg = config.data, config.tracking
+    test_source = CaptchaSource.from_config(data, data.test_seed)
+    images, labels = cached_split(test_source, data.test_size, workers)
+    result = evaluation.evaluate(model, images, labels, data.charset, data.max_length, config.train.eval_batch_size)
+    inference = keras.Model(model.inputs, model.outputs, name=model.name)
+    metrics = {f"test_{name}": value for name, value in result.metrics.items()}
+    metrics.update(evaluation.measure_speed(inference, images[:128], repeats=tracking_cfg.speed_repeats))
+    metrics["params"] = model.count_params()
+    metrics["model_mb"] = _saved_size_mb(inference)
+    tracking.log_metrics(metrics)
+
+    history = pd.DataFrame(tracking.metric_history(run_id, ["loss", "val_loss", "val_seq_acc", "val_char_acc", "samples_seen"]))
+    tracking.log_table(history.rename_axis("epoch").reset_index(), "metrics/history.csv")
+    tracking.log_figure(plots.learning_curves(history, config.run_name), "plots/learning_curves.png")
+    grid = slice(0, min(12, len(images)))
+    tracking.log_figure(plots.prediction_grid(images[grid], result.predictions[grid], result.labels[grid]), "plots/predictions.png")
+    errors = evaluation.character_errors(result.predictions, result.labels, data.charset)
+    tracking.log_table(errors, "errors/character_errors.csv")
+    tracking.log_figure(plots.character_errors(errors, f"{config.run_name}: errors per true character on {len(labels)} test captchas"),
+                        "plots/character_errors.png")
+    text = _argmax_text(data)
+    image, _ = test_source.sample(-1, text=text)
+    decoded = ctc.decode_texts(inference.predict_on_batch(image[None]), data.charset, data.max_length)[0]
+    tracking.log_figure(plots.step_argmax(image, evaluation.step_argmax(inference, image, data.charset), decoded, text,
+                                          config.arch_config().drop_steps), "plots/step_argmax.png")
+    model_uri = None
+    if tracking_cfg.log_model:
+        model_uri = tracking.log_keras_model(
+            inference,
+            example_images=images[:2],
+            registered_name=f"zoo-{config.arch}" if tracking_cfg.register_model else None,
+            metadata={"charset": data.charset, "min_length": data.min_length, "max_length": data.max_length,
+                      "arch": config.arch, "blank_index": ctc.BLANK, "run_name": config.run_name},
+        )
+    return metrics, model_uri
+
+
+def _argmax_text(data) -> str:
+    if {"0", "O"} <= set(data.charset) and data.min_length <= len(ARGMAX_TEXT) <= data.max_length:
+        return ARGMAX_TEXT
+    return (data.charset * data.max_length)[: data.max_length]
+
+
+def _summary(model: keras.Model) -> str:
+    lines = io.StringIO()
+    model.summary(print_fn=lambda line, **_: lines.write(line + "\n"))
+    return lines.getvalue()
+
+
+def _saved_size_mb(model: keras.Model) -> float:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.keras"
+        model.save(path)
+        return path.stat().st_size / 1e6
