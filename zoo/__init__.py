@@ -1,0 +1,15 @@
+"""captcha-zoo: CNN + recurrent head + CTC captcha readers, tracked in MLflow.
+
+`zoo.create_model(name, **overrides)` and `zoo.list_models(pattern)` are loaded lazily, so data
+worker processes that import `zoo.data` never pay for Keras.
+"""
+
+__all__ = ["create_model", "list_models"]
+
+
+def __getattr__(name: str):
+    if name in __all__:
+        from zoo import models
+
+        return getattr(models, name)
+    raise AttributeError(f"module 'zoo' has no attribute {name!r}")

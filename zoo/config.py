@@ -149,7 +149,11 @@ def load_preset(name: str) -> RunConfig:
     if not path.is_file() or not _is_run_preset(path):
         raise ConfigError(f"unknown preset {name!r}; known presets: {', '.join(list_presets())}")
     values = tomllib.loads(path.read_text())
-    return _build(RunConfig, {**values, "preset": name}, where=f"preset {name!r}")
+    model = values.pop("model", {})
+    config = _build(RunConfig, {**values, "preset": name}, where=f"preset {name!r}")
+    for key, value in model.items():  # typed like `--set model.<field>=...`
+        _apply_override(config, f"model.{key}", value)
+    return config
 
 
 def make_config(

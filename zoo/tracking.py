@@ -177,3 +177,13 @@ def log_keras_model(model: keras.Model, *, example_images: np.ndarray, registere
         registered_model_name=registered_name,
     )
     return info.model_uri
+
+
+def load_keras_model(uri: str) -> tuple[keras.Model, dict[str, Any]]:
+    """A logged or registered model (`models:/zoo-bigru/1`, `runs:/<id>/model`) and its metadata."""
+    mlflow.set_tracking_uri(tracking_uri())
+    try:
+        metadata = mlflow.models.get_model_info(uri).metadata or {}
+        return mlflow.keras.load_model(uri), metadata
+    except mlflow.exceptions.MlflowException as error:
+        raise TrackingError(f"cannot load model {uri!r} from {tracking_uri()}: {error.message}") from None

@@ -1,0 +1,28 @@
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def data_cache(tmp_path_factory):
+    """One cache of rendered splits for the whole session (the rendering is what is slow)."""
+    return tmp_path_factory.mktemp("captcha-cache")
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch, data_cache):
+    """A real, empty MLflow store (SQLite + local artifacts) in a temp dir, used as the cwd."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(data_cache))
+    for variable in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.chdir(tmp_path)
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    yield uri
+    while mlflow.active_run():
+        mlflow.end_run()

@@ -1,0 +1,62 @@
+import pytest
+
+from zoo.config import ConfigError, Phase, flatten, list_presets, make_config
+
+
+def test_presets_are_listed_and_load():
+    assert {"reference", "cpu", "smoke", "tiny"} <= set(list_presets())
+    reference = make_config("bigru", "reference")
+    assert [(p.epochs, p.lr) for p in reference.train.phases] == [(20, 1e-3), (20, 1e-4)]
+    assert reference.train.samples == 2_048_000 and reference.data.val_size == 2560 and reference.data.test_size == 10_000
+
+
+def test_overrides_are_parsed_by_field_type():
+    config = make_config("bigru", "smoke", 3, ["data.charset=0123456789", "train.steps_per_epoch=7",
+                                               "train.phases=[{epochs=2, lr=3e-3}]", "model.conv_filters=[8, 16, 32]"])
+    assert config.data.charset == "0123456789"
+    assert config.train.steps_per_epoch == 7 and config.train.phases == [Phase(2, 3e-3)]
+    assert config.model == {"conv_filters": (8, 16, 32)} and config.arch_config().conv_filters == (8, 16, 32)
+    assert config.run_name.startswith("bigru-smoke-s3-")
+
+
+def test_run_name_ignores_fields_that_cannot_change_results():
+    assert make_config("gru", "cpu", 1, ["data.workers=1", "checkpoint_dir=/tmp/x"]).run_name == "gru-cpu-s1"
+
+
+def test_flattened_params_hold_the_whole_config():
+    flat = flatten(make_config("bigru", "smoke"))
+    assert flat["data.charset"] == "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    assert flat["train.phases"] == '[{"epochs": 1, "lr": 0.001}, {"epochs": 1, "lr": 0.0001}]'
+
+
+@pytest.mark.parametrize("overrides,message", [
+    (["trian.batch_size=4"], "unknown config key 'trian.batch_size'"),
+    (["data.charsets=abc"], "unknown config key"),
+    (["model.rnn=gru"], "unknown model field 'rnn'"),
+    (["train.phases=[{epochs=2, lr=0}]"], "lr > 0"),
+    (["train.phases=[{epochs=2, lr=-1e-3}]"], "lr > 0"),
+    (["train.phases=[]"], "train.phases is empty"),
+    (["train.steps_per_epoch=0"], "train.steps_per_epoch must be positive"),
+    (["train.batch_size=-4"], "train.batch_size must be positive"),
+    (["data.charset="], "data.charset is empty"),
+    (["data.charset=AAB"], "repeats characters"),
+    (["data.max_length=9"], "labels of 9 characters need at least 17"),
+    (["model.drop_steps=11"], "as 6 output steps, but labels of 4 characters need at least 7"),
+    (["data.min_length=5"], "data.min_length <= data.max_length"),
+    (["train.batch_size=many"], "cannot read 'many' as int"),
+    (["batch_size"], "not of the form key=value"),
+    (["model.cell=rnn"], "cell must be one of"),
+])
+def test_bad_overrides_fail_with_what_is_accepted(overrides, message):
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("(", r"\(")):
+        make_config("bigru", "smoke", 0, overrides)
+
+
+def test_unknown_arch_lists_the_known_ones():
+    with pytest.raises(ConfigError, match="unknown arch 'bigruu'; known: bigru, bigru_aligned"):
+        make_config("bigruu", "smoke")
+
+
+def test_unknown_preset_lists_the_known_ones():
+    with pytest.raises(ConfigError, match="unknown preset 'fast'; known presets: cpu"):
+        make_config("bigru", "fast")

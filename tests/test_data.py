@@ -1,0 +1,77 @@
+import hashlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from zoo.data import BatchStream, CaptchaSource, cached_split, render
+
+SOURCE = CaptchaSource("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", 4, 4, 170, 80, seed=7)
+
+
+def digest(images, labels):
+    return hashlib.sha256(images.tobytes() + labels.tobytes()).hexdigest()
+
+
+def test_same_seed_and_index_give_the_same_sample():
+    first, second = SOURCE.sample(11), SOURCE.sample(11)
+    np.testing.assert_array_equal(first[0], second[0])
+    assert first[1] == second[1] and len(first[1]) == 4 and set(first[1]) <= set(SOURCE.charset)
+    assert first[0].shape == (80, 170, 3) and first[0].dtype == np.uint8
+
+
+def test_other_index_or_seed_gives_another_sample():
+    image, _ = SOURCE.sample(11)
+    assert not np.array_equal(image, SOURCE.sample(12)[0])
+    other_seed = CaptchaSource(SOURCE.charset, 4, 4, 170, 80, seed=8)
+    assert not np.array_equal(image, other_seed.sample(11)[0])
+
+
+def test_samples_are_identical_in_another_process():
+    here = digest(*SOURCE.batch(20, 3))
+    code = ("from zoo.data import CaptchaSource; import hashlib;"
+            "i, l = CaptchaSource('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ', 4, 4, 170, 80, seed=7).batch(20, 3);"
+            "print(hashlib.sha256(i.tobytes() + l.tobytes()).hexdigest())")
+    there = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert here == there
+
+
+def test_worker_processes_draw_the_same_stream_in_order():
+    with BatchStream(SOURCE, 4, start_batch=3, stop_batch=6, workers=2, prefetch=2) as stream:
+        parallel = list(stream)
+    assert len(parallel) == 3
+    for offset, (images, labels) in enumerate(parallel):
+        assert digest(images, labels) == digest(*SOURCE.batch((3 + offset) * 4, 4))
+
+
+def test_a_stream_started_later_continues_the_same_batches():
+    with BatchStream(SOURCE, 2, start_batch=0, stop_batch=4) as whole, BatchStream(SOURCE, 2, start_batch=2, stop_batch=4) as tail:
+        assert [digest(*b) for b in list(whole)[2:]] == [digest(*b) for b in tail]
+
+
+def test_variable_length_labels_are_padded():
+    source = CaptchaSource("ABC", 2, 5, 170, 80, seed=1)
+    images, labels = render(source, 40)
+    lengths = (labels >= 0).sum(axis=1)
+    assert lengths.min() >= 2 and lengths.max() <= 5 and len(set(lengths)) > 1
+    assert labels.shape == (40, 5) and ((labels == -1) | ((labels >= 1) & (labels <= 3))).all()
+
+
+def test_text_matches_the_drawn_label():
+    assert [SOURCE.text(i) for i in range(5)] == [SOURCE.sample(i)[1] for i in range(5)]
+
+
+def test_cached_split_is_written_once_and_read_back(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path))
+    first = cached_split(SOURCE, 6)
+    files = list(tmp_path.glob("*.npz"))
+    assert len(files) == 1
+    second = cached_split(SOURCE, 6)
+    assert digest(*first) == digest(*second) == digest(*render(SOURCE, 6))
+    assert not list(tmp_path.glob("*.tmp*"))
+
+
+def test_forced_text_is_drawn():
+    image, text = SOURCE.sample(-1, text="0O0O")
+    assert text == "0O0O" and image.shape == (80, 170, 3)

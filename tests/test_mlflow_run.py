@@ -1,0 +1,50 @@
+"""`mlflow run . -e train` and `-e evaluate` as a user types them, read back through the client."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parent.parent
+# as in an activated environment: `mlflow` and the `python` of MLproject's commands are this one's
+ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+
+
+def mlflow_run(*args, cwd):
+    command = ["mlflow", "run", str(REPO), *args, "--env-manager", "local"]
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=ENV)
+
+
+def test_train_and_evaluate_entry_points(store, tmp_path):
+    client = MlflowClient()
+    client.create_experiment("zoo-e2e", artifact_location=(tmp_path / "artifacts").as_uri())
+    trained = mlflow_run("-e", "train", "-P", "arch=bigru", "-P", "preset=smoke",
+                         "-P", f"overrides=checkpoint_dir={tmp_path / 'ckpt'}", "--experiment-name", "zoo-e2e", cwd=tmp_path)
+    assert trained.returncode == 0, trained.stderr[-4000:]
+    (run,) = client.search_runs([client.get_experiment_by_name("zoo-e2e").experiment_id])
+    assert run.info.status == "FINISHED" and run.info.run_name == "bigru-smoke-s0"
+    assert run.data.tags["arch"] == "bigru" and run.data.tags["preset"] == "smoke"
+    assert run.data.params["arch"] == "bigru" and run.data.params["train.steps_per_epoch"] == "2"
+    assert run.data.metrics["params"] == 793_541 and "test_seq_acc" in run.data.metrics
+    assert len(client.get_metric_history(run.info.run_id, "val_seq_acc")) == 2
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "plots")}
+    assert "plots/learning_curves.png" in artifacts and "plots/step_argmax.png" in artifacts
+    (version,) = client.search_model_versions("name='zoo-bigru'")
+    assert version.run_id == run.info.run_id
+
+    evaluated = mlflow_run("-e", "evaluate", "-P", f"model=models:/zoo-bigru/{version.version}", "-P", "test_size=32",
+                           "--experiment-name", "zoo-e2e", cwd=tmp_path)
+    assert evaluated.returncode == 0, evaluated.stderr[-4000:]
+    assert "test_seq_acc" in evaluated.stdout
+    runs = client.search_runs([client.get_experiment_by_name("zoo-e2e").experiment_id], "tags.evaluated_model != ''")
+    assert len(runs) == 1 and 0 <= runs[0].data.metrics["test_seq_acc"] <= 1
+
+
+def test_evaluate_reports_an_unknown_model_clearly(store, tmp_path):
+    result = subprocess.run([sys.executable, "-m", "zoo.evaluate", "--model", "models:/zoo-nothing/1", "--test-size", "4"],
+                            cwd=tmp_path, capture_output=True, text=True, env=ENV)
+    assert result.returncode == 2 and "cannot load model 'models:/zoo-nothing/1'" in result.stderr

@@ -1,0 +1,116 @@
+"""Training end to end against a real MLflow store (slow: each test trains)."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import mlflow
+import pytest
+from mlflow.tracking import MlflowClient
+
+from zoo.config import make_config
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_of(run_id):
+    return MlflowClient().get_run(run_id)
+
+
+def steps_logged(run_id, key):
+    return sorted(m.step for m in MlflowClient().get_metric_history(run_id, key))
+
+
+def test_learning_small_problem_reaches_80_percent(store, tmp_path):
+    """2-digit captchas at 64x32: a broken loss, decoder or data feed cannot get here."""
+    from zoo.training import train
+
+    config = make_config("bigru", "tiny", 0, {"checkpoint_dir": str(tmp_path / "ckpt"), "tracking.log_model": False})
+    result = train(config)
+    assert result.metrics["test_seq_acc"] >= 0.80, result.metrics
+    history = [m.value for m in sorted(MlflowClient().get_metric_history(result.run_id, "val_seq_acc"), key=lambda m: m.step)]
+    assert len(history) == config.train.epochs and history[-1] > history[0] + 0.5
+
+
+def test_smoke_run_is_fully_tracked(store, tmp_path):
+    from zoo.training import train
+
+    config = make_config("bilstm", "smoke", 1, {"checkpoint_dir": str(tmp_path / "ckpt")})
+    result = train(config)
+    run = run_of(result.run_id)
+    assert run.info.status == "FINISHED" and run.info.run_name == "bilstm-smoke-s1"
+    assert run.data.tags["arch"] == "bilstm" and run.data.tags["family"] == "lstm"
+    assert run.data.tags["bidirectional"] == "true" and run.data.tags["drop_steps"] == "2"
+    assert run.data.params["train.batch_size"] == "8" and run.data.params["data.charset"] == config.data.charset
+    assert {"version.tensorflow", "version.keras", "version.captcha", "git_commit"} <= set(run.data.params)
+    for key in ("loss", "val_loss", "val_seq_acc", "val_char_acc", "val_ned", "lr", "samples_seen", "epoch_time"):
+        assert steps_logged(result.run_id, key) == [1, 2], key
+    lrs = {m.step: m.value for m in MlflowClient().get_metric_history(result.run_id, "lr")}
+    assert lrs == pytest.approx({1: 1e-3, 2: 1e-4})
+    metrics = run.data.metrics
+    assert metrics["samples_seen"] == 2 * 2 * 8
+    assert metrics["params"] == 923_589 and 3 < metrics["model_mb"] < 5
+    assert 0 <= metrics["test_seq_acc"] <= 1 and metrics["inference_images_per_s"] > 0 and metrics["latency_ms_per_image"] > 0
+    assert metrics["test_seq_acc"] == pytest.approx(result.metrics["test_seq_acc"])
+    artifacts = {a.path for folder in ("", "plots", "errors", "metrics") for a in MlflowClient().list_artifacts(result.run_id, folder)}
+    assert {"config.json", "model_summary.txt", "plots/learning_curves.png", "plots/predictions.png",
+            "plots/character_errors.png", "plots/step_argmax.png", "errors/character_errors.csv",
+            "metrics/history.csv"} <= artifacts
+    versions = MlflowClient().search_model_versions("name='zoo-bilstm'")
+    assert [v.run_id for v in versions] == [result.run_id]
+    model = mlflow.keras.load_model(result.model_uri)
+    assert model.output_shape == (None, 15, 37)
+
+
+def test_crash_ends_the_run_failed_with_the_error(store, tmp_path):
+    from zoo.training import train
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the checkpoints should go")
+    config = make_config("gru", "smoke", 0, {"checkpoint_dir": str(blocker / "ckpt")})
+    with pytest.raises(OSError):
+        train(config)
+    (run,) = mlflow.search_runs(search_all_experiments=True, output_format="list")
+    assert run.info.status == "FAILED" and "not-a-folder" in run.data.tags["zoo.error"]
+
+
+def _train_command(*extra):
+    return [sys.executable, "-m", "zoo.train", "--arch", "gru", "--preset", "smoke",
+            "--set", "train.phases=[{epochs=2, lr=1e-3}, {epochs=1, lr=1e-4}]", "--set", "checkpoint_dir=ckpt", *extra]
+
+
+def test_killed_run_resumes_as_the_same_run(store, tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen(_train_command(), cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 600
+    state_files = []
+    while time.time() < deadline and process.poll() is None:
+        state_files = list(tmp_path.glob("ckpt/*/state.json"))
+        if state_files and json.loads(state_files[0].read_text())["epochs_done"] >= 1:
+            break
+        time.sleep(0.5)
+    process.send_signal(signal.SIGKILL)  # no chance to clean up
+    process.wait()
+    state = json.loads(state_files[0].read_text())
+    assert state["epochs_done"] >= 1 and not state["finished"]
+    assert run_of(state["run_id"]).info.status == "RUNNING"
+
+    refused = subprocess.run(_train_command(), cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert refused.returncode == 2 and "--resume" in refused.stderr
+
+    resumed = subprocess.run(_train_command("--resume"), cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    run = run_of(state["run_id"])
+    assert run.info.status == "FINISHED"
+    assert len(mlflow.search_runs(search_all_experiments=True, output_format="list")) == 1
+    assert steps_logged(state["run_id"], "val_seq_acc")[-1] == 3
+    assert sorted(set(steps_logged(state["run_id"], "samples_seen"))) == [1, 2, 3]
+    assert run.data.metrics["samples_seen"] == 3 * 2 * 8 and "test_seq_acc" in run.data.metrics
+
+    again = subprocess.run(_train_command("--resume"), cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert again.returncode == 2 and "already finished" in again.stderr
