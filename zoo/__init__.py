@@ -4,6 +4,10 @@
 worker processes that import `zoo.data` never pay for Keras.
 """
 
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ info lines drown the progress bars
+
 __all__ = ["create_model", "list_models"]
 
 

@@ -187,3 +187,58 @@ def load_keras_model(uri: str) -> tuple[keras.Model, dict[str, Any]]:
         return mlflow.keras.load_model(uri), metadata
     except mlflow.exceptions.MlflowException as error:
         raise TrackingError(f"cannot load model {uri!r} from {tracking_uri()}: {error.message}") from None
+
+
+# ---- reading runs back (comparisons and reports) ------------------------------------------------
+
+def experiment_id(name: str) -> str:
+    """The id of an existing experiment; a clear error listing the known ones otherwise."""
+    mlflow.set_tracking_uri(tracking_uri())
+    experiment = MlflowClient().get_experiment_by_name(name)
+    if experiment is None:
+        known = sorted(e.name for e in MlflowClient().search_experiments())
+        raise TrackingError(f"no experiment {name!r} in {tracking_uri()}; known: {', '.join(known) or '(none)'}")
+    return experiment.experiment_id
+
+
+def finished_run_ids(experiment: str, config_hash: str) -> list[str]:
+    """FINISHED zoo runs of `experiment` whose config hash is `config_hash` ([] if the experiment is new)."""
+    mlflow.set_tracking_uri(tracking_uri())
+    found = MlflowClient().get_experiment_by_name(experiment)
+    if found is None:
+        return []
+    runs = MlflowClient().search_runs([found.experiment_id], f"tags.config_hash = '{config_hash}' and attributes.status = 'FINISHED'")
+    return [run.info.run_id for run in runs]
+
+
+def zoo_runs(experiment: str):
+    """One row per FINISHED zoo run of `experiment` (pandas, columns as `mlflow.search_runs` names them)."""
+    runs = mlflow.search_runs([experiment_id(experiment)], "attributes.status = 'FINISHED'", output_format="pandas")
+    if runs.empty or "tags.arch" not in runs:
+        return runs.iloc[0:0]
+    return runs[runs["tags.arch"].notna()].reset_index(drop=True)
+
+
+def metric_histories(run_ids: list[str], keys: list[str]):
+    """Long table run_id, key, step, value (the last value where a step was logged twice)."""
+    import pandas as pd
+
+    rows = [
+        {"run_id": run_id, "key": key, "step": step, "value": value}
+        for run_id in run_ids
+        for key, steps in metric_history(run_id, keys).items()
+        for step, value in steps.items()
+    ]
+    return pd.DataFrame(rows, columns=["run_id", "key", "step", "value"])
+
+
+def load_table(run_id: str, path: str):
+    """A CSV artifact of a run as a DataFrame, or None when the run has no such artifact."""
+    import pandas as pd
+
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            local = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=path, dst_path=folder)
+        except (mlflow.exceptions.MlflowException, OSError):
+            return None
+        return pd.read_csv(local, keep_default_na=False)

@@ -59,7 +59,8 @@ def train(config: RunConfig, resume: bool = False, restart: bool = False) -> Tra
     workers = data.workers or default_workers()
     val_images, val_labels = cached_split(CaptchaSource.from_config(data, data.val_seed), data.val_size, workers)
     arch = config.arch_config()
-    tags = {"arch": config.arch, "preset": config.preset, "seed": str(config.seed), **arch.tags()}
+    tags = {"arch": config.arch, "preset": config.preset, "seed": str(config.seed),
+            "config_hash": config_lib.config_hash(config), **arch.tags()}
     with tracking.tracked_run(run_name=config.run_name, experiment=config.tracking.experiment, tags=tags,
                               resume_run_id=state.run_id if state else None) as run_id:
         if state is None:

@@ -1,0 +1,128 @@
+"""A comparison grid run for real (smoke budget, 2 archs x 2 seeds) and the report built from it."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+from zoo import report
+from zoo.compare import load_grid
+from zoo.config import ConfigError
+from zoo.run_tables import RunTables
+
+REPO = Path(__file__).resolve().parent.parent
+GRID = """
+kind = "comparison"
+experiment = "{experiment}"
+preset = "smoke"
+archs = ["bigru", "gru"]
+seeds = [0, 1]
+overrides = {{ checkpoint_dir = "{checkpoints}", "tracking.log_model" = false }}
+"""
+
+
+def zoo(*args, cwd):
+    return subprocess.run([sys.executable, "-m", *args], cwd=cwd, capture_output=True, text=True, env=os.environ.copy())
+
+
+@pytest.fixture(scope="module")
+def grid_store(tmp_path_factory, data_cache):
+    """One real grid in a temp MLflow store, shared by the tests that only read it."""
+    folder = tmp_path_factory.mktemp("grid")
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    environment = {"MLFLOW_TRACKING_URI": uri, "ZOO_CACHE_DIR": str(data_cache)}
+    saved = {key: os.environ.get(key) for key in environment}
+    os.environ.update(environment)
+    mlflow.set_tracking_uri(uri)
+    config = folder / "grid.toml"
+    config.write_text(GRID.format(experiment="grid-test", checkpoints=folder / "ckpt"))
+    first = zoo("zoo.compare", str(config), cwd=folder)
+    second = zoo("zoo.compare", str(config), cwd=folder)
+    yield folder, config, first, second
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    mlflow.set_tracking_uri(None)
+
+
+def finished_runs():
+    client = MlflowClient()
+    experiment = client.get_experiment_by_name("grid-test")
+    return client.search_runs([experiment.experiment_id])
+
+
+@pytest.mark.slow
+def test_grid_runs_every_arch_and_seed_once_and_skips_them_on_rerun(grid_store):
+    _, _, first, second = grid_store
+    assert first.returncode == 0, first.stderr[-3000:]
+    runs = finished_runs()
+    assert sorted(run.info.run_name for run in runs) == ["bigru-smoke-s0", "bigru-smoke-s1", "gru-smoke-s0", "gru-smoke-s1"]
+    assert all(run.info.status == "FINISHED" for run in runs)
+    assert second.returncode == 0 and second.stdout.count("already finished") == 4
+    assert len(finished_runs()) == 4
+
+
+@pytest.mark.slow
+def test_report_table_matches_the_runs(grid_store):
+    folder, _, _, _ = grid_store
+    out = folder / "report"
+    result = zoo("zoo.report", "--experiment", "grid-test", "--out", str(out), cwd=folder)
+    assert result.returncode == 0, result.stderr[-3000:]
+    tables = RunTables.from_csv(out)
+    summary = report.summarize(tables, "bigru")
+    assert list(summary["arch"])[0] == "bigru" and set(summary["arch"]) == {"bigru", "gru"}
+    assert list(summary["seeds"]) == [2, 2]
+    for arch in ("bigru", "gru"):
+        runs = [run for run in finished_runs() if run.data.tags["arch"] == arch]
+        row = summary[summary["arch"] == arch].iloc[0]
+        for metric in ("test_seq_acc", "test_char_acc", "test_ned", "params"):
+            assert row[metric] == pytest.approx(sum(run.data.metrics[metric] for run in runs) / 2), (arch, metric)
+    assert summary.loc[summary["arch"] == "bigru", "params"].item() == 793_541
+    assert len(tables.curves) == 4 * 2 and set(tables.curves["epoch"]) == {1, 2}
+    assert set(tables.char_errors["arch"]) == {"bigru", "gru"} and len(tables.char_errors) == 4 * 36
+    readme = (out / "README.md").read_text()
+    assert "| bigru | 2 |" in readme and "| gru | 2 |" in readme and "python -m zoo.report --experiment grid-test" in readme
+    page = (out / "index.html").read_text()
+    assert page.count("data:image/png;base64,") == 4 and "<table" in page
+    for name in ("accuracy.png", "learning_curves.png", "pareto.png", "character_errors.png"):
+        assert (out / name).stat().st_size > 5_000, name
+    rebuilt = folder / "rebuilt"
+    again = zoo("zoo.report", "--from-csv", str(out), "--out", str(rebuilt), cwd=folder)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert pd.read_csv(rebuilt / "runs.csv").equals(pd.read_csv(out / "runs.csv"))
+    table = lambda text: [line for line in text.splitlines() if line.startswith("| ")]  # noqa: E731
+    assert table((rebuilt / "README.md").read_text()) == table(readme)
+
+
+@pytest.mark.slow
+def test_report_on_an_unknown_or_empty_experiment_is_a_clear_error(grid_store):
+    folder, _, _, _ = grid_store
+    unknown = zoo("zoo.report", "--experiment", "no-such-thing", cwd=folder)
+    assert unknown.returncode == 2 and "no experiment 'no-such-thing'" in unknown.stderr and "grid-test" in unknown.stderr
+    MlflowClient().create_experiment("empty-one")
+    empty = zoo("zoo.report", "--experiment", "empty-one", cwd=folder)
+    assert empty.returncode == 2 and "has no finished zoo runs" in empty.stderr
+    assert not (folder / "reports").exists()
+
+
+@pytest.mark.parametrize("text, message", [
+    ('kind = "comparison"\nexperiment = "x"\narchs = ["bigru"]\nseedz = [0]', "unknown keys ['seedz']"),
+    ('kind = "comparison"\nexperiment = "x"\narchs = ["nosuch*"]', "matches no registered model"),
+    ('kind = "comparison"\nexperiment = "x"\nseeds = []', "seeds must be a non-empty list"),
+    ('kind = "comparison"\nexperiment = "x"\npreset = "huge"', "unknown preset 'huge'"),
+    ('kind = "comparison"\nexperiment = "x"\noverrides = { "train.batch_size" = 0 }', "batch_size"),
+    ('experiment = "x"', 'kind must be "comparison"'),
+])
+def test_bad_grid_configs_fail_before_anything_runs(tmp_path, text, message):
+    path = tmp_path / "grid.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=None) as error:
+        load_grid(path)
+    assert message in str(error.value)

@@ -1,0 +1,39 @@
+"""The comparison statistics on hand-made numbers."""
+
+import math
+
+import pandas as pd
+import pytest
+
+from zoo.stats import mean_ci, samples_to_reach, welch_p_value
+
+
+def test_mean_ci_uses_student_t_with_n_minus_1_degrees_of_freedom():
+    interval = mean_ci([0.90, 0.92, 0.94])
+    # sd = 0.02, sem = 0.02 / sqrt(3), t(0.975, 2) = 4.302653
+    assert interval.mean == pytest.approx(0.92)
+    assert interval.half_width == pytest.approx(4.302653 * 0.02 / math.sqrt(3), rel=1e-6)
+    assert (interval.low, interval.high, interval.n) == (pytest.approx(0.92 - interval.half_width), pytest.approx(0.92 + interval.half_width), 3)
+
+
+def test_mean_ci_of_two_values_and_of_one():
+    two = mean_ci([1.0, 3.0])  # sd = sqrt(2), sem = 1, t(0.975, 1) = 12.7062
+    assert two.mean == 2.0 and two.half_width == pytest.approx(12.7062, rel=1e-4)
+    one = mean_ci([0.5])
+    assert one.mean == 0.5 and math.isnan(one.half_width) and one.n == 1
+    assert mean_ci([]).n == 0 and mean_ci([float("nan"), 0.25]).mean == 0.25
+
+
+def test_welch_p_value_by_hand():
+    # t = (2 - 5) / sqrt(1/3 + 1/3) = -3.674, df = 4 (equal variances): two-sided p = 0.02131
+    assert welch_p_value([1, 2, 3], [4, 5, 6]) == pytest.approx(0.02131, abs=2e-5)
+    assert welch_p_value([1, 2, 3], [1, 2, 3]) == pytest.approx(1.0)
+    assert welch_p_value([0.5, 0.5], [0.5, 0.5]) == 1.0 and welch_p_value([0.4, 0.4], [0.5, 0.5]) == 0.0
+    assert math.isnan(welch_p_value([0.5], [0.4, 0.6]))
+
+
+def test_samples_to_reach_is_the_first_epoch_at_or_over_the_threshold():
+    curve = pd.DataFrame({"samples_seen": [300, 100, 200, 400], "val_seq_acc": [0.96, 0.5, 0.90, 0.93]})
+    assert samples_to_reach(curve, 0.90) == 200
+    assert samples_to_reach(curve, 0.95) == 300
+    assert math.isnan(samples_to_reach(curve, 0.99))

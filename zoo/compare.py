@@ -1,0 +1,178 @@
+"""`python -m zoo.compare experiments/heads.toml [--dry-run]`: a grid of architectures x seeds.
+
+Every run of the grid uses one preset (and the grid's overrides), so every architecture sees the
+identical seeded sample stream and budget; runs go into the grid's MLflow experiment. Rerunning the
+command skips runs already FINISHED there and resumes unfinished ones from their checkpoint.
+A run that fails is reported and the grid goes on; the exit status says whether any failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import os
+import subprocess
+import sys
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from zoo import config as config_lib
+from zoo import registry
+from zoo.config import ConfigError, RunConfig
+
+GRID_KEYS = {"kind", "experiment", "preset", "archs", "seeds", "overrides"}
+
+
+@dataclass
+class GridConfig:
+    experiment: str
+    preset: str
+    archs: list[str]  # registered names, patterns already expanded
+    seeds: list[int]
+    overrides: dict[str, object] = field(default_factory=dict)
+    source: Path | None = None
+
+    def run_configs(self) -> list[RunConfig]:
+        overrides = {**self.overrides, "tracking.experiment": self.experiment}
+        return [config_lib.make_config(arch, self.preset, seed, overrides) for arch in self.archs for seed in self.seeds]
+
+    def set_arguments(self) -> list[str]:
+        return [f"{key}={_toml_value(value)}" for key, value in {**self.overrides, "tracking.experiment": self.experiment}.items()]
+
+
+def _toml_value(value: object, top: bool = True) -> str:
+    """How `--set` reads a value back: strings as they are at the top level, the rest as inline TOML."""
+    if isinstance(value, str):
+        return value if top else json.dumps(value)
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(item, False) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{key} = {_toml_value(item, False)}" for key, item in value.items()) + " }"
+    return repr(value)
+
+
+def load_grid(path: str | Path) -> GridConfig:
+    """Read and check a comparison config; every run's config is validated before anything runs."""
+    path = Path(path)
+    if not path.is_file():
+        known = [p.name for p in config_lib.EXPERIMENTS_DIR.glob("*.toml") if tomllib.loads(p.read_text()).get("kind") == "comparison"]
+        raise ConfigError(f"no comparison config {path}; comparisons in experiments/: {', '.join(sorted(known)) or '(none)'}")
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path} is not valid TOML: {error}") from None
+    problems = []
+    if raw.get("kind") != "comparison":
+        problems.append(f"kind must be \"comparison\", got {raw.get('kind')!r}")
+    unknown = sorted(set(raw) - GRID_KEYS)
+    if unknown:
+        problems.append(f"unknown keys {unknown}; accepted: {sorted(GRID_KEYS)}")
+    experiment = raw.get("experiment")
+    if not isinstance(experiment, str) or not experiment.strip():
+        problems.append("experiment must be a non-empty string (the MLflow experiment of the grid)")
+    preset = raw.get("preset", "cpu")
+    if preset not in config_lib.list_presets():
+        problems.append(f"unknown preset {preset!r}; presets: {', '.join(config_lib.list_presets())}")
+    patterns = raw.get("archs", ["*"])
+    archs = _expand(patterns, problems)
+    seeds = raw.get("seeds", [0, 1, 2])
+    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds):
+        problems.append(f"seeds must be a non-empty list of integers >= 0, got {seeds!r}")
+    elif len(set(seeds)) != len(seeds):
+        problems.append(f"seeds repeat: {seeds}")
+    overrides = raw.get("overrides", {})
+    if not isinstance(overrides, dict):
+        problems.append("overrides must be a table of config keys, e.g. overrides = { \"train.steps_per_epoch\" = 20 }")
+    if problems:
+        raise ConfigError(f"{path}: " + "; ".join(problems))
+    grid = GridConfig(experiment, preset, archs, seeds, overrides, path)
+    grid.run_configs()  # every run validated now, before the first one trains
+    return grid
+
+
+def _expand(patterns: object, problems: list[str]) -> list[str]:
+    if not isinstance(patterns, list) or not patterns or not all(isinstance(p, str) for p in patterns):
+        problems.append(f"archs must be a non-empty list of names or patterns, got {patterns!r}")
+        return []
+    names: list[str] = []
+    for pattern in patterns:
+        matched = fnmatch.filter(registry.list_models(), pattern)
+        if not matched:
+            problems.append(f"archs entry {pattern!r} matches no registered model; known: {', '.join(registry.list_models())}")
+        names += [name for name in matched if name not in names]
+    return names
+
+
+def run_status(config: RunConfig) -> str:
+    """'finished' (in the grid's experiment), 'resume' (an unfinished checkpoint) or 'new'."""
+    from zoo import tracking
+    from zoo.checkpoints import RunCheckpoint
+
+    if tracking.finished_run_ids(config.tracking.experiment, config_lib.config_hash(config)):
+        return "finished"
+    state = RunCheckpoint(config).state()
+    return "resume" if state is not None and not state.finished else "new"
+
+
+def train_command(grid: GridConfig, config: RunConfig, status: str) -> list[str]:
+    command = [sys.executable, "-m", "zoo.train", "--arch", config.arch, "--preset", grid.preset, "--seed", str(config.seed)]
+    command += [argument for item in grid.set_arguments() for argument in ("--set", item)]
+    return command + (["--resume"] if status == "resume" else [])
+
+
+def _child_environment() -> dict[str, str]:
+    """Under `mlflow run` the grid is one run: its trainings must start their own runs, not log into it."""
+    return {key: value for key, value in os.environ.items() if key not in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID")}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m zoo.compare", description=__doc__.splitlines()[0])
+    parser.add_argument("config", help="a comparison config, e.g. experiments/heads.toml")
+    parser.add_argument("--dry-run", action="store_true", help="print the plan (and what is already done) and stop")
+    args = parser.parse_args(argv)
+    try:
+        grid = load_grid(args.config)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    configs = grid.run_configs()
+    plan = [(config, run_status(config)) for config in configs]
+    print(f"{grid.experiment}: {len(grid.archs)} architectures x {len(grid.seeds)} seeds, preset {grid.preset}, "
+          f"{configs[0].train.samples:,} samples each; "
+          f"{sum(s == 'finished' for _, s in plan)} finished, {sum(s == 'resume' for _, s in plan)} to resume, "
+          f"{sum(s == 'new' for _, s in plan)} new")
+    if args.dry_run:
+        for config, status in plan:
+            print(f"  {config.run_name:<28} {status}")
+        return 0
+    failed = []
+    started = time.perf_counter()
+    for number, (config, status) in enumerate(plan, 1):
+        prefix = f"[{number}/{len(plan)}] {config.run_name}"
+        if status == "finished":
+            print(f"{prefix}: already finished in {grid.experiment}, skipped", flush=True)
+            continue
+        print(f"{prefix}: {'resuming' if status == 'resume' else 'training'} "
+              f"({time.perf_counter() - started:.0f} s into the grid)", flush=True)
+        try:
+            result = subprocess.run(train_command(grid, config, status), env=_child_environment())
+        except KeyboardInterrupt:
+            print(f"\n{prefix}: interrupted; rerun the same command to resume the grid", file=sys.stderr)
+            return 130
+        if result.returncode != 0:
+            failed.append(config.run_name)
+            print(f"{prefix}: FAILED (exit {result.returncode}); the grid goes on", file=sys.stderr, flush=True)
+    if failed:
+        print(f"{len(failed)} of {len(plan)} runs failed: {', '.join(failed)}; rerun the command to retry them", file=sys.stderr)
+        return 1
+    print(f"grid complete; report: python -m zoo.report --experiment {grid.experiment}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""The finished zoo runs of one MLflow experiment as three compact tables, and their CSV export.
+
+* runs: one row per run (arch, seed, preset, test metrics, params, size, speed, training time);
+* curves: one row per run and epoch (samples_seen, val_seq_acc, val_char_acc, val_ned, loss, ...);
+* char_errors: one row per run and true character (occurrences, errors).
+
+A report is built from these tables only, so it can be rebuilt from the committed CSV files
+without the tracking store (`python -m zoo.report --from-csv reports/heads`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from zoo import tracking
+
+RUN_METRICS = ["test_seq_acc", "test_char_acc", "test_ned", "params", "model_mb", "inference_images_per_s",
+               "latency_ms_per_image"]
+CURVE_METRICS = ["samples_seen", "val_seq_acc", "val_char_acc", "val_ned", "loss", "val_loss", "lr", "epoch_time"]
+CSV_NAMES = {"runs": "runs.csv", "curves": "curves.csv", "char_errors": "char_errors.csv"}
+
+
+class ReportDataError(ValueError):
+    pass
+
+
+@dataclass
+class RunTables:
+    experiment: str
+    runs: pd.DataFrame
+    curves: pd.DataFrame
+    char_errors: pd.DataFrame
+
+    def to_csv(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, file in CSV_NAMES.items():
+            getattr(self, name).to_csv(folder / file, index=False)
+
+    @classmethod
+    def from_csv(cls, folder: Path, experiment: str | None = None) -> RunTables:
+        missing = [file for file in CSV_NAMES.values() if not (folder / file).is_file()]
+        if missing:
+            raise ReportDataError(f"{folder} lacks {', '.join(missing)}: export them with `python -m zoo.report --experiment NAME --out {folder}`")
+        frames = {name: pd.read_csv(folder / file, keep_default_na=False, na_values=[""]) for name, file in CSV_NAMES.items()}
+        frames["char_errors"]["char"] = frames["char_errors"]["char"].astype(str)
+        runs = frames["runs"]
+        name = experiment or (str(runs["experiment"].iloc[0]) if len(runs) else folder.name)
+        return cls(name, **frames)
+
+
+def from_mlflow(experiment: str) -> RunTables:
+    """Every FINISHED zoo run of `experiment`; a clear error when it is unknown or has none."""
+    found = tracking.zoo_runs(experiment)  # raises TrackingError for an unknown experiment
+    if found.empty:
+        raise ReportDataError(f"experiment {experiment!r} has no finished zoo runs to report on "
+                              f"(train some with `python -m zoo.compare` or `python -m zoo.train --set tracking.experiment={experiment}`)")
+    runs = pd.DataFrame({
+        "experiment": experiment,
+        "run_id": found["run_id"],
+        "run_name": found["tags.mlflow.runName"],
+        "arch": found["tags.arch"],
+        "seed": found["tags.seed"].astype(int),
+        "preset": found["tags.preset"],
+        "config_hash": _column(found, "tags.config_hash"),
+        "git_commit": _column(found, "params.git_commit"),
+        **{f"version_{package}": _column(found, f"params.version.{package}") for package in ("tensorflow", "keras", "captcha", "mlflow")},
+        "samples": pd.to_numeric(_column(found, "metrics.samples_seen")),
+        **{name: pd.to_numeric(_column(found, f"metrics.{name}")) for name in RUN_METRICS},
+    })
+    history = tracking.metric_histories(list(runs["run_id"]), CURVE_METRICS)
+    curves = (history.pivot_table(index=["run_id", "step"], columns="key", values="value").reset_index()
+              .rename(columns={"step": "epoch"}).rename_axis(columns=None))
+    curves = runs[["run_id", "arch", "seed"]].merge(curves, on="run_id").sort_values(["arch", "seed", "epoch"])
+    train_time = curves.groupby("run_id")["epoch_time"].sum() if "epoch_time" in curves else pd.Series(dtype=float)
+    runs["train_time_s"] = runs["run_id"].map(train_time)
+    errors = []
+    for run in runs.itertuples():
+        table = tracking.load_table(run.run_id, "errors/character_errors.csv")
+        if table is not None:
+            errors.append(table[["char", "occurrences", "errors"]].assign(run_id=run.run_id, arch=run.arch, seed=run.seed))
+    char_errors = (pd.concat(errors, ignore_index=True) if errors
+                   else pd.DataFrame(columns=["char", "occurrences", "errors", "run_id", "arch", "seed"]))
+    char_errors["char"] = char_errors["char"].astype(str)
+    return RunTables(experiment, runs.sort_values(["arch", "seed"]).reset_index(drop=True),
+                     curves.reset_index(drop=True), char_errors)
+
+
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    return frame[name] if name in frame else pd.Series(float("nan"), index=frame.index)
