@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
-import json
 import os
 import subprocess
 import sys
@@ -40,20 +39,7 @@ class GridConfig:
         return [config_lib.make_config(arch, self.preset, seed, overrides) for arch in self.archs for seed in self.seeds]
 
     def set_arguments(self) -> list[str]:
-        return [f"{key}={_toml_value(value)}" for key, value in {**self.overrides, "tracking.experiment": self.experiment}.items()]
-
-
-def _toml_value(value: object, top: bool = True) -> str:
-    """How `--set` reads a value back: strings as they are at the top level, the rest as inline TOML."""
-    if isinstance(value, str):
-        return value if top else json.dumps(value)
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(item, False) for item in value) + "]"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{key} = {_toml_value(item, False)}" for key, item in value.items()) + " }"
-    return repr(value)
+        return [f"{key}={config_lib.toml_value(value, top=True)}" for key, value in {**self.overrides, "tracking.experiment": self.experiment}.items()]
 
 
 def load_grid(path: str | Path) -> GridConfig:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import string
 import tomllib
 from dataclasses import dataclass, field
@@ -336,3 +337,32 @@ def _architecture_problems(config: RunConfig) -> list[str]:
             f"characters); use shorter labels, wider images or fewer model.drop_steps"
         ]
     return []
+
+
+def toml_value(value: Any, top: bool = False) -> str:
+    """`value` as inline TOML; with top=True a plain string stays as it is (how `--set` reads strings)."""
+    if isinstance(value, str):
+        return value if top else json.dumps(value)
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_value(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{key} = {toml_value(item)}" for key, item in value.items()) + " }"
+    return repr(value)
+
+
+def write_preset(config: RunConfig, name: str, header: str, folder: Path = EXPERIMENTS_DIR) -> Path:
+    """Save `config` (minus arch and seed) as <folder>/<name>.toml, atomically; `header` becomes comments."""
+    sections = {"data": to_dict(config.data), "model": dict(config.model), "train": to_dict(config.train),
+                "tracking": to_dict(config.tracking)}
+    lines = [f"# {line}".rstrip() for line in header.splitlines()]
+    for section, values in sections.items():
+        if values:
+            lines += ["", f"[{section}]", *[f"{key} = {toml_value(value)}" for key, value in values.items()]]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = Path(folder) / f"{name}.toml"
+    partial = path.with_suffix(".partial")
+    partial.write_text("\n".join(lines) + "\n")
+    os.replace(partial, path)
+    return path

@@ -32,6 +32,10 @@ class TrackingError(RuntimeError):
     pass
 
 
+class StopRun(Exception):
+    """Raised to stop a run on purpose (a pruned trial): the run ends KILLED with this message."""
+
+
 def tracking_uri() -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{REPO_ROOT / 'mlflow.db'}"
 
@@ -59,18 +63,23 @@ def run_status(run_id: str) -> str:
 
 
 @contextlib.contextmanager
-def tracked_run(*, run_name: str, experiment: str, tags: dict[str, str], resume_run_id: str | None = None) -> Iterator[str]:
-    """Start (or reopen) a run; it ends FINISHED, KILLED on interrupt, FAILED with the error."""
+def tracked_run(*, run_name: str, experiment: str, tags: dict[str, str], resume_run_id: str | None = None,
+                parent_run_id: str | None = None) -> Iterator[str]:
+    """Start (or reopen) a run; it ends FINISHED, KILLED on interrupt or StopRun, FAILED with the error."""
     _use_store(experiment)
     if resume_run_id and launched_by_mlflow_run() and os.environ["MLFLOW_RUN_ID"] != resume_run_id:
         raise TrackingError("resume a run with `python -m zoo.train ... --resume`, not under `mlflow run`")
-    run = mlflow.start_run(run_id=resume_run_id, run_name=None if resume_run_id else run_name, tags=tags)
+    run = mlflow.start_run(run_id=resume_run_id, run_name=None if resume_run_id else run_name, tags=tags,
+                           parent_run_id=parent_run_id)
     if launched_by_mlflow_run():
         mlflow.set_tags({**tags, "mlflow.runName": run_name})
     try:
         yield run.info.run_id
     except KeyboardInterrupt:
         _end_with_error("interrupted (KeyboardInterrupt or SIGTERM); resume with --resume", RunStatus.KILLED)
+        raise
+    except StopRun as stop:
+        _end_with_error(str(stop), RunStatus.KILLED)
         raise
     except BaseException as error:
         _end_with_error(f"{type(error).__name__}: {error}", RunStatus.FAILED)
@@ -242,3 +251,57 @@ def load_table(run_id: str, path: str):
         except (mlflow.exceptions.MlflowException, OSError):
             return None
         return pd.read_csv(local, keep_default_na=False)
+
+
+# ---- runs written from outside (a study's parent run, stale trial runs) -------------------------
+
+def create_run(experiment: str, run_name: str, tags: dict[str, str]) -> str:
+    """A RUNNING run that this process does not make active (a study's parent run); its id."""
+    _use_store(experiment)
+    experiment_id = os.environ.get("MLFLOW_EXPERIMENT_ID") or mlflow.get_experiment_by_name(experiment).experiment_id
+    return MlflowClient().create_run(experiment_id, run_name=run_name, tags=tags).info.run_id
+
+
+def log_to_run(run_id: str, *, params: dict[str, Any] | None = None, metrics: dict[str, float] | None = None,
+               tags: dict[str, str] | None = None, texts: dict[str, str] | None = None, figures: dict[str, Any] | None = None) -> None:
+    """Params, metrics, tags, text files and figures logged to a run given by id."""
+    from mlflow.entities import Metric, Param, RunTag
+    import time
+
+    client, now = MlflowClient(), int(time.time() * 1000)
+    existing = client.get_run(run_id).data.params
+    new_params = {key: str(value) for key, value in (params or {}).items() if key not in existing}
+    client.log_batch(run_id, metrics=[Metric(key, float(value), now, 0) for key, value in (metrics or {}).items()],
+                     params=[Param(key, value[:6000]) for key, value in new_params.items()],
+                     tags=[RunTag(key, str(value)) for key, value in (tags or {}).items()])
+    for path, text in (texts or {}).items():
+        client.log_text(run_id, text, path)
+    for path, figure in (figures or {}).items():
+        client.log_figure(run_id, figure, path)
+
+
+def end_run(run_id: str, status: str = "FINISHED") -> None:
+    MlflowClient().set_terminated(run_id, status)
+
+
+def end_if_running(run_id: str, status: str, reason: str) -> None:
+    """End a run that a dead process left RUNNING (e.g. after SIGKILL)."""
+    client = MlflowClient()
+    if client.get_run(run_id).info.status == "RUNNING":
+        client.set_tag(run_id, "zoo.error", reason)
+        client.set_terminated(run_id, status)
+
+
+def run_exists(run_id: str) -> bool:
+    mlflow.set_tracking_uri(tracking_uri())
+    try:
+        MlflowClient().get_run(run_id)
+        return True
+    except mlflow.exceptions.MlflowException:
+        return False
+
+
+def reopen_run(run_id: str, experiment: str) -> None:
+    """Mark an earlier session's run RUNNING again (a resumed study's parent run)."""
+    _use_store(experiment)
+    MlflowClient().update_run(run_id, status="RUNNING")

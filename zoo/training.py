@@ -12,6 +12,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import keras
 import numpy as np
@@ -51,7 +52,16 @@ class EpochStats(keras.callbacks.Callback):
         logs["lr"] = float(ops.convert_to_numpy(self.model.optimizer.learning_rate))
 
 
-def train(config: RunConfig, resume: bool = False, restart: bool = False) -> TrainResult:
+def train(config: RunConfig, resume: bool = False, restart: bool = False, *, parent_run_id: str | None = None,
+          extra_tags: dict[str, str] | None = None, callbacks: list[keras.callbacks.Callback] = (),
+          on_run_started: Callable[[str], None] | None = None, final_test: bool = True,
+          run_name: str | None = None) -> TrainResult:
+    """Train `config` in its own MLflow run (a child of `parent_run_id` when given).
+
+    `callbacks` run after each epoch is logged and checkpointed (a study's pruning hook);
+    `final_test=False` skips the test-set evaluation and model logging (the metrics returned are
+    then the last epoch's).
+    """
     config_lib.validate(config)
     checkpoint = RunCheckpoint(config)
     state = _checked_state(checkpoint, config, resume, restart)
@@ -60,9 +70,11 @@ def train(config: RunConfig, resume: bool = False, restart: bool = False) -> Tra
     val_images, val_labels = cached_split(CaptchaSource.from_config(data, data.val_seed), data.val_size, workers)
     arch = config.arch_config()
     tags = {"arch": config.arch, "preset": config.preset, "seed": str(config.seed),
-            "config_hash": config_lib.config_hash(config), **arch.tags()}
-    with tracking.tracked_run(run_name=config.run_name, experiment=config.tracking.experiment, tags=tags,
-                              resume_run_id=state.run_id if state else None) as run_id:
+            "config_hash": config_lib.config_hash(config), **arch.tags(), **(extra_tags or {})}
+    with tracking.tracked_run(run_name=run_name or config.run_name, experiment=config.tracking.experiment, tags=tags,
+                              resume_run_id=state.run_id if state else None, parent_run_id=parent_run_id) as run_id:
+        if on_run_started:
+            on_run_started(run_id)
         if state is None:
             checkpoint.start(run_id)
             tracking.log_params({**config_lib.flatten(config), **tracking.versions()})
@@ -75,8 +87,11 @@ def train(config: RunConfig, resume: bool = False, restart: bool = False) -> Tra
             model = create_model(config.arch, height=data.height, width=data.width,
                                  num_classes=len(data.charset) + 1, **config.model)
             tracking.log_text(_summary(model), "model_summary.txt")
-        _fit_phases(model, config, epochs_done, (val_images, val_labels), checkpoint, run_id, workers)
-        metrics, model_uri = _final_evaluation(model, config, run_id, workers)
+        history = _fit_phases(model, config, epochs_done, (val_images, val_labels), checkpoint, run_id, workers, callbacks)
+        if final_test:
+            metrics, model_uri = _final_evaluation(model, config, run_id, workers)
+        else:
+            metrics, model_uri = history, None
         checkpoint.mark_finished()
     return TrainResult(run_id, metrics, model_uri)
 
@@ -106,14 +121,18 @@ def _checked_state(checkpoint: RunCheckpoint, config: RunConfig, resume: bool, r
     return None
 
 
-def _fit_phases(model, config: RunConfig, epochs_done: int, validation, checkpoint, run_id: str, workers: int) -> None:
+def _fit_phases(model, config: RunConfig, epochs_done: int, validation, checkpoint, run_id: str, workers: int,
+                extra_callbacks=()) -> dict[str, float]:
+    """Every remaining epoch of every phase; returns the last epoch's logs."""
     train_cfg, data = config.train, config.data
     source = CaptchaSource.from_config(data, config.seed)
     callbacks = [
         EpochStats(train_cfg.steps_per_epoch * train_cfg.batch_size),
         tracking.EpochLogger(),  # after EpochStats: logs its values too
-        SaveEveryEpoch(checkpoint, run_id),  # last: an epoch counts as done once it is logged
+        SaveEveryEpoch(checkpoint, run_id),  # an epoch counts as done once it is logged
+        *extra_callbacks,
     ]
+    last_logs: dict[str, float] = {}
     phase_end = 0
     for phase in train_cfg.phases:
         phase_start, phase_end = phase_end, phase_end + phase.epochs
@@ -126,10 +145,12 @@ def _fit_phases(model, config: RunConfig, epochs_done: int, validation, checkpoi
         with BatchStream(source, train_cfg.batch_size, start_batch=epochs_done * train_cfg.steps_per_epoch,
                          stop_batch=phase_end * train_cfg.steps_per_epoch, workers=workers,
                          prefetch=data.prefetch_batches) as stream:
-            model.fit(iter(stream), steps_per_epoch=train_cfg.steps_per_epoch, initial_epoch=epochs_done,
+            fitted = model.fit(iter(stream), steps_per_epoch=train_cfg.steps_per_epoch, initial_epoch=epochs_done,
                       epochs=phase_end, validation_data=validation, validation_batch_size=train_cfg.eval_batch_size,
                       callbacks=callbacks, shuffle=False, verbose="auto")
         epochs_done = phase_end
+        last_logs = {key: float(values[-1]) for key, values in fitted.history.items() if values}
+    return last_logs
 
 
 def _final_evaluation(model, config: RunConfig, run_id: str, workers: int):
