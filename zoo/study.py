@@ -17,6 +17,7 @@ import multiprocessing
 import os
 import socket
 import sys
+import time
 import warnings
 from datetime import date
 from pathlib import Path
@@ -47,15 +48,30 @@ def open_storage(url: str | None):
             if not path.parent.is_dir():
                 raise StudyError(f"storage folder {path.parent} does not exist")
             return optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(path)))
-        # heartbeats let any worker fail the trials of a worker that died (killed, machine lost)
-        return optuna.storages.RDBStorage(url, heartbeat_interval=30, grace_period=120,
-                                          engine_kwargs={"pool_pre_ping": True})
+        return _rdb_storage(url)
     except StudyError:
         raise
     except Exception as error:  # sqlalchemy / driver errors: say what was tried and what is accepted
         raise StudyError(f"cannot open storage {redact(url)}: {type(error).__name__}: {str(error).splitlines()[0]}. "
                          "Accepted: a journal file path (default), or an RDB URL such as "
                          "postgresql://user:password@host:5432/db") from None
+
+
+def _rdb_storage(url: str, attempts: int = 5):
+    """RDBStorage; workers starting together race to create its tables, so a lost race is retried."""
+    import optuna
+
+    for attempt in range(1, attempts + 1):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                # heartbeats let any worker fail the trials of a worker that died (killed, machine lost)
+                return optuna.storages.RDBStorage(url, heartbeat_interval=30, grace_period=120,
+                                                  engine_kwargs={"pool_pre_ping": True})
+        except Exception as error:
+            if type(error).__name__ not in ("IntegrityError", "ProgrammingError") or attempt == attempts:
+                raise
+            time.sleep(0.5 * attempt)
 
 
 def redact(url: str) -> str:
@@ -82,8 +98,11 @@ def open_study(study_config: StudyConfig, storage):
     """Create the study or load it; an existing study with another search space or budget is refused."""
     import optuna
 
-    study = optuna.create_study(study_name=study_config.name, storage=storage, direction="maximize",
-                                load_if_exists=True, pruner=make_pruner(study_config))
+    try:  # load first: an existing study is only read until its search space is known to match
+        study = optuna.load_study(study_name=study_config.name, storage=storage, pruner=make_pruner(study_config))
+    except KeyError:
+        study = optuna.create_study(study_name=study_config.name, storage=storage, direction="maximize",
+                                    load_if_exists=True, pruner=make_pruner(study_config))
     space = study_config.search_space()
     stored = study.user_attrs.get("search_space")
     if stored is None:

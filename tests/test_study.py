@@ -1,0 +1,207 @@
+"""Learning-rate studies: config checks, the phase mapping, and real studies on real Optuna storages
+(a journal file, and a PostgreSQL server started for the test)."""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from mlflow.tracking import MlflowClient
+from optuna.trial import FixedTrial, TrialState
+
+from zoo.config import ConfigError
+from zoo.study_config import load_study_config, split_epochs, suggest_phases
+
+STUDY = """
+kind = "study"
+name = "{name}"
+preset = "smoke"
+epochs = 3
+trials = {trials}
+[space]
+phases = [1, 3]
+lr = [1e-4, 1e-2]
+[pruner]
+kind = "median"
+startup_trials = 1
+warmup_epochs = 1
+"""
+
+
+def write_config(folder: Path, name="s", trials=3, text=None) -> Path:
+    path = folder / f"{name}.toml"
+    path.write_text(text if text is not None else STUDY.format(name=name, trials=trials))
+    return path
+
+
+def study_command(config: Path, storage: str, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "zoo.study", "--config", str(config), "--storage", storage,
+            "--tuned-dir", str(config.parent / "tuned"), *extra]
+
+
+def finished(study) -> list[int]:
+    return sorted(t.number for t in study.get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED)))
+
+
+def test_split_epochs_gives_every_phase_at_least_one_epoch_and_keeps_the_budget():
+    assert split_epochs(12, []) == [12]
+    assert split_epochs(12, [0.5, 0.5]) == [6, 3, 3]
+    assert split_epochs(3, [0.05, 0.95]) == [1, 1, 1]
+    assert split_epochs(4, [0.95, 0.95]) == [2, 1, 1]
+
+
+def test_suggest_phases_maps_a_trial_onto_the_fixed_budget(tmp_path):
+    config = load_study_config(write_config(tmp_path, text=STUDY.format(name="s", trials=2).replace("epochs = 3", "epochs = 10")))
+    phases = suggest_phases(FixedTrial({"phases": 2, "lr_0": 3e-3, "lr_1": 2e-4, "share_0": 0.7}), config)
+    assert [(p.epochs, p.lr) for p in phases] == [(7, 3e-3), (3, 2e-4)]
+    assert config.samples() == 10 * 2 * 8
+
+
+@pytest.mark.parametrize("change, message", [
+    (("trials = 3", "trials = 0"), "trials must be a positive integer"),
+    (("lr = [1e-4, 1e-2]", "lr = [1e-2, 1e-4]"), "space.lr must be [low, high] with 0 < low < high"),
+    (("phases = [1, 3]", "phases = [3, 1]"), "space.phases must be [low, high]"),
+    (("phases = [1, 3]", "phases = []"), "space.phases must be a [low, high] pair"),
+    (("epochs = 3", "epochs = 3\nbudget = 9"), "unknown keys ['budget']"),
+    (("kind = \"median\"", "kind = \"sometimes\""), "pruner.kind must be one of"),
+    (("preset = \"smoke\"", "preset = \"nope\""), "unknown preset 'nope'"),
+])
+def test_bad_study_configs_are_refused_with_what_is_accepted(tmp_path, change, message):
+    path = write_config(tmp_path, text=STUDY.format(name="s", trials=3).replace(*change))
+    with pytest.raises(ConfigError) as error:
+        load_study_config(path)
+    assert message in str(error.value)
+
+
+def test_bad_input_never_touches_an_existing_study(store, tmp_path):
+    journal = tmp_path / "studies.journal"
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal)))
+    existing = optuna.create_study(study_name="s", storage=storage, direction="maximize")
+    existing.set_user_attr("search_space", {"phases": [1, 2]})
+    existing.set_user_attr("arch", "bigru")
+    existing.add_trial(optuna.trial.create_trial(params={}, distributions={}, value=0.5))
+    before = journal.read_bytes()
+    config = write_config(tmp_path)
+    runs = [
+        study_command(config, str(journal), "--trials", "0"),
+        study_command(write_config(tmp_path, "bad", text=STUDY.format(name="s", trials=3).replace("1e-2]", "1e-5]")), str(journal)),
+        study_command(config, str(journal)),  # same name, other search space: refused, not merged
+        study_command(config, "postgresql://zoo:secret@127.0.0.1:9/zoo"),
+    ]
+    messages = ["--trials must be a positive", "space.lr must be", "already exists with arch 'bigru' and search space",
+                "cannot open storage postgresql://zoo:***@127.0.0.1:9/zoo"]
+    for command, message in zip(runs, messages):
+        result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
+        assert result.returncode == 2 and message in result.stderr, (message, result.stderr[-2000:])
+        assert "secret" not in result.stderr
+    assert journal.read_bytes() == before
+
+
+@pytest.mark.slow
+def test_study_with_two_workers_tracks_parent_and_children_and_writes_the_tuned_preset(store, tmp_path):
+    config = write_config(tmp_path, "two", trials=4)
+    journal = str(tmp_path / "studies.journal")
+    result = subprocess.run(study_command(config, journal, "--workers", "2"), capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-4000:]
+    study = optuna.load_study(study_name="two", storage=optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(journal)))
+    assert len(finished(study)) == 4
+    client = MlflowClient()
+    experiment = client.get_experiment_by_name("two")
+    runs = client.search_runs([experiment.experiment_id])
+    (parent,) = [run for run in runs if run.data.tags.get("kind") == "study"]
+    assert parent.info.status == "FINISHED" and parent.data.params["budget_samples"] == str(3 * 2 * 8)
+    assert parent.data.metrics["trials_complete"] + parent.data.metrics["trials_pruned"] == 4
+    assert parent.data.metrics["best_val_seq_acc"] == pytest.approx(study.best_value)
+    plots = {a.path for a in client.list_artifacts(parent.info.run_id, "plots")}
+    assert "plots/optimization_history.png" in plots
+    for trial in study.get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED)):
+        child = client.get_run(trial.user_attrs["mlflow_run_id"])
+        assert child.data.tags["mlflow.parentRunId"] == parent.info.run_id
+        assert child.info.status == ("FINISHED" if trial.state == TrialState.COMPLETE else "KILLED")
+        assert [m.step for m in client.get_metric_history(child.info.run_id, "val_seq_acc")] == list(range(1, len(trial.intermediate_values) + 1))
+    tuned = (tmp_path / "tuned" / "tuned-bigru.toml").read_text()
+    best = study.best_trial
+    assert f"trial {best.number} reached val_seq_acc" in tuned and f"lr = {best.params['lr_0']!r}" in tuned
+
+
+@pytest.mark.slow
+def test_a_killed_study_continues_where_it_stopped(store, tmp_path):
+    config = write_config(tmp_path, "killed", trials=3)
+    journal = str(tmp_path / "studies.journal")
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(journal))
+    process = subprocess.Popen(study_command(config, journal), cwd=tmp_path, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        time.sleep(1)
+        try:
+            study = optuna.load_study(study_name="killed", storage=storage)
+        except KeyError:
+            continue
+        if finished(study) and study.get_trials(states=(TrialState.RUNNING,)):
+            break
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    kept = {t.number: t.value for t in study.get_trials(states=(TrialState.COMPLETE,))}
+    assert kept, "no trial finished before the kill"
+    result = subprocess.run(study_command(config, journal), capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert "left running by a dead worker failed" in result.stdout
+    study = optuna.load_study(study_name="killed", storage=storage)
+    assert len(finished(study)) == 3
+    assert all(study.trials[number].value == value for number, value in kept.items())
+    (dead,) = study.get_trials(states=(TrialState.FAIL,))
+    assert MlflowClient().get_run(dead.user_attrs["mlflow_run_id"]).info.status == "KILLED"
+
+
+@pytest.fixture
+def postgres(tmp_path):
+    """A real PostgreSQL server on loopback for this test (ZOO_TEST_POSTGRES_URL uses an existing one)."""
+    if os.environ.get("ZOO_TEST_POSTGRES_URL"):
+        yield os.environ["ZOO_TEST_POSTGRES_URL"]
+        return
+    binaries = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+    assert binaries, "PostgreSQL is needed for this test: apt-get install postgresql (or set ZOO_TEST_POSTGRES_URL)"
+    bin_dir = binaries[-1].parent
+    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    # the server runs as `postgres` when we are root: its folder must be one that user can reach
+    folder = Path(tempfile.mkdtemp(prefix="zoo-pg-"))
+    if as_postgres:
+        shutil.chown(folder, "postgres")
+    data, sockets = folder / "data", folder / "sockets"
+    subprocess.run([*as_postgres, "mkdir", str(sockets)], check=True)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    subprocess.run([*as_postgres, str(bin_dir / "initdb"), "-D", str(data), "-U", "zoo", "--auth=trust"], check=True, capture_output=True)
+    subprocess.run([*as_postgres, str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-l", str(folder / "pg.log"), "-o",
+                    f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1", "start"], check=True, capture_output=True)
+    try:
+        subprocess.run([str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "zoo", "studies"], check=True)
+        yield f"postgresql://zoo@127.0.0.1:{port}/studies"
+    finally:
+        subprocess.run([*as_postgres, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"], capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_workers_on_postgresql_finish_exactly_the_requested_trials(store, tmp_path, postgres):
+    config = write_config(tmp_path, "pg", trials=5)
+    workers = [subprocess.Popen(study_command(config, postgres), cwd=tmp_path, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    for worker in workers:
+        _, errors = worker.communicate(timeout=900)
+        assert worker.returncode == 0, errors[-4000:]
+    study = optuna.load_study(study_name="pg", storage=postgres)
+    numbers = [t.number for t in study.trials]
+    assert len(numbers) == len(set(numbers))
+    assert len(finished(study)) == 5
+    assert all(t.user_attrs.get("surplus") for t in study.get_trials(states=(TrialState.FAIL,)))
