@@ -12,6 +12,7 @@ import mlflow
 import pytest
 from mlflow.tracking import MlflowClient
 
+from zoo import tracking
 from zoo.config import make_config
 
 pytestmark = pytest.mark.slow
@@ -63,8 +64,9 @@ def test_smoke_run_is_fully_tracked(store, tmp_path):
             "metrics/history.csv"} <= artifacts
     versions = MlflowClient().search_model_versions("name='zoo-bilstm'")
     assert [v.run_id for v in versions] == [result.run_id]
-    model = mlflow.keras.load_model(result.model_uri)
-    assert model.output_shape == (None, 15, 37)
+    assert MlflowClient().get_model_version_by_alias("zoo-bilstm", "champion").run_id == result.run_id
+    reader = tracking.load_reader(result.model_uri)
+    assert reader.model.output_shape == (None, 15, 37) and reader.info.charset == config.data.charset
 
 
 def test_crash_ends_the_run_failed_with_the_error(store, tmp_path):

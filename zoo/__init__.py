@@ -1,6 +1,7 @@
 """captcha-zoo: CNN + recurrent head + CTC captcha readers, tracked in MLflow.
 
-`zoo.create_model(name, **overrides)` and `zoo.list_models(pattern)` are loaded lazily, so data
+`zoo.create_model(name, **overrides)`, `zoo.list_models(pattern)` and `zoo.load(model)` (a
+trained reader: `zoo.load("bigru-cpu").predict(images)`) are loaded lazily, so data
 worker processes that import `zoo.data` never pay for Keras.
 """
 
@@ -8,10 +9,14 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ info lines drown the progress bars
 
-__all__ = ["create_model", "list_models"]
+__all__ = ["create_model", "list_models", "load"]
 
 
 def __getattr__(name: str):
+    if name == "load":
+        from zoo import pretrained
+
+        return pretrained.load
     if name in __all__:
         from zoo import models
 

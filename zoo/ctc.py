@@ -54,12 +54,23 @@ class CTCLoss(keras.losses.Loss):
 
 def decode(logits, max_length: int, strategy: str = "greedy", beam_width: int = 16):
     """batch x steps x classes+1 logits -> batch x max_length decoded classes, PAD-padded and cut."""
-    logits = ops.cast(logits, "float32")
-    steps = ops.ones((ops.shape(logits)[0],), dtype="int32") * ops.shape(logits)[1]
-    decoded, _ = ops.ctc_decode(logits, steps, strategy=strategy, beam_width=beam_width, mask_index=BLANK)
+    return decode_with_log_probs(logits, max_length, strategy, beam_width)[0]
+
+
+def decode_with_log_probs(logits, max_length: int, strategy: str = "greedy", beam_width: int = 16):
+    """Decoded classes (batch x max_length, as `decode`) and each decode's log probability (batch).
+
+    Greedy: the log probability of the best path (the product of each step's top probability);
+    beam search: the decoder's log probability of the labelling.
+    """
+    log_probs = ops.log_softmax(ops.cast(logits, "float32"), axis=-1)  # batch x steps x classes+1
+    steps = ops.ones((ops.shape(log_probs)[0],), dtype="int32") * ops.shape(log_probs)[1]
+    decoded, scores = ops.ctc_decode(log_probs, steps, strategy=strategy, beam_width=beam_width, mask_index=BLANK)
+    # greedy scores are the negated sum of each step's top log probability; beam scores are log probabilities
+    path_log_prob = -scores[:, 0] if strategy == "greedy" else scores[:, 0]  # batch
     decoded = ops.cast(decoded[0], "int32")  # batch x longest decode (PAD-padded)
     decoded = ops.pad(decoded, [[0, 0], [0, max_length]], constant_values=PAD)  # never narrower than max_length
-    return decoded[:, :max_length]  # the reference's rule: extra characters are cut
+    return decoded[:, :max_length], path_log_prob  # the reference's rule: extra characters are cut
 
 
 def decode_texts(logits, charset: str, max_length: int, strategy: str = "greedy", beam_width: int = 16) -> list[str]:

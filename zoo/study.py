@@ -328,16 +328,27 @@ def finish(study, study_config: StudyConfig, parent_run_id: str, tuned_dir: Path
     return config_lib.write_preset(config, name, header, folder=tuned_dir)
 
 
+def _optional_int(text: str) -> int | None:
+    if text == "":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m zoo.study", description=__doc__.splitlines()[0])
     parser.add_argument("--arch", help="registered architecture (default: the config's)")
     parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="study config in experiments/ (kind = \"study\")")
-    parser.add_argument("--trials", type=int, help="finished trials the study should hold (default: the config's)")
+    parser.add_argument("--trials", type=_optional_int, help="finished trials the study should hold (default: the config's)")
     parser.add_argument("--workers", type=int, default=1, help="worker processes on this machine (default 1)")
     parser.add_argument("--storage", help=f"journal file path or RDB URL (default: {DEFAULT_STORAGE.name} in the repository)")
     parser.add_argument("--name", help="study name (default: the config's)")
     parser.add_argument("--tuned-dir", type=Path, default=config_lib.EXPERIMENTS_DIR, help="where tuned-<arch>.toml is written")
     args = parser.parse_args(argv)
+    # `mlflow run -e study` passes "" for parameters left at their default
+    args.arch, args.storage, args.name = (value or None for value in (args.arch, args.storage, args.name))
     try:
         if args.trials is not None and args.trials <= 0:
             raise ConfigError(f"--trials must be a positive number of trials, got {args.trials}")

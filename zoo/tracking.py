@@ -21,7 +21,6 @@ import keras
 import mlflow
 import numpy as np
 from mlflow.entities import RunStatus
-from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -166,36 +165,80 @@ class EpochLogger(keras.callbacks.Callback):
 
 def pip_requirements() -> list[str]:
     pins = []
-    for package in ("keras", "tensorflow", "jax", "numpy", "pillow"):
+    for package in ("keras", "tensorflow", "jax", "numpy", "pillow", "pandas", "mlflow"):
         with contextlib.suppress(importlib.metadata.PackageNotFoundError):
             pins.append(f"{package}=={importlib.metadata.version(package)}")
     return pins
 
 
-def log_keras_model(model: keras.Model, *, example_images: np.ndarray, registered_name: str | None,
-                    metadata: dict[str, Any]) -> str:
-    """Log an uncompiled copy of `model` (no custom objects needed to load it); return its URI."""
+def log_reader_model(model: keras.Model, *, registered_name: str | None, metadata: dict[str, Any],
+                     score: float | None = None) -> str:
+    """Log `model` (an uncompiled copy) as the zoo's image -> text pyfunc (zoo.serving); return its URI.
+
+    `metadata` (charset, lengths, arch) is both the MLflow model metadata and the pyfunc's model
+    config. With `registered_name`, the new version becomes the `champion` alias when its `score`
+    (test full-sequence accuracy) beats the current champion's, or when there is none.
+    """
+    from zoo import serving
+
     inference = keras.Model(model.inputs, model.outputs, name=model.name)  # same layers, no loss/optimizer
-    signature = infer_signature(example_images, np.asarray(inference.predict_on_batch(example_images)))
-    info = mlflow.keras.log_model(
-        inference,
-        name="model",
-        signature=signature,
-        pip_requirements=pip_requirements(),
-        metadata=metadata,
-        registered_model_name=registered_name,
-    )
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.keras"
+        inference.save(path)
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=serving.CaptchaReaderModel(),
+            artifacts={serving.KERAS_ARTIFACT: str(path)},
+            model_config=metadata,
+            code_paths=[str(Path(serving.__file__).parent)],  # the zoo package travels with the model
+            pip_requirements=pip_requirements(),
+            metadata=metadata,
+            registered_model_name=registered_name,
+        )
+    if registered_name and score is not None:
+        _promote_if_better(registered_name, str(info.registered_model_version), score)
     return info.model_uri
 
 
-def load_keras_model(uri: str) -> tuple[keras.Model, dict[str, Any]]:
-    """A logged or registered model (`models:/zoo-bigru/1`, `runs:/<id>/model`) and its metadata."""
+def _promote_if_better(name: str, version: str, score: float, alias: str = "champion") -> None:
+    client = MlflowClient()
+    try:
+        current = client.get_model_version_by_alias(name, alias)
+        best = client.get_run(current.run_id).data.metrics.get("test_seq_acc", float("-inf"))
+    except mlflow.exceptions.MlflowException:  # no champion yet
+        best = float("-inf")
+    if score > best:
+        client.set_registered_model_alias(name, alias, version)
+
+
+def load_reader(uri: str):
+    """A logged or registered model (`models:/zoo-bigru/1`, `models:/zoo-bigru@champion`,
+    `runs:/<id>/model`) as a `zoo.reader.Reader`; models logged in the Keras flavor load too."""
+    from zoo.reader import ModelInfo, Reader
+
     mlflow.set_tracking_uri(tracking_uri())
     try:
-        metadata = mlflow.models.get_model_info(uri).metadata or {}
-        return mlflow.keras.load_model(uri), metadata
+        info = mlflow.models.get_model_info(uri)
+        if "keras" in info.flavors:  # logged by an earlier zoo: the Keras flavor plus metadata
+            return Reader(mlflow.keras.load_model(uri), ModelInfo.from_metadata(info.metadata or {}, uri), uri)
+        pyfunc = mlflow.pyfunc.load_model(uri)
     except mlflow.exceptions.MlflowException as error:
         raise TrackingError(f"cannot load model {uri!r} from {tracking_uri()}: {error.message}") from None
+    python_model = pyfunc.unwrap_python_model()
+    if not hasattr(python_model, "reader"):
+        raise TrackingError(f"model {uri!r} is not a zoo reader model")
+    return Reader(python_model.reader.model, python_model.reader.info, uri)
+
+
+def model_run(uri: str) -> dict[str, Any]:
+    """The run that logged model `uri`: its id, params, metrics and tags."""
+    mlflow.set_tracking_uri(tracking_uri())
+    try:
+        run = MlflowClient().get_run(mlflow.models.get_model_info(uri).run_id)
+    except mlflow.exceptions.MlflowException as error:
+        raise TrackingError(f"cannot find the run of model {uri!r}: {error.message}") from None
+    return {"run_id": run.info.run_id, "params": dict(run.data.params), "metrics": dict(run.data.metrics),
+            "tags": dict(run.data.tags)}
 
 
 # ---- reading runs back (comparisons and reports) ------------------------------------------------

@@ -181,12 +181,12 @@ def _final_evaluation(model, config: RunConfig, run_id: str, workers: int):
                                           config.arch_config().drop_steps), "plots/step_argmax.png")
     model_uri = None
     if tracking_cfg.log_model:
-        model_uri = tracking.log_keras_model(
+        model_uri = tracking.log_reader_model(
             inference,
-            example_images=images[:2],
             registered_name=f"zoo-{config.arch}" if tracking_cfg.register_model else None,
             metadata={"charset": data.charset, "min_length": data.min_length, "max_length": data.max_length,
                       "arch": config.arch, "blank_index": ctc.BLANK, "run_name": config.run_name},
+            score=metrics["test_seq_acc"],
         )
     return metrics, model_uri
 

@@ -1,0 +1,154 @@
+"""Reading images with a trained model: the shipped model, `zoo.predict`, odd and broken files."""
+
+import io
+import json
+import shutil
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+import zoo
+from zoo import evaluation, images, pretrained, predict
+from zoo.data import CaptchaSource
+
+SHIPPED = "bigru-cpu"
+
+
+@pytest.fixture(scope="module")
+def reader():
+    return zoo.load(SHIPPED)
+
+
+@pytest.fixture(scope="module")
+def captchas(reader):
+    """12 fresh captchas (not the test split's seed) as a uint8 batch and their labels."""
+    info = reader.info
+    source = CaptchaSource(info.charset, info.min_length, info.max_length, reader.width, reader.height, seed=424242)
+    samples = [source.sample(i) for i in range(12)]
+    return np.stack([image for image, _ in samples]), [label for _, label in samples]
+
+
+def save(array: np.ndarray, path, mode: str | None = None, size=None, **options):
+    image = Image.fromarray(array)
+    if mode:
+        image = image.convert(mode)
+    if size:
+        image = image.resize(size)
+    image.save(path, **options)
+    return path
+
+
+def test_prediction_is_the_training_time_decode(reader, captchas):
+    batch, labels = captchas
+    from zoo import ctc
+
+    expected = evaluation.evaluate(reader.model, batch, ctc.encode_labels(labels, reader.info.charset, reader.info.max_length),
+                                   reader.info.charset, reader.info.max_length, verbose=0).predictions
+    readings = reader.predict(batch)
+    assert [r.text for r in readings] == expected
+    assert all(0 < r.confidence <= 1 for r in readings)
+    # a confident reading is right more often than an unsure one: the confidence means something
+    right = [r.confidence for r, label in zip(readings, labels) if r.text == label]
+    wrong = [r.confidence for r, label in zip(readings, labels) if r.text != label]
+    if right and wrong:
+        assert np.mean(right) > np.mean(wrong)
+
+
+def test_beam_search_reads_the_same_captchas_as_greedy(reader, captchas):
+    batch, _ = captchas
+    greedy, beam = reader.predict(batch), reader.predict(batch, beam_width=8)
+    # beam search sums every alignment of a labelling: never less likely than greedy's best path
+    assert all(b.confidence >= g.confidence - 1e-6 for g, b in zip(greedy, beam) if g.text == b.text)
+
+
+def test_any_mode_and_size_is_adapted(reader, captchas, tmp_path):
+    batch, _ = captchas
+    image = batch[0]
+    png = save(image, tmp_path / "rgb.png")
+    files = [png, save(image, tmp_path / "grey.png", "L"), save(image, tmp_path / "rgba.png", "RGBA"),
+             save(image, tmp_path / "palette.gif", "P"), save(image, tmp_path / "big.jpg", size=(340, 160), quality=95),
+             save(image, tmp_path / "small.bmp", size=(85, 40))]
+    results = reader.read_files([str(f) for f in files])
+    assert [error for _, _, error in results] == [None] * len(files)
+    assert results[0][1].text == reader.predict(batch[:1])[0].text  # a lossless file reads as the array
+    assert results[2][1].text == results[0][1].text  # an opaque alpha channel changes nothing
+    for array in (image[..., 0], image[..., :1], image.astype(np.float32) / 255):
+        assert images.adapt(array, reader.height, reader.width).shape == (reader.height, reader.width, 3)
+
+
+def test_broken_files_get_their_own_error_and_the_rest_is_read(reader, captchas, tmp_path, capsys):
+    batch, labels = captchas
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    for i in range(3):
+        save(batch[i], folder / f"{labels[i]}.png")
+    encoded = (folder / f"{labels[0]}.png").read_bytes()
+    (folder / "truncated.png").write_bytes(encoded[: len(encoded) // 2])
+    (folder / "empty.png").write_bytes(b"")
+    (folder / "text.jpg").write_text("not an image at all")
+    (folder / "noise.png").write_bytes(np.random.default_rng(0).bytes(2000))
+    (tmp_path / "nothing").mkdir()
+    code = predict.main([str(folder), str(tmp_path / "nothing"), str(tmp_path / "missing.png"), "--format", "json",
+                         "--model", SHIPPED])
+    rows = json.loads(capsys.readouterr().out)
+    assert code == 1
+    by_name = {row["file"].rsplit("/", 1)[-1]: row for row in rows}
+    for i in range(3):
+        assert by_name[f"{labels[i]}.png"]["text"] == reader.predict(batch[i:i + 1])[0].text
+    assert "truncated" in by_name["truncated.png"]["error"]
+    assert "empty" in by_name["empty.png"]["error"]
+    assert "not an image" in by_name["text.jpg"]["error"] and "not an image" in by_name["noise.png"]["error"]
+    assert "no image files" in by_name["nothing"]["error"] and "no such file" in by_name["missing.png"]["error"]
+
+
+def test_labels_give_accuracy(reader, captchas, tmp_path, capsys):
+    batch, labels = captchas
+    for i, image in enumerate(batch):
+        save(image, tmp_path / f"{i:02d}.png")
+    (tmp_path / "labels.csv").write_text("file,label\n" + "".join(f"{i:02d}.png,{label}\n" for i, label in enumerate(labels)))
+    code = predict.main([str(tmp_path), "--labels", str(tmp_path / "labels.csv"), "--format", "csv"])
+    captured = capsys.readouterr()
+    assert code == 0
+    right = sum(r.text == label for r, label in zip(reader.predict(batch), labels))
+    assert f"full-sequence accuracy {right / len(labels):.2%} on {len(labels)} labeled" in captured.err
+    assert captured.out.count(",True") + captured.out.count(",False") == len(labels)
+    (tmp_path / "bad.csv").write_text("name,text\na.png,XY\n")
+    assert predict.main([str(tmp_path), "--labels", str(tmp_path / "bad.csv")]) == 2
+    assert "needs columns file,label" in capsys.readouterr().err
+
+
+def test_a_damaged_shipped_model_is_refused(tmp_path):
+    copy = shutil.copytree(pretrained.PRETRAINED_DIR / SHIPPED, tmp_path / "copy")
+    with open(copy / "model.keras", "ab") as file:
+        file.write(b"\0")
+    with pytest.raises(pretrained.ModelLoadError, match="does not match the sha256"):
+        pretrained.load(str(copy))
+
+
+def test_unknown_models_and_unsafe_files_are_refused(tmp_path, capsys):
+    with pytest.raises(pretrained.ModelLoadError, match=f"expected a shipped model \\({SHIPPED}"):
+        pretrained.load("no-such-model")
+    assert predict.main(["--model", "no-such-model", str(tmp_path)]) == 2
+    assert "no model 'no-such-model'" in capsys.readouterr().err
+    inputs = keras.Input((8, 8, 3))
+    unsafe = keras.Model(inputs, keras.layers.Lambda(lambda x: x * 2)(inputs))
+    unsafe.save(tmp_path / "unsafe.keras")
+    with pytest.raises(pretrained.ModelLoadError, match="cannot load"):
+        pretrained.load(str(tmp_path / "unsafe.keras"), charset="AB", max_length=2)
+
+
+def test_inputs_of_any_kind(reader, captchas):
+    batch, _ = captchas
+    buffer = io.BytesIO()
+    Image.fromarray(batch[1]).save(buffer, format="PNG")
+    import base64
+
+    expected = reader.predict(batch[1:2])[0].text
+    for item in (buffer.getvalue(), base64.b64encode(buffer.getvalue()).decode(), Image.fromarray(batch[1]), batch[1]):
+        assert reader.predict([item])[0].text == expected
+    with pytest.raises(images.ImageError, match="not base64"):
+        reader.predict(["hello there"])
+    with pytest.raises(images.ImageError, match="shape"):
+        reader.predict([np.zeros((4, 4, 2), np.uint8)])

@@ -1,0 +1,84 @@
+"""The logged MLflow model is an image -> text pyfunc: loaded in-process and served over HTTP for real."""
+
+import base64
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+from PIL import Image
+
+from zoo import tracking
+from zoo.config import make_config
+from zoo.data import CaptchaSource
+
+pytestmark = pytest.mark.slow
+
+
+def png_base64(array: np.ndarray, mode: str = "RGB") -> str:
+    buffer = io.BytesIO()
+    Image.fromarray(array).convert(mode).save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def post(port: int, payload: dict) -> dict:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", data=json.dumps(payload).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=120) as response:
+        return json.loads(response.read())
+
+
+def test_the_champion_is_served_over_http_and_reads_like_the_reader(store, tmp_path):
+    from zoo.training import train
+
+    result = train(make_config("bigru", "smoke", 0, {"checkpoint_dir": str(tmp_path / "ckpt")}))
+    champion = MlflowClient().get_model_version_by_alias("zoo-bigru", "champion")
+    assert champion.run_id == result.run_id
+    reader = tracking.load_reader("models:/zoo-bigru@champion")
+    info = reader.info
+    source = CaptchaSource(info.charset, info.min_length, info.max_length, reader.width, reader.height, seed=77)
+    batch = np.stack([source.sample(i)[0] for i in range(3)])
+    expected = [r.text for r in reader.predict(batch)]
+
+    pyfunc = mlflow.pyfunc.load_model("models:/zoo-bigru@champion")
+    frame = pyfunc.predict(pd.DataFrame({"image": [png_base64(image) for image in batch] + ["not base64!"]}))
+    assert list(frame["text"][:3]) == expected and "not base64" in frame["error"][3]
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "mlflow", "models", "serve", "-m", "models:/zoo-bigru@champion",
+                               "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)],
+                              env={**os.environ, "MLFLOW_TRACKING_URI": store,  # mlflow runs `uvicorn` from PATH
+                                   "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}"}, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            assert server.poll() is None, server.stderr.read()[-4000:]
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=5)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the model server did not answer /ping within 300 s"
+                time.sleep(2)
+        as_png = post(port, {"dataframe_split": {"columns": ["image"],
+                                                 "data": [[png_base64(image)] for image in batch]}})
+        assert [row["text"] for row in as_png["predictions"]] == expected
+        assert all(0 < row["confidence"] <= 1 for row in as_png["predictions"])
+        grey = post(port, {"dataframe_split": {"columns": ["image"], "data": [[png_base64(batch[0], "L")]]}})
+        assert len(grey["predictions"]) == 1 and isinstance(grey["predictions"][0]["text"], str)
+        as_array = post(port, {"inputs": batch.tolist()})
+        assert [row["text"] for row in as_array["predictions"]] == expected
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(timeout=60)

@@ -1,0 +1,112 @@
+"""Any image a user has -> the uint8 height x width x 3 array a zoo model was trained on.
+
+Files, encoded bytes, base64 text and arrays of any size and mode (grayscale, RGBA, palette,
+16-bit) are adapted the same way everywhere (`zoo.predict`, `zoo.load(...).predict`, the served
+MLflow model): decoded fully (a truncated file is an error, not a half-grey image), transparency
+flattened onto white like the captcha background, converted to RGB and resized to the model's
+input size. Nothing here imports Keras.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
+Image.MAX_IMAGE_PIXELS = 50_000_000  # a decompression bomb is refused, not decoded
+
+
+class ImageError(ValueError):
+    """This input is not an image the zoo can read; says what was wrong."""
+
+
+def image_files(paths: list[str | Path]) -> tuple[list[Path], dict[str, str]]:
+    """Expand files and folders (non-recursive, sorted) into image files; errors per bad path."""
+    files, errors = [], {}
+    for path in map(Path, paths):
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
+            if not found:
+                errors[str(path)] = f"folder has no image files ({', '.join(SUFFIXES)})"
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            errors[str(path)] = "no such file or folder"
+    return files, errors
+
+
+def decode(data: bytes | str | Path) -> Image.Image:
+    """A fully decoded PIL image from a path, encoded bytes, or base64 text of encoded bytes."""
+    if isinstance(data, Path):
+        data = data.read_bytes()
+    elif isinstance(data, str):
+        try:
+            data = base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError):
+            raise ImageError("text input is not base64 of an image file") from None
+    if not data:
+        raise ImageError("empty input (0 bytes)")
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.load()  # decodes now: truncated or corrupt data fails here
+    except UnidentifiedImageError:
+        raise ImageError(f"not an image file (unrecognised format; accepted: {', '.join(SUFFIXES)})") from None
+    except Image.DecompressionBombError as error:
+        raise ImageError(f"image too large: {error}") from None
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ImageError(f"corrupt or truncated image: {error}") from None
+    return image
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Any mode -> RGB; transparent pixels become white (the captcha background)."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16/32-bit grey -> 8-bit, keeping the range
+        array = np.asarray(image, dtype=np.float64)
+        top = array.max() or 1.0
+        image = Image.fromarray((array * (255.0 / top)).astype(np.uint8))
+    if image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if image.mode in ("RGBA", "LA", "PA"):
+        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, image.convert("RGBA"))
+    return image.convert("RGB")
+
+
+def from_array(array: np.ndarray) -> Image.Image:
+    """height x width, height x width x 1/3/4 arrays (uint8, or floats in [0, 1]) -> PIL image."""
+    array = np.asarray(array)
+    if array.ndim == 3 and array.shape[-1] == 1:
+        array = array[..., 0]  # h x w x 1 -> h x w
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[-1] not in (3, 4)):
+        raise ImageError(f"array of shape {array.shape} is not an image: expected height x width "
+                         "or height x width x 1, 3 or 4")
+    if array.dtype != np.uint8:
+        if not np.issubdtype(array.dtype, np.number) or array.size == 0:
+            raise ImageError(f"array of dtype {array.dtype} is not an image: expected uint8 or floats in [0, 1]")
+        if np.issubdtype(array.dtype, np.floating) and array.max(initial=0) <= 1.0:
+            array = array * 255.0
+        array = np.clip(np.rint(array), 0, 255).astype(np.uint8)
+    return Image.fromarray(array)
+
+
+def adapt(item: bytes | str | Path | np.ndarray | Image.Image, height: int, width: int) -> np.ndarray:
+    """One input of any accepted kind -> uint8 height x width x 3."""
+    if isinstance(item, Image.Image):
+        image = item
+    elif isinstance(item, np.ndarray):
+        image = from_array(item)
+    elif isinstance(item, (bytes, bytearray, memoryview, str, Path)):
+        image = decode(Path(item) if isinstance(item, Path) else bytes(item) if not isinstance(item, str) else item)
+    else:
+        raise ImageError(f"cannot read an image from {type(item).__name__}: pass a path, encoded bytes, "
+                         "base64 text, a PIL image or an array")
+    image = to_rgb(image)
+    if image.size != (width, height):
+        image = image.resize((width, height), Image.Resampling.BILINEAR)
+    return np.asarray(image, dtype=np.uint8)  # height x width x 3

@@ -1,0 +1,100 @@
+"""`python -m zoo.predict [--model NAME|PATH|URI] [--beam N] [--format text|csv|json] [--labels CSV] IMAGE_OR_DIR ...`
+
+Reads every image file (folders: their image files, sorted) with a zoo model and prints each file,
+its text and the decode's confidence. A file that cannot be read gets its own error line and the
+others are still read. `--labels labels.csv` (columns file,label; file as given or its name) adds
+whether each reading is right and the accuracy.
+
+Exit status: 0 all read, 1 some file could not be read, 2 bad arguments or model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+DEFAULT_MODEL = "bigru-cpu"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m zoo.predict", description=__doc__.splitlines()[2])
+    parser.add_argument("inputs", nargs="+", metavar="IMAGE_OR_DIR")
+    parser.add_argument("--model", default=DEFAULT_MODEL,
+                        help=f"shipped name, model folder, .keras file, models:/... or runs:/... (default {DEFAULT_MODEL})")
+    parser.add_argument("--beam", type=int, default=0, metavar="N", help="beam search of width N (default: greedy)")
+    parser.add_argument("--format", choices=("text", "csv", "json"), default="text")
+    parser.add_argument("--labels", type=Path, help="CSV with columns file,label: also print accuracy")
+    parser.add_argument("--batch-size", type=int, default=128)
+    return parser.parse_args(argv)
+
+
+def read_labels(path: Path) -> dict[str, str]:
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        raise ValueError(f"cannot read labels {path}: {error}") from None
+    if not {"file", "label"} <= set(frame.columns):
+        raise ValueError(f"labels {path} needs columns file,label; it has {', '.join(frame.columns) or 'none'}")
+    return dict(zip(frame["file"], frame["label"]))
+
+
+def results_table(results, labels: dict[str, str] | None) -> pd.DataFrame:
+    frame = pd.DataFrame([{"file": path, "text": reading.text if reading else None,
+                           "confidence": round(reading.confidence, 4) if reading else None, "error": error}
+                          for path, reading, error in results], columns=["file", "text", "confidence", "error"])
+    if labels is not None:
+        frame["label"] = [labels.get(path, labels.get(Path(path).name)) for path in frame["file"]]
+        frame["correct"] = [None if label is None or text is None else text == label
+                            for text, label in zip(frame["text"], frame["label"])]
+    return frame
+
+
+def print_table(frame: pd.DataFrame, fmt: str) -> None:
+    if fmt == "csv":
+        frame.to_csv(sys.stdout, index=False)
+    elif fmt == "json":
+        rows = [{key: value for key, value in row.items() if value is not None and value == value}
+                for row in frame.to_dict(orient="records")]
+        print(json.dumps(rows, indent=1))
+    else:
+        for row in frame.itertuples():
+            if row.error:
+                print(f"{row.file}\tERROR: {row.error}")
+            else:
+                mark = "" if "correct" not in frame or row.correct is None else ("\tok" if row.correct else f"\tWRONG (label {row.label})")
+                print(f"{row.file}\t{row.text}\t{row.confidence:.4f}{mark}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    from zoo import pretrained, tracking
+
+    try:
+        if args.beam < 0 or args.batch_size <= 0:
+            raise ValueError("--beam must be >= 0 and --batch-size positive")
+        labels = read_labels(args.labels) if args.labels else None
+        reader = pretrained.load(args.model)
+    except (ValueError, tracking.TrackingError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    frame = results_table(reader.read_files(args.inputs, args.beam or None, args.batch_size), labels)
+    print_table(frame, args.format)
+    failed = int(frame["error"].notna().sum())
+    summary = [f"{len(frame) - failed} read, {failed} failed"]
+    if labels is not None:
+        scored = frame["correct"].dropna()
+        unlabeled = int(frame["error"].isna().sum() - len(scored))
+        if len(scored):
+            summary.append(f"full-sequence accuracy {scored.mean():.2%} on {len(scored)} labeled")
+        if unlabeled:
+            summary.append(f"{unlabeled} without a label")
+    print("; ".join(summary), file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,189 @@
+"""Shipped models, and loading any model the zoo can read: `zoo.load(spec)`.
+
+A shipped model is a folder `zoo/pretrained/<name>/` with `model.keras`, `card.json` (what it
+reads, how it was trained, its test metrics, the sha256 of model.keras) and `README.md` (the same
+card for people). Loading checks the sha256 and uses Keras safe mode.
+
+    python -m zoo.pretrained                                  # list shipped models and their cards
+    python -m zoo.pretrained --ship models:/zoo-bigru@champion --name bigru   # ship a tracked model
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+from zoo.reader import ModelInfo, Reader
+
+PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
+MODEL_FILE, CARD_FILE = "model.keras", "card.json"
+
+
+class ModelLoadError(ValueError):
+    """The model spec names nothing loadable, or the file is not what its card says."""
+
+
+def shipped() -> list[str]:
+    return sorted(p.parent.name for p in PRETRAINED_DIR.glob(f"*/{CARD_FILE}"))
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load(spec: str, *, charset: str | None = None, min_length: int | None = None,
+         max_length: int | None = None) -> Reader:
+    """A Reader from a shipped name (`bigru-cpu`), a model folder, a `.keras` file, or an MLflow URI
+    (`models:/zoo-bigru@champion`, `runs:/<id>/model`). charset/lengths override the model's own."""
+    spec = str(spec)
+    if spec.startswith(("models:/", "runs:/", "file:", "mlflow-artifacts:")):
+        from zoo import tracking
+
+        reader = tracking.load_reader(spec)
+        return _with_overrides(reader, charset, min_length, max_length)
+    path = Path(spec)
+    if not path.exists() and (PRETRAINED_DIR / spec / CARD_FILE).is_file():
+        path = PRETRAINED_DIR / spec
+    if path.is_dir():
+        return _load_folder(path, charset, min_length, max_length)
+    if path.is_file() and path.suffix == ".keras":
+        card = _read_card(path.parent / CARD_FILE) if (path.parent / CARD_FILE).is_file() else {}
+        metadata = {**card, **_given(charset, min_length, max_length)}
+        return Reader(_load_keras(path), ModelInfo.from_metadata(metadata, str(path)), str(path))
+    raise ModelLoadError(f"no model {spec!r}: expected a shipped model ({', '.join(shipped()) or 'none shipped'}), "
+                         "a folder with model.keras and card.json, a .keras file, or an MLflow URI "
+                         "(models:/NAME/VERSION, models:/NAME@ALIAS, runs:/RUN_ID/model)")
+
+
+def _given(charset, min_length, max_length) -> dict:
+    return {key: value for key, value in (("charset", charset), ("min_length", min_length),
+                                          ("max_length", max_length)) if value}
+
+
+def _with_overrides(reader: Reader, charset, min_length, max_length) -> Reader:
+    given = _given(charset, min_length, max_length)
+    if not given:
+        return reader
+    info = ModelInfo.from_metadata({**reader.info.metadata(), **given}, reader.source)
+    return Reader(reader.model, info, reader.source)
+
+
+def _read_card(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise ModelLoadError(f"unreadable model card {path}: {error}") from None
+
+
+def _load_folder(folder: Path, charset, min_length, max_length) -> Reader:
+    model_path, card_path = folder / MODEL_FILE, folder / CARD_FILE
+    if not model_path.is_file() or not card_path.is_file():
+        raise ModelLoadError(f"{folder} is not a model folder: expected {MODEL_FILE} and {CARD_FILE} in it")
+    card = _read_card(card_path)
+    if card.get("sha256") and sha256(model_path) != card["sha256"]:
+        raise ModelLoadError(f"{model_path} does not match the sha256 in its card ({card['sha256'][:12]}...): "
+                             "the file was changed or damaged; refusing to load it")
+    metadata = {**card, **_given(charset, min_length, max_length)}
+    return Reader(_load_keras(model_path), ModelInfo.from_metadata(metadata, str(folder)), str(folder))
+
+
+def _load_keras(path: Path):
+    import keras
+
+    try:  # safe mode: a file that would run arbitrary code (Lambda layers) is refused
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
+    except (ValueError, OSError, KeyError) as error:
+        raise ModelLoadError(f"cannot load {path} as a Keras model: {error}") from None
+
+
+def ship(uri: str, name: str, folder: Path = PRETRAINED_DIR) -> Path:
+    """Copy a tracked model into `folder/name/` with its card (training run, metrics, sha256)."""
+    from zoo import tracking
+
+    reader = tracking.load_reader(uri)
+    run = tracking.model_run(uri)
+    target = folder / name
+    target.mkdir(parents=True, exist_ok=True)
+    partial = target / f".{MODEL_FILE}.partial.keras"
+    reader.model.save(partial)
+    partial.replace(target / MODEL_FILE)  # atomic: a crash never leaves half a model under the real name
+    params, metrics, tags = run["params"], run["metrics"], run["tags"]
+    card = {
+        **reader.info.metadata(),
+        "name": name,
+        "input": f"uint8 {reader.height} x {reader.width} x 3 (any image is adapted: zoo.images)",
+        "preset": tags.get("preset"),
+        "seed": tags.get("seed"),
+        "training_command": f"python -m zoo.train --arch {tags.get('arch')} --preset {tags.get('preset')} --seed {tags.get('seed')}",
+        "samples_seen": int(metrics.get("samples_seen", 0)),
+        "test": {key.removeprefix("test_"): round(value, 4) for key, value in metrics.items() if key.startswith("test_")},
+        "test_size": int(params.get("data.test_size", 0)),
+        "test_seed": int(params.get("data.test_seed", 0)),
+        "params": int(metrics.get("params", 0)),
+        "source": {"model_uri": uri, "run_id": run["run_id"], "git_commit": params.get("git_commit")},
+        "versions": {key.removeprefix("version."): value for key, value in params.items() if key.startswith("version.")},
+        "shipped": str(date.today()),
+        "sha256": sha256(target / MODEL_FILE),
+    }
+    (target / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
+    (target / "README.md").write_text(model_card_text(card))
+    return target
+
+
+def model_card_text(card: dict) -> str:
+    test = card["test"]
+    return "\n".join([
+        f"# {card['name']}: `{card['arch']}` captcha reader",
+        "",
+        f"Reads {card['min_length']}-{card['max_length']} characters of `{card['charset']}` from {card['input']}.",
+        "",
+        f"- **Test** on {card['test_size']:,} fresh captchas (seed {card['test_seed']}): full-sequence accuracy "
+        f"**{test.get('seq_acc', float('nan')):.2%}**, character accuracy {test.get('char_acc', float('nan')):.2%}, "
+        f"normalized edit distance {test.get('ned', float('nan')):.3f}",
+        f"- **Trained** on {card['samples_seen']:,} samples: `{card['training_command']}`",
+        f"- **Parameters** {card['params']:,}; sha256 of model.keras `{card['sha256']}`",
+        f"- **Source** {card['source']['model_uri']} (run {card['source']['run_id']}, commit {card['source']['git_commit']})",
+        f"- **Versions** " + ", ".join(f"{k} {v}" for k, v in sorted(card["versions"].items())),
+        "",
+        "```python",
+        "import zoo",
+        f"zoo.load({card['name']!r}).predict(['captcha.png'])",
+        "```",
+        f"`python -m zoo.predict --model {card['name']} IMAGE_OR_DIR ...`",
+        "",
+    ])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m zoo.pretrained", description=__doc__.splitlines()[0])
+    parser.add_argument("--ship", metavar="MODEL_URI", help="a tracked model to ship (models:/..., runs:/...)")
+    parser.add_argument("--name", help="the shipped model's name (with --ship)")
+    args = parser.parse_args(argv)
+    if args.ship:
+        if not args.name:
+            parser.error("--ship needs --name")
+        from zoo import tracking
+
+        try:
+            print(f"shipped {ship(args.ship, args.name)}")
+        except tracking.TrackingError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        return 0
+    for name in shipped():
+        card = _read_card(PRETRAINED_DIR / name / CARD_FILE)
+        print(f"{name:16} {card['arch']:14} test seq_acc {card['test'].get('seq_acc', float('nan')):.2%} "
+              f"after {card['samples_seen']:,} samples ({card['preset']} preset)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""A trained model with what it reads: images in, texts and confidences out.
+
+    reader = zoo.load("bigru")                 # a shipped model, a .keras file, models:/..., runs:/...
+    reader.predict(["a.png", b"...", array])   # -> [Reading(text='7K2PQ', confidence=0.998), ...]
+
+Decoding is `zoo.ctc.decode_with_log_probs`, the same call the training-time metrics use, so a
+prediction is the training-time decode of the same image. The confidence is the decode's
+probability: greedy, the probability of the best path; beam search, of the labelling.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import keras
+import numpy as np
+from keras import ops
+
+from zoo import ctc, images
+
+
+@dataclass(frozen=True)
+class Reading:
+    text: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a model reads; carried as MLflow model metadata or a shipped model's card."""
+
+    charset: str
+    min_length: int
+    max_length: int
+    arch: str = "?"
+
+    @classmethod
+    def from_metadata(cls, metadata: dict[str, Any], source: str) -> "ModelInfo":
+        missing = [key for key in ("charset", "max_length") if not metadata.get(key)]
+        if missing:
+            raise ValueError(f"model {source} carries no {' or '.join(missing)} metadata; "
+                             "it was not logged by the zoo (pass the charset and lengths yourself)")
+        max_length = int(metadata["max_length"])
+        return cls(str(metadata["charset"]), int(metadata.get("min_length") or max_length), max_length,
+                   str(metadata.get("arch", "?")))
+
+    def metadata(self) -> dict[str, Any]:
+        return {"charset": self.charset, "min_length": self.min_length, "max_length": self.max_length,
+                "arch": self.arch, "blank_index": ctc.BLANK}
+
+
+class Reader:
+    def __init__(self, model: keras.Model, info: ModelInfo, source: str = "model"):
+        _, height, width, channels = model.input_shape
+        if channels != 3:
+            raise ValueError(f"{source}: expected a model taking height x width x 3 images, got input {model.input_shape}")
+        self.model, self.info, self.source = model, info, source
+        self.height, self.width = int(height), int(width)
+
+    def adapt(self, items: Iterable) -> np.ndarray:
+        """Paths, bytes, base64 text, PIL images or arrays -> uint8 batch x height x width x 3."""
+        items = list(items)
+        if not items:
+            return np.zeros((0, self.height, self.width, 3), np.uint8)
+        return np.stack([images.adapt(item, self.height, self.width) for item in items])
+
+    def predict(self, items, beam_width: int | None = None, batch_size: int = 128) -> list[Reading]:
+        """Read each image; `beam_width` switches greedy decoding to beam search.
+
+        `items`: a uint8 batch array (batch x height x width x 3) or a list of any accepted inputs.
+        A bad item raises `zoo.images.ImageError`; `read_files` reports errors per file instead.
+        """
+        batch = items if isinstance(items, np.ndarray) and items.ndim == 4 else self.adapt(items)
+        if batch.shape[1:] != (self.height, self.width, 3) or batch.dtype != np.uint8:
+            batch = self.adapt(list(batch))
+        readings = []
+        strategy = "beam_search" if beam_width else "greedy"
+        for start in range(0, len(batch), batch_size):
+            logits = self.model.predict_on_batch(batch[start:start + batch_size])  # b x steps x classes+1
+            decoded, log_probs = ctc.decode_with_log_probs(logits, self.info.max_length, strategy, beam_width or 1)
+            texts = ctc.labels_to_texts(ops.convert_to_numpy(decoded), self.info.charset)
+            readings += [Reading(text, float(np.exp(p))) for text, p in zip(texts, ops.convert_to_numpy(log_probs))]
+        return readings
+
+    def read_files(self, paths: list[str | Path], beam_width: int | None = None,
+                   batch_size: int = 128) -> list[tuple[str, Reading | None, str | None]]:
+        """(path, reading, error) per file, in order; one bad file never stops the others."""
+        files, folder_errors = images.image_files(paths)
+        results: list[tuple[str, Reading | None, str | None]] = [(p, None, e) for p, e in folder_errors.items()]
+        for start in range(0, len(files), batch_size):
+            good, arrays = [], []
+            for path in files[start:start + batch_size]:
+                try:
+                    arrays.append(images.adapt(path, self.height, self.width))
+                    good.append(path)
+                except (images.ImageError, OSError) as error:
+                    results.append((str(path), None, str(error)))
+            if arrays:
+                readings = self.predict(np.stack(arrays), beam_width, batch_size)
+                results += [(str(path), reading, None) for path, reading in zip(good, readings)]
+        order = {str(p): i for i, p in enumerate(files)}
+        return sorted(results, key=lambda row: order.get(row[0], -1))
