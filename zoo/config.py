@@ -41,6 +41,12 @@ class DataConfig:
     test_seed: int = 2_000_003  # fixed and distinct from val and from any training seed
     workers: int = 0  # data worker processes; 0 = one per CPU core
     prefetch_batches: int = 8
+    # "captcha" (generated, seeded) or "folder:PATH" (your labeled images: zoo.folder_data); for a
+    # folder, charset (unless given), lengths and val/test sizes are read from its labels
+    source: str = "captcha"
+    label_pattern: str = r"^([^_.]+)"  # folder: first group = the label, from the file name
+    val_fraction: float = 0.1  # folder: shares of the images held out for validation and test
+    test_fraction: float = 0.1
 
 
 @dataclass
@@ -59,6 +65,7 @@ class TrainConfig:
     steps_per_epoch: int = 400
     phases: list[Phase] = field(default_factory=_reference_phases)
     eval_batch_size: int = 128
+    init: str = ""  # start from a trained zoo model's weights (zoo.load spec); "" = random init
 
     @property
     def epochs(self) -> int:
@@ -115,9 +122,15 @@ RESULT_NEUTRAL_KEYS = {"checkpoint_dir", "data.workers", "data.prefetch_batches"
                        "tracking.log_model", "tracking.register_model", "tracking.speed_repeats"}
 
 
+# fields added after runs were tracked: hashed only when set, so earlier runs keep their hashes
+LATER_KEYS = ("data.source", "data.label_pattern", "data.val_fraction", "data.test_fraction", "train.init")
+
+
 def config_hash(config: RunConfig) -> str:
     """Hash of every field that can change a run's results."""
-    fields = {key: value for key, value in flatten(config).items() if key not in RESULT_NEUTRAL_KEYS}
+    defaults = flatten(RunConfig())
+    fields = {key: value for key, value in flatten(config).items() if key not in RESULT_NEUTRAL_KEYS
+              and not (key in LATER_KEYS and value == defaults[key])}
     payload = json.dumps(fields, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:8]
 
@@ -167,10 +180,38 @@ def make_config(
     config = load_preset(preset)
     config.arch, config.seed = arch, seed
     items = overrides.items() if isinstance(overrides, dict) else map(_split, overrides or [])
+    given = set()
     for key, value in items:
         _apply_override(config, key, value)
+        given.add(key)
+    if config.data.source != "captcha":
+        _read_folder(config.data, charset_given="data.charset" in given)
     validate(config)
     return config
+
+
+def _read_folder(data: DataConfig, charset_given: bool) -> None:
+    """Fill charset, lengths and split sizes from a `folder:PATH` source's labels."""
+    from zoo import folder_data
+
+    root = folder_data.folder_path(data.source)
+    if root is None:
+        raise ConfigError(f"data.source {data.source!r} is not accepted: use \"captcha\" or \"folder:PATH\"")
+    if not (0 < data.val_fraction < 1 and 0 < data.test_fraction < 1):
+        raise ConfigError(f"data.val_fraction and data.test_fraction must be in (0, 1), got {data.val_fraction}, {data.test_fraction}")
+    try:
+        labeled = folder_data.scan(str(root.resolve()), data.label_pattern)
+        if charset_given:
+            folder_data.check_labels(labeled, data.charset)
+        else:
+            data.charset = "".join(sorted({char for label in labeled.labels for char in label}))
+        _, val, test = folder_data.split(labeled, data.val_fraction, data.test_fraction)
+    except folder_data.FolderDataError as error:
+        raise ConfigError(str(error)) from None
+    data.source = f"{folder_data.PREFIX}{root.resolve()}"
+    lengths = [len(label) for label in labeled.labels]
+    data.min_length, data.max_length = min(lengths), max(lengths)
+    data.val_size, data.test_size = len(val), len(test)
 
 
 def _split(assignment: str) -> tuple[str, str]:

@@ -91,8 +91,26 @@ class CaptchaSource:
             labels[row, : len(text)] = [class_of[char] for char in text]
         return images, labels
 
+    def cache_key(self) -> dict:
+        return asdict(self)
+
     def _rng(self, index: int) -> _SeededSecrets:
         return _SeededSecrets(f"captcha-zoo/{FORMAT_VERSION}/{self.seed}/{index}")
+
+
+def source_for(data, split: str, seed: int = 0):
+    """The source of `split` ("train", "val" or "test") for a DataConfig: generated captchas, or
+    the labeled images of `data.source = "folder:PATH"` (zoo.folder_data)."""
+    from zoo import folder_data
+
+    root = folder_data.folder_path(data.source)
+    if root is None:
+        seeds = {"train": seed, "val": data.val_seed, "test": data.test_seed}
+        return CaptchaSource.from_config(data, seeds[split])
+    parts = dict(zip(("train", "val", "test"), folder_data.split(folder_data.scan(str(root), data.label_pattern),
+                                                               data.val_fraction, data.test_fraction)))
+    return folder_data.FolderSource(parts[split], data.charset, data.max_length, data.width, data.height,
+                                    seed if split == "train" else None)
 
 
 def _render_batch(source: CaptchaSource, batch_index: int, batch_size: int):
@@ -171,7 +189,7 @@ def cache_dir() -> Path:
 
 def cached_split(source: CaptchaSource, count: int, workers: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """`render(source, count)`, generated once and kept on disk (written atomically)."""
-    key = {"source": asdict(source), "count": count, "format": FORMAT_VERSION, "captcha": captcha.__version__}
+    key = {"source": source.cache_key(), "count": count, "format": FORMAT_VERSION, "captcha": captcha.__version__}
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
     path = cache_dir() / f"split-{source.seed}-{count}-{digest}.npz"
     if path.is_file():

@@ -1,4 +1,4 @@
-"""`python -m zoo.train --arch bigru [--preset cpu] [--seed 0] [--set key=value ...] [--resume|--restart]`
+"""`python -m zoo.train --arch bigru [--preset cpu] [--seed 0] [--data folder:PATH] [--init MODEL] [--set key=value ...] [--resume|--restart]`
 
 Trains one registered architecture and tracks it in MLflow; see README.md for the presets.
 """
@@ -21,6 +21,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config field, e.g. train.steps_per_epoch=50; several may be "
                              "given, or joined with ';' in one argument")
+    parser.add_argument("--data", help="folder:PATH trains on your labeled images (zoo.folder_data); "
+                        "default: generated captchas")
+    parser.add_argument("--init", help="start from a trained model's weights: a shipped name, .keras file or models:/...")
     resume = parser.add_mutually_exclusive_group()
     resume.add_argument("--resume", action="store_true", help="continue the unfinished run of this config")
     resume.add_argument("--restart", action="store_true", help="discard this config's checkpoint and start over")
@@ -38,7 +41,9 @@ def _interrupt(signum, frame):
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        config = config_lib.make_config(args.arch, args.preset, args.seed, split_overrides(args.overrides))
+        overrides = split_overrides(args.overrides)
+        overrides += [f"data.source={args.data}"] * bool(args.data) + [f"train.init={args.init}"] * bool(args.init)
+        config = config_lib.make_config(args.arch, args.preset, args.seed, overrides)
     except config_lib.ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -23,7 +23,7 @@ from zoo import config as config_lib
 from zoo import ctc, evaluation, plots, tracking
 from zoo.checkpoints import RunCheckpoint, SaveEveryEpoch
 from zoo.config import ConfigError, RunConfig
-from zoo.data import BatchStream, CaptchaSource, cached_split, default_workers
+from zoo.data import BatchStream, CaptchaSource, cached_split, default_workers, source_for
 from zoo.models import create_model
 
 ARGMAX_TEXT = "0O0O"  # the reference's hardest case: digit zero vs letter O
@@ -67,7 +67,7 @@ def train(config: RunConfig, resume: bool = False, restart: bool = False, *, par
     state = _checked_state(checkpoint, config, resume, restart)
     data = config.data
     workers = data.workers or default_workers()
-    val_images, val_labels = cached_split(CaptchaSource.from_config(data, data.val_seed), data.val_size, workers)
+    val_images, val_labels = cached_split(source_for(data, "val"), data.val_size, workers)
     arch = config.arch_config()
     tags = {"arch": config.arch, "preset": config.preset, "seed": str(config.seed),
             "config_hash": config_lib.config_hash(config), **arch.tags(), **(extra_tags or {})}
@@ -86,6 +86,9 @@ def train(config: RunConfig, resume: bool = False, restart: bool = False, *, par
         else:
             model = create_model(config.arch, height=data.height, width=data.width,
                                  num_classes=len(data.charset) + 1, **config.model)
+            if config.train.init:
+                tracking.set_tags({"init_from": config.train.init,
+                                   "init_layers": str(_initialize_from(model, config.train.init))})
             tracking.log_text(_summary(model), "model_summary.txt")
         history = _fit_phases(model, config, epochs_done, (val_images, val_labels), checkpoint, run_id, workers, callbacks)
         if final_test:
@@ -94,6 +97,32 @@ def train(config: RunConfig, resume: bool = False, restart: bool = False, *, par
             metrics, model_uri = history, None
         checkpoint.mark_finished()
     return TrainResult(run_id, metrics, model_uri)
+
+
+def _initialize_from(model: keras.Model, spec: str) -> int:
+    """Copy the weights of a trained zoo model into `model`, layer by layer where names and shapes
+    match (a new charset changes only the output layer, which then starts fresh); returns the
+    number of layers copied."""
+    from zoo import pretrained
+
+    try:
+        source = pretrained.load(spec).model
+    except (pretrained.ModelLoadError, tracking.TrackingError, ValueError) as error:
+        raise ConfigError(f"train.init {spec!r}: {error}") from None
+    copied = 0
+    for layer in model.layers:
+        try:
+            other = source.get_layer(layer.name)
+        except ValueError:
+            continue
+        weights = other.get_weights()
+        if weights and [w.shape for w in weights] == [w.shape for w in layer.get_weights()]:
+            layer.set_weights(weights)
+            copied += 1
+    if not copied:
+        raise ConfigError(f"train.init {spec!r}: no layer matches this architecture by name and shape; "
+                          "initialize from a model of the same arch and image size")
+    return copied
 
 
 def _checked_state(checkpoint: RunCheckpoint, config: RunConfig, resume: bool, restart: bool):
@@ -125,7 +154,7 @@ def _fit_phases(model, config: RunConfig, epochs_done: int, validation, checkpoi
                 extra_callbacks=()) -> dict[str, float]:
     """Every remaining epoch of every phase; returns the last epoch's logs."""
     train_cfg, data = config.train, config.data
-    source = CaptchaSource.from_config(data, config.seed)
+    source = source_for(data, "train", config.seed)
     callbacks = [
         EpochStats(train_cfg.steps_per_epoch * train_cfg.batch_size),
         tracking.EpochLogger(),  # after EpochStats: logs its values too
@@ -155,7 +184,7 @@ def _fit_phases(model, config: RunConfig, epochs_done: int, validation, checkpoi
 
 def _final_evaluation(model, config: RunConfig, run_id: str, workers: int):
     data, tracking_cfg = config.data, config.tracking
-    test_source = CaptchaSource.from_config(data, data.test_seed)
+    test_source = source_for(data, "test")
     images, labels = cached_split(test_source, data.test_size, workers)
     result = evaluation.evaluate(model, images, labels, data.charset, data.max_length, config.train.eval_batch_size)
     inference = keras.Model(model.inputs, model.outputs, name=model.name)
@@ -174,8 +203,11 @@ def _final_evaluation(model, config: RunConfig, run_id: str, workers: int):
     tracking.log_table(errors, "errors/character_errors.csv")
     tracking.log_figure(plots.character_errors(errors, f"{config.run_name}: errors per true character on {len(labels)} test captchas"),
                         "plots/character_errors.png")
-    text = _argmax_text(data)
-    image, _ = test_source.sample(-1, text=text)
+    if isinstance(test_source, CaptchaSource):  # the reference's 0-vs-O case, drawn for this charset
+        text = _argmax_text(data)
+        image, _ = test_source.sample(-1, text=text)
+    else:  # your own images: the first test image
+        image, text = images[0], result.labels[0]
     decoded = ctc.decode_texts(inference.predict_on_batch(image[None]), data.charset, data.max_length)[0]
     tracking.log_figure(plots.step_argmax(image, evaluation.step_argmax(inference, image, data.charset), decoded, text,
                                           config.arch_config().drop_steps), "plots/step_argmax.png")

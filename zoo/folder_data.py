@@ -1,0 +1,163 @@
+"""Your own labeled captchas: `python -m zoo.train --data folder:PATH`.
+
+Labels come from `PATH/labels.csv` (columns file,label) when it exists, else from each image's file
+name through `data.label_pattern` (a regex whose first group is the label; default: the name up
+to the first `_` or `.`, so `7K2PQ.png` and `7K2PQ_0031.jpg` both read `7K2PQ`). The images are
+split once, by a fixed seeded shuffle, into train / validation / test (`data.val_fraction`,
+`data.test_fraction`); the charset is inferred from the labels unless `data.charset` is given,
+and label lengths may vary. Images of any size and mode are adapted to the model's input size
+(zoo.images), like at prediction time.
+
+`FolderSource` is index-addressed like `zoo.data.CaptchaSource`: sample i of the training stream
+is image `permutation(epoch)[i mod n]`, with one seeded permutation per pass, so a resumed run
+continues with exactly the batches it would have seen.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from zoo import images
+
+PREFIX = "folder:"
+SPLIT_SEED = 12345  # the split never depends on a run's seed: every run tests on the same images
+PAD = -1  # same as zoo.ctc.PAD
+
+
+class FolderDataError(ValueError):
+    """The folder cannot be trained on; says what is wrong and what is accepted."""
+
+
+@dataclass(frozen=True)
+class LabeledImages:
+    root: str
+    files: tuple[str, ...]  # relative to root
+    labels: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def subset(self, indices) -> "LabeledImages":
+        return LabeledImages(self.root, tuple(self.files[i] for i in indices), tuple(self.labels[i] for i in indices))
+
+    def digest(self) -> str:
+        """Changes when a file, its label, size or modification time changes."""
+        digest = hashlib.sha256(self.root.encode())
+        for name, label in zip(self.files, self.labels):
+            stat = (Path(self.root) / name).stat()
+            digest.update(f"{name}\0{label}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        return digest.hexdigest()[:16]
+
+
+def folder_path(source: str) -> Path | None:
+    """`folder:PATH` -> PATH; the built-in generator ("captcha") -> None."""
+    return Path(source[len(PREFIX):]).expanduser() if source.startswith(PREFIX) else None
+
+
+@functools.lru_cache(maxsize=4)
+def scan(root: str, label_pattern: str) -> LabeledImages:
+    folder = Path(root)
+    if not folder.is_dir():
+        raise FolderDataError(f"data folder {folder} does not exist or is not a folder")
+    labels_csv = folder / "labels.csv"
+    if labels_csv.is_file():
+        return _from_csv(folder, labels_csv)
+    files, _ = images.image_files([folder])
+    if not files:
+        raise FolderDataError(f"data folder {folder} has no image files ({', '.join(images.SUFFIXES)}) and no labels.csv")
+    try:
+        pattern = re.compile(label_pattern)
+    except re.error as error:
+        raise FolderDataError(f"data.label_pattern {label_pattern!r} is not a regular expression: {error}") from None
+    labels, unmatched = [], []
+    for path in files:
+        match = pattern.search(path.name)
+        label = (match.group(1) if match and match.groups() else match.group(0) if match else "")
+        labels.append(label)
+        if not label:
+            unmatched.append(path.name)
+    if unmatched:
+        raise FolderDataError(f"{len(unmatched)} file name(s) give no label with data.label_pattern {label_pattern!r} "
+                              f"(e.g. {', '.join(unmatched[:3])}); name files like LABEL.png or LABEL_anything.png, "
+                              "or give a labels.csv with columns file,label")
+    return LabeledImages(str(folder), tuple(p.name for p in files), tuple(labels))
+
+
+def _from_csv(folder: Path, path: Path) -> LabeledImages:
+    with open(path, newline="") as file:
+        rows = list(csv.DictReader(file))
+    if not rows or not {"file", "label"} <= set(rows[0]):
+        raise FolderDataError(f"{path} needs a header with columns file,label and at least one row")
+    missing = [row["file"] for row in rows if not (folder / row["file"]).is_file()]
+    empty = [row["file"] for row in rows if not row["label"]]
+    if missing or empty:
+        raise FolderDataError(f"{path}: " + "; ".join(filter(None, [
+            f"{len(missing)} listed file(s) do not exist (e.g. {', '.join(missing[:3])})" if missing else "",
+            f"{len(empty)} row(s) have an empty label (e.g. {', '.join(empty[:3])})" if empty else ""])))
+    return LabeledImages(str(folder), tuple(row["file"] for row in rows), tuple(row["label"] for row in rows))
+
+
+def split(labeled: LabeledImages, val_fraction: float, test_fraction: float):
+    """(train, validation, test) by one fixed seeded shuffle; each part gets at least one image."""
+    count = len(labeled)
+    n_val, n_test = max(1, round(count * val_fraction)), max(1, round(count * test_fraction))
+    if count - n_val - n_test < 1:
+        raise FolderDataError(f"{count} image(s) cannot be split into train/validation/test with fractions "
+                              f"{val_fraction}/{test_fraction}: need at least 3 images and fractions summing below 1")
+    order = np.random.default_rng(SPLIT_SEED).permutation(count)
+    return (labeled.subset(order[n_val + n_test:]), labeled.subset(order[:n_val]),
+            labeled.subset(order[n_val:n_val + n_test]))
+
+
+def check_labels(labeled: LabeledImages, charset: str) -> None:
+    outside = sorted({char for label in labeled.labels for char in label} - set(charset))
+    if outside:
+        raise FolderDataError(f"labels use characters outside data.charset {charset!r}: {''.join(outside)!r}; "
+                              "leave data.charset unset to infer it from the labels, or add them")
+
+
+@dataclass(frozen=True)
+class FolderSource:
+    """Labeled images as an index-addressed stream (seed) or in folder order (seed None)."""
+
+    images: LabeledImages
+    charset: str
+    max_length: int
+    width: int
+    height: int
+    seed: int | None
+
+    def cache_key(self) -> dict:
+        return {"folder": self.images.digest(), "count": len(self.images), "charset": self.charset,
+                "max_length": self.max_length, "width": self.width, "height": self.height, "seed": self.seed}
+
+    def sample(self, index: int, text: str | None = None) -> tuple[np.ndarray, str]:
+        epoch, position = divmod(index, len(self.images))
+        chosen = position if self.seed is None else int(_permutation(len(self.images), self.seed, epoch)[position])
+        path = Path(self.images.root) / self.images.files[chosen]
+        try:
+            return images.adapt(path, self.height, self.width), self.images.labels[chosen]  # height x width x 3
+        except (images.ImageError, OSError) as error:
+            raise FolderDataError(f"{path}: {error} (remove or fix the file)") from None
+
+    def batch(self, start: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """Samples start..start+size-1: images (size x H x W x 3) and labels (size x max_length)."""
+        batch_images = np.empty((size, self.height, self.width, 3), dtype=np.uint8)
+        labels = np.full((size, self.max_length), PAD, dtype=np.int32)
+        class_of = {char: i + 1 for i, char in enumerate(self.charset)}
+        for row in range(size):
+            batch_images[row], text = self.sample(start + row)
+            labels[row, : len(text)] = [class_of[char] for char in text]
+        return batch_images, labels
+
+
+@functools.lru_cache(maxsize=16)
+def _permutation(count: int, seed: int, epoch: int) -> np.ndarray:
+    return np.random.default_rng([seed, epoch]).permutation(count)
