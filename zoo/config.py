@@ -66,6 +66,7 @@ class TrainConfig:
     phases: list[Phase] = field(default_factory=_reference_phases)
     eval_batch_size: int = 128
     init: str = ""  # start from a trained zoo model's weights (zoo.load spec); "" = random init
+    precision: str = "fp32"  # or "bf16": mixed bfloat16 compute, float32 weights, logits, softmax and CTC
 
     @property
     def epochs(self) -> int:
@@ -123,7 +124,9 @@ RESULT_NEUTRAL_KEYS = {"checkpoint_dir", "data.workers", "data.prefetch_batches"
 
 
 # fields added after runs were tracked: hashed only when set, so earlier runs keep their hashes
-LATER_KEYS = ("data.source", "data.label_pattern", "data.val_fraction", "data.test_fraction", "train.init")
+LATER_KEYS = ("data.source", "data.label_pattern", "data.val_fraction", "data.test_fraction", "train.init",
+              "train.precision")
+PRECISIONS = {"fp32": "float32", "bf16": "mixed_bfloat16"}  # train.precision -> Keras dtype policy
 
 
 def config_hash(config: RunConfig) -> str:
@@ -347,6 +350,8 @@ def validate(config: RunConfig) -> None:
     for name in ("batch_size", "steps_per_epoch", "eval_batch_size"):
         if getattr(train, name) <= 0:
             problems.append(f"train.{name} must be positive, got {getattr(train, name)}")
+    if train.precision not in PRECISIONS:
+        problems.append(f"train.precision {train.precision!r} is not accepted; use one of {', '.join(PRECISIONS)}")
     if not train.phases:
         problems.append("train.phases is empty; give at least one phase like [{epochs=20, lr=1e-3}]")
     for index, phase in enumerate(train.phases):

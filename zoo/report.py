@@ -188,10 +188,17 @@ def _grid_config_for(experiment: str) -> str | None:
     return None
 
 
-def write(report: Report, out: Path) -> list[Path]:
-    """index.html (figures embedded), README.md (figures beside it), the PNGs and the run CSVs."""
+NOTES_FILE = "notes.txt"
+
+
+def write(report: Report, out: Path, notes: list[str] = ()) -> list[Path]:
+    """index.html (figures embedded), README.md (figures beside it), the PNGs and the run CSVs;
+    `notes` (the author's caveats: what ran beside the grid, ...) go under the summary and into
+    notes.txt, so a rebuild from the CSVs keeps them."""
     out.mkdir(parents=True, exist_ok=True)
     report.tables.to_csv(out)
+    if notes:
+        (out / NOTES_FILE).write_text("\n".join(notes) + "\n")
     images = {}
     for name, figure in report.figures.items():
         buffer = io.BytesIO()
@@ -207,7 +214,8 @@ def write(report: Report, out: Path) -> list[Path]:
         "pareto.png": "Accuracy against size and latency (Pareto view)",
         "character_errors.png": "Which characters each head still misreads",
     }
-    markdown = [f"# {title}", "", "## Summary", "", *[f"- {line}" for line in report.findings], "",
+    note_lines = ["## Notes", "", *[f"- {line}" for line in notes], ""] if notes else []
+    markdown = [f"# {title}", "", "## Summary", "", *[f"- {line}" for line in report.findings], "", *note_lines,
                 "## Results (mean ± 95% CI over seeds)", "", markdown_table(table), "",
                 *[f"### {captions[name]}\n\n![{captions[name]}]({name})\n" for name in report.figures],
                 "## How this was made", "", *[f"- {key}: `{value}`" for key, value in facts.items()], "",
@@ -221,7 +229,9 @@ def write(report: Report, out: Path) -> list[Path]:
         "td:first-child,th:first-child{text-align:left}img{max-width:100%}code{background:#f4f4f4}</style></head><body>",
         f"<h1>{html.escape(title)}</h1><h2>Summary</h2><ul>",
         *[f"<li>{html.escape(line)}</li>" for line in report.findings],
-        "</ul><h2>Results (mean ± 95% CI over seeds)</h2>",
+        "</ul>",
+        *(["<h2>Notes</h2><ul>", *[f"<li>{html.escape(line)}</li>" for line in notes], "</ul>"] if notes else []),
+        "<h2>Results (mean ± 95% CI over seeds)</h2>",
         table.to_html(index=False, escape=True),
         *[f"<h3>{captions[name]}</h3><img alt='{name}' src='data:image/png;base64,{data}'>" for name, data in images.items()],
         "<h2>How this was made</h2><ul>",
@@ -242,16 +252,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="output folder (default: reports/<experiment>)")
     parser.add_argument("--from-csv", type=Path, help="rebuild from the runs.csv/curves.csv/char_errors.csv of a report folder")
     parser.add_argument("--baseline", default="bigru", help="architecture every other one is tested against")
+    parser.add_argument("--note", action="append", default=[], help="a caveat to print under the summary (repeatable; "
+                        "kept in notes.txt, reused by --from-csv)")
     args = parser.parse_args(argv)
     from zoo import run_tables, tracking
 
     try:
+        notes = args.note
         if args.from_csv:
             tables = RunTables.from_csv(args.from_csv)
+            if not notes and (args.from_csv / NOTES_FILE).is_file():
+                notes = (args.from_csv / NOTES_FILE).read_text().splitlines()
         else:
             tables = run_tables.from_mlflow(args.experiment)
         out = args.out or Path("reports") / tables.experiment
-        written = write(build(tables, args.baseline), out)
+        written = write(build(tables, args.baseline), out, notes)
     except (ReportDataError, tracking.TrackingError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -63,6 +63,15 @@ def train(config: RunConfig, resume: bool = False, restart: bool = False, *, par
     then the last epoch's).
     """
     config_lib.validate(config)
+    policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(config_lib.PRECISIONS[config.train.precision])  # before any layer is built
+    try:
+        return _train(config, resume, restart, parent_run_id, extra_tags, callbacks, on_run_started, final_test, run_name)
+    finally:
+        keras.config.set_dtype_policy(policy)
+
+
+def _train(config, resume, restart, parent_run_id, extra_tags, callbacks, on_run_started, final_test, run_name):
     checkpoint = RunCheckpoint(config)
     state = _checked_state(checkpoint, config, resume, restart)
     data = config.data

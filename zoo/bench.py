@@ -1,0 +1,176 @@
+"""`python -m zoo.bench [--arch bigru] [--quick] [--no-track]`: where the time goes, measured in one process.
+
+Prints a table and ratios (and logs them as an MLflow run in experiment `bench`):
+- data: captcha images/s rendered by 1 worker process and by one per core (scaling per core);
+- training samples/s in fp32 and bf16 (mixed_bfloat16), each with the share of step time spent
+  waiting for the next batch from the worker processes;
+- tracking overhead: the same epochs with and without per-epoch MLflow logging + checkpointing;
+- inference images/s at batch 128 and ms/image at batch 1, fp32 and bf16.
+Every figure is the median of repeats after a warm-up; paired figures run back to back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+
+def data_rate(source, workers: int, batches: int, batch_size: int) -> float:
+    """Images/s of `workers` processes rendering `batches` batches (the pool's start-up excluded)."""
+    from zoo.data import BatchStream
+
+    with BatchStream(source, batch_size, start_batch=10_000, stop_batch=10_000 + batches + workers,
+                     workers=workers, prefetch=2 * workers) as stream:
+        iterator = iter(stream)
+        for _ in range(workers):  # warm-up: the first batch of each worker pays for imports
+            next(iterator)
+        start = time.perf_counter()
+        count = sum(len(images) for images, _ in iterator)
+    return count / (time.perf_counter() - start)
+
+
+def train_rate(config, precision: str, steps: int, repeats: int, workers: int) -> dict[str, float]:
+    """Median samples/s of `steps` training steps fed by the worker stream, and the input-wait share."""
+    import keras
+
+    from zoo import config as config_lib
+    from zoo import ctc
+    from zoo.data import BatchStream, CaptchaSource
+    from zoo.models import create_model
+
+    policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(config_lib.PRECISIONS[precision])
+    try:
+        data = config.data
+        model = create_model(config.arch, height=data.height, width=data.width, num_classes=len(data.charset) + 1,
+                             **config.model)
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=ctc.CTCLoss())
+    finally:
+        keras.config.set_dtype_policy(policy)
+    source = CaptchaSource.from_config(data, seed=0)
+    rates, waits = [], []
+    with BatchStream(source, config.train.batch_size, workers=workers, prefetch=data.prefetch_batches) as stream:
+        batches = iter(stream)
+        model.train_on_batch(*next(batches))  # warm-up: tracing
+        for _ in range(repeats):
+            waited, start = 0.0, time.perf_counter()
+            for _ in range(steps):
+                before = time.perf_counter()
+                images, labels = next(batches)
+                waited += time.perf_counter() - before
+                model.train_on_batch(images, labels)
+            elapsed = time.perf_counter() - start
+            rates.append(steps * config.train.batch_size / elapsed)
+            waits.append(waited / elapsed)
+    return {"samples_per_s": statistics.median(rates), "input_wait_share": statistics.median(waits), "model": model}
+
+
+def tracking_overhead(config, epochs: int) -> dict[str, float]:
+    """Wall time of the same short fit with and without the zoo's per-epoch logging + checkpoints."""
+    import keras
+
+    from zoo import ctc, tracking
+    from zoo.checkpoints import RunCheckpoint, SaveEveryEpoch
+    from zoo.data import CaptchaSource, render
+    from zoo.models import create_model
+
+    data, train = config.data, config.train
+    images, labels = render(CaptchaSource.from_config(data, seed=0), train.steps_per_epoch * train.batch_size)
+    val = render(CaptchaSource.from_config(data, seed=1), min(256, data.val_size))
+
+    def fit(callbacks) -> float:
+        keras.utils.set_random_seed(0)
+        model = create_model(config.arch, height=data.height, width=data.width, num_classes=len(data.charset) + 1,
+                             **config.model)
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=ctc.CTCLoss(), metrics=ctc.sequence_metrics(data.max_length))
+        model.fit(images, labels, batch_size=train.batch_size, epochs=1, verbose=0, validation_data=val)  # warm-up
+        start = time.perf_counter()
+        model.fit(images, labels, batch_size=train.batch_size, initial_epoch=1, epochs=1 + epochs, verbose=0,
+                  validation_data=val, callbacks=callbacks(model))
+        return time.perf_counter() - start
+
+    plain = fit(lambda model: [])
+    previous = os.environ.get("MLFLOW_TRACKING_URI")
+    with tempfile.TemporaryDirectory() as folder:
+        os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{folder}/mlflow.db"  # a throwaway store
+        config.checkpoint_dir = f"{folder}/ckpt"
+        checkpoint = RunCheckpoint(config)
+        try:
+            with tracking.tracked_run(run_name="overhead", experiment="bench-overhead", tags={}) as run_id:
+                checkpoint.start(run_id)
+                tracked = fit(lambda model: [tracking.EpochLogger(), SaveEveryEpoch(checkpoint, run_id)])
+        finally:
+            os.environ.pop("MLFLOW_TRACKING_URI")
+            if previous is not None:
+                os.environ["MLFLOW_TRACKING_URI"] = previous
+    return {"plain_s": plain, "tracked_s": tracked, "overhead": tracked / plain - 1}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m zoo.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--arch", default="bigru")
+    parser.add_argument("--preset", default="reference", help="model and data shape to measure (default: the reference)")
+    parser.add_argument("--quick", action="store_true", help="fewer steps and repeats (minutes instead of ~half an hour)")
+    parser.add_argument("--no-track", action="store_true", help="do not log the figures as an MLflow run")
+    args = parser.parse_args(argv)
+    from zoo import config as config_lib
+
+    try:
+        config = config_lib.make_config(args.arch, args.preset, 0)
+    except config_lib.ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    from zoo import evaluation
+    from zoo.data import CaptchaSource, default_workers, render
+
+    cores = default_workers()
+    steps, repeats, batches = (3, 3, 4) if args.quick else (10, 5, 16)
+    source = CaptchaSource.from_config(config.data, seed=0)
+    figures: dict[str, float] = {}
+    print(f"bench {args.arch} ({args.preset} shapes), {cores} cores, {'quick' if args.quick else 'full'}", flush=True)
+    figures["data_images_per_s_1_worker"] = data_rate(source, 1, batches, 32)
+    figures[f"data_images_per_s_{cores}_workers"] = data_rate(source, cores, batches * cores, 32)
+    figures["data_scaling_per_core"] = figures[f"data_images_per_s_{cores}_workers"] / (cores * figures["data_images_per_s_1_worker"])
+    print(f"  data: {figures['data_images_per_s_1_worker']:.0f} images/s on 1 worker, "
+          f"{figures[f'data_images_per_s_{cores}_workers']:.0f} on {cores}", flush=True)
+    test_images, _ = render(CaptchaSource.from_config(config.data, seed=7), 128)
+    for precision in ("fp32", "bf16"):
+        measured = train_rate(config, precision, steps, repeats, cores)
+        figures[f"train_samples_per_s_{precision}"] = measured["samples_per_s"]
+        figures[f"train_input_wait_share_{precision}"] = measured["input_wait_share"]
+        speed = evaluation.measure_speed(measured["model"], test_images, repeats=repeats)
+        figures[f"inference_images_per_s_{precision}"] = speed["inference_images_per_s"]
+        figures[f"latency_ms_per_image_{precision}"] = speed["latency_ms_per_image"]
+        print(f"  {precision}: train {measured['samples_per_s']:.1f} samples/s "
+              f"(input wait {measured['input_wait_share']:.1%}), inference {speed['inference_images_per_s']:.0f} images/s, "
+              f"{speed['latency_ms_per_image']:.1f} ms/image", flush=True)
+    figures["train_bf16_vs_fp32"] = figures["train_samples_per_s_bf16"] / figures["train_samples_per_s_fp32"]
+    figures["inference_bf16_vs_fp32"] = figures["inference_images_per_s_bf16"] / figures["inference_images_per_s_fp32"]
+    small = config_lib.make_config(args.arch, args.preset, 0, {"train.steps_per_epoch": steps, "train.batch_size": 32})
+    overhead = tracking_overhead(small, epochs=2 if args.quick else 4)
+    figures["tracking_overhead"] = overhead["overhead"]
+    print(f"  tracking: {overhead['plain_s']:.1f} s plain, {overhead['tracked_s']:.1f} s tracked", flush=True)
+
+    print("\n| figure | value |\n|---|---|")
+    for key, value in figures.items():
+        shown = f"{value:.1%}" if "share" in key or "overhead" in key else f"{value:.2f}x" if "_vs_" in key or "scaling" in key else f"{value:.1f}"
+        print(f"| {key} | {shown} |")
+    if not args.no_track:
+        from zoo import tracking
+
+        with tracking.tracked_run(run_name=f"bench-{args.arch}-{'quick' if args.quick else 'full'}", experiment="bench",
+                                  tags={"arch": args.arch, "kind": "bench"}):
+            tracking.log_params({"arch": args.arch, "preset": args.preset, "cores": cores, "quick": args.quick,
+                                 **tracking.versions()})
+            tracking.log_metrics({key: float(value) for key, value in figures.items()})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
