@@ -88,7 +88,7 @@ def test_folder_training_learns_another_generator_and_fine_tunes(store, tmp_path
     run = MlflowClient().get_run(result.run_id)
     assert run.data.params["data.source"] == f"folder:{folder.resolve()}"
     assert run.data.params["data.min_length"] == "2" and run.data.params["data.max_length"] == "4"
-    # stated accuracy on the 160 held-out test images (measured 0.95+; random guessing is ~0)
+    # stated accuracy on the 160 held-out test images (measured 97.5% on 2026-11-24; chance is ~0)
     assert result.metrics["test_seq_acc"] >= 0.80, result.metrics
 
     from zoo import tracking
@@ -103,3 +103,5 @@ def test_folder_training_learns_another_generator_and_fine_tunes(store, tmp_path
     tuned = train(make_config("bigru", "tiny", 1, [*overrides, *short, f"train.init={result.model_uri}"]))
     tags = MlflowClient().get_run(tuned.run_id).data.tags
     assert tags["init_from"] == result.model_uri and int(tags["init_layers"]) > 10
+    # 3 steps at 1e-4 cannot learn this from scratch: the accuracy is the copied weights'
+    assert tuned.metrics["test_seq_acc"] >= 0.8 * result.metrics["test_seq_acc"]
