@@ -9,6 +9,8 @@ are and `set_experiment` is never called.
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import functools
 import importlib.metadata
 import os
 import subprocess
@@ -36,7 +38,23 @@ class StopRun(Exception):
 
 
 def tracking_uri() -> str:
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{REPO_ROOT / 'mlflow.db'}"
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{REPO_ROOT / 'mlflow.db'}"
+    _prepare_store(uri)
+    return uri
+
+
+@functools.lru_cache(maxsize=None)
+def _prepare_store(uri: str) -> None:
+    """Create (or migrate) a local SQLite store's tables under a file lock: processes that start
+    together on a fresh store (study workers, grid runs) would otherwise race on its schema."""
+    if not uri.startswith("sqlite:///"):
+        return
+    database = Path(uri.removeprefix("sqlite:///"))
+    if not database.parent.is_dir():
+        return  # MLflow's own error names the missing folder
+    with open(database.with_name(database.name + ".init-lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        MlflowClient(uri).search_experiments(max_results=1)  # builds the schema if it is missing
 
 
 def launched_by_mlflow_run() -> bool:
@@ -52,7 +70,11 @@ def _use_store(experiment: str) -> None:
         artifacts = None
         if uri.startswith("sqlite:///"):  # a local store keeps its artifacts beside the database
             artifacts = (Path(uri.removeprefix("sqlite:///")).parent / "mlartifacts").as_uri()
-        mlflow.create_experiment(experiment, artifact_location=artifacts)
+        try:
+            mlflow.create_experiment(experiment, artifact_location=artifacts)
+        except mlflow.exceptions.MlflowException:
+            if mlflow.get_experiment_by_name(experiment) is None:  # not a lost race with another process
+                raise
     mlflow.set_experiment(experiment)
 
 
