@@ -69,12 +69,13 @@ def summarize(tables: RunTables, baseline: str) -> pd.DataFrame:
 def findings(summary: pd.DataFrame, baseline: str) -> list[str]:
     """Plain-language statements, each one backed by the intervals or the test in the table."""
     lines = []
-    seeds = summary["seeds"].min()
+    fewest, most = summary["seeds"].min(), summary["seeds"].max()
+    seeds = f"{fewest}" if fewest == most else f"{fewest}-{most}"
     samples = summary["samples"].max()
-    lines.append(f"{len(summary)} architectures, {seeds}-{summary['seeds'].max()} seeds each, {samples:,.0f} training samples per run. "
+    lines.append(f"{len(summary)} architectures, {seeds} seeds each, {samples:,.0f} training samples per run. "
                  f"Differences are called significant at p < {ALPHA} (Welch's t-test on test full-sequence accuracy, "
                  f"no correction for {len(summary) - 1} comparisons).")
-    if seeds < 2:
+    if fewest < 2:
         lines.append("With a single seed per architecture no difference can be called significant; the table shows single runs.")
     best = summary.sort_values("test_seq_acc", ascending=False).iloc[0]
     lines.append(f"Highest mean test accuracy: {best['arch']} at {_pct(best['test_seq_acc'], best['test_seq_acc_ci'])}.")
