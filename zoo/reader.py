@@ -1,7 +1,7 @@
 """A trained model with what it reads: images in, texts and confidences out.
 
     reader = zoo.load("bigru")                 # a shipped model, a .keras file, models:/..., runs:/...
-    reader.predict(["a.png", b"...", array])   # -> [Reading(text='7K2PQ', confidence=0.998), ...]
+    reader.predict(["a.png", b"...", array])   # -> [Reading(text=..., confidence=...), ...]
 
 Decoding is `zoo.ctc.decode_with_log_probs`, the same call the training-time metrics use, so a
 prediction is the training-time decode of the same image. The confidence is the decode's

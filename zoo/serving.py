@@ -3,7 +3,7 @@
     mlflow models serve -m models:/zoo-bigru@champion --env-manager local -p 5001
     curl -s localhost:5001/invocations -H 'Content-Type: application/json' \\
          -d '{"dataframe_split": {"columns": ["image"], "data": [["<base64 of a png>"]]}}'
-    # -> {"predictions": [{"text": "7K2PQ", "confidence": 0.998}]}
+    # -> {"predictions": [{"text": "<what it read>", "confidence": <0..1>}]}
 
 Input: a DataFrame whose `image` column (or only column) holds encoded image bytes or their base64
 text, or an array of images (batch x height x width [x channels]). Any size and mode is adapted like
