@@ -82,20 +82,25 @@ class CaptchaSource:
         return np.asarray(image.convert("RGB"), dtype=np.uint8), label
 
     def batch(self, start: int, size: int) -> tuple[np.ndarray, np.ndarray]:
-        """Samples start..start+size-1: images (size x H x W x 3) and labels (size x max_length)."""
-        images = np.empty((size, self.height, self.width, 3), dtype=np.uint8)
-        labels = np.full((size, self.max_length), PAD, dtype=np.int32)
-        class_of = {char: i + 1 for i, char in enumerate(self.charset)}
-        for row in range(size):
-            images[row], text = self.sample(start + row)
-            labels[row, : len(text)] = [class_of[char] for char in text]
-        return images, labels
+        return stack_samples(self, start, size)
 
     def cache_key(self) -> dict:
         return asdict(self)
 
     def _rng(self, index: int) -> _SeededSecrets:
         return _SeededSecrets(f"captcha-zoo/{FORMAT_VERSION}/{self.seed}/{index}")
+
+
+def stack_samples(source, start: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Samples start..start+size-1 of any source (`sample(i)`, height, width, charset, max_length):
+    images (size x H x W x 3, uint8) and labels (size x max_length, PAD-padded)."""
+    images = np.empty((size, source.height, source.width, 3), dtype=np.uint8)
+    labels = np.full((size, source.max_length), PAD, dtype=np.int32)
+    class_of = {char: i + 1 for i, char in enumerate(source.charset)}
+    for row in range(size):
+        images[row], text = source.sample(start + row)
+        labels[row, : len(text)] = [class_of[char] for char in text]
+    return images, labels
 
 
 def source_for(data, split: str, seed: int = 0):

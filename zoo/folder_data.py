@@ -28,7 +28,6 @@ from zoo import images
 
 PREFIX = "folder:"
 SPLIT_SEED = 12345  # the split never depends on a run's seed: every run tests on the same images
-PAD = -1  # same as zoo.ctc.PAD
 
 
 class FolderDataError(ValueError):
@@ -148,14 +147,9 @@ class FolderSource:
             raise FolderDataError(f"{path}: {error} (remove or fix the file)") from None
 
     def batch(self, start: int, size: int) -> tuple[np.ndarray, np.ndarray]:
-        """Samples start..start+size-1: images (size x H x W x 3) and labels (size x max_length)."""
-        batch_images = np.empty((size, self.height, self.width, 3), dtype=np.uint8)
-        labels = np.full((size, self.max_length), PAD, dtype=np.int32)
-        class_of = {char: i + 1 for i, char in enumerate(self.charset)}
-        for row in range(size):
-            batch_images[row], text = self.sample(start + row)
-            labels[row, : len(text)] = [class_of[char] for char in text]
-        return batch_images, labels
+        from zoo.data import stack_samples
+
+        return stack_samples(self, start, size)
 
 
 @functools.lru_cache(maxsize=16)
