@@ -14,7 +14,6 @@ import os
 import subprocess
 import sys
 import time
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,17 +43,7 @@ class GridConfig:
 
 def load_grid(path: str | Path) -> GridConfig:
     """Read and check a comparison config; every run's config is validated before anything runs."""
-    path = Path(path)
-    if not path.is_file():
-        known = [p.name for p in config_lib.EXPERIMENTS_DIR.glob("*.toml") if tomllib.loads(p.read_text()).get("kind") == "comparison"]
-        raise ConfigError(f"no comparison config {path}; comparisons in experiments/: {', '.join(sorted(known)) or '(none)'}")
-    try:
-        raw = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path} is not valid TOML: {error}") from None
-    problems = []
-    if raw.get("kind") != "comparison":
-        problems.append(f"kind must be \"comparison\", got {raw.get('kind')!r}")
+    raw, problems = config_lib.read_experiment_file(path, "comparison")
     unknown = sorted(set(raw) - GRID_KEYS)
     if unknown:
         problems.append(f"unknown keys {unknown}; accepted: {sorted(GRID_KEYS)}")
@@ -76,7 +65,7 @@ def load_grid(path: str | Path) -> GridConfig:
         problems.append("overrides must be a table of config keys, e.g. overrides = { \"train.steps_per_epoch\" = 20 }")
     if problems:
         raise ConfigError(f"{path}: " + "; ".join(problems))
-    grid = GridConfig(experiment, preset, archs, seeds, overrides, path)
+    grid = GridConfig(experiment, preset, archs, seeds, overrides, Path(path))
     grid.run_configs()  # every run validated now, before the first one trains
     return grid
 

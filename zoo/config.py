@@ -161,6 +161,29 @@ def _is_run_preset(path: Path) -> bool:
     return not tomllib.loads(path.read_text()).get("kind")  # studies/comparisons declare a kind
 
 
+KIND_NAMES = {"study": ("study config", "studies"), "comparison": ("comparison config", "comparisons")}
+
+
+def experiment_files(kind: str) -> list[Path]:
+    """The configs in experiments/ that declare `kind = "<kind>"` (studies, comparisons)."""
+    return sorted(path for path in EXPERIMENTS_DIR.glob("*.toml") if tomllib.loads(path.read_text()).get("kind") == kind)
+
+
+def read_experiment_file(path: str | Path, kind: str) -> tuple[dict[str, Any], list[str]]:
+    """The raw TOML of a `kind` config and the problems found so far (a wrong kind); a missing
+    file (listing the known ones) or invalid TOML raises ConfigError at once."""
+    path = Path(path)
+    if not path.is_file():
+        known = ", ".join(p.name for p in experiment_files(kind)) or "(none)"
+        raise ConfigError(f"no {KIND_NAMES[kind][0]} {path}; {KIND_NAMES[kind][1]} in experiments/: {known}")
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path} is not valid TOML: {error}") from None
+    problems = [] if raw.get("kind") == kind else [f"kind must be \"{kind}\", got {raw.get('kind')!r}"]
+    return raw, problems
+
+
 def load_preset(name: str) -> RunConfig:
     path = EXPERIMENTS_DIR / f"{name}.toml"
     if not path.is_file() or not _is_run_preset(path):

@@ -182,9 +182,8 @@ def provenance(tables: RunTables, out: Path) -> dict[str, str]:
 
 
 def _grid_config_for(experiment: str) -> str | None:
-    for path in sorted(config_lib.EXPERIMENTS_DIR.glob("*.toml")):
-        raw = tomllib.loads(path.read_text())
-        if raw.get("kind") == "comparison" and raw.get("experiment") == experiment:
+    for path in config_lib.experiment_files("comparison"):
+        if tomllib.loads(path.read_text()).get("experiment") == experiment:
             return f"experiments/{path.name}"
     return None
 

@@ -19,7 +19,6 @@ mapping from an Optuna trial to a run config whose phases share one fixed sample
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,17 +80,7 @@ TOP_KEYS = {"kind", "name", "arch", "preset", "epochs", "trials", "seed", "space
 def load_study_config(path: str | Path, *, arch: str | None = None, trials: int | None = None,
                       name: str | None = None) -> StudyConfig:
     """Read and check a study config (command-line values win); every problem is reported at once."""
-    path = Path(path)
-    if not path.is_file():
-        known = [p.name for p in config_lib.EXPERIMENTS_DIR.glob("*.toml") if tomllib.loads(p.read_text()).get("kind") == "study"]
-        raise ConfigError(f"no study config {path}; studies in experiments/: {', '.join(sorted(known)) or '(none)'}")
-    try:
-        raw = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path} is not valid TOML: {error}") from None
-    problems = []
-    if raw.get("kind") != "study":
-        problems.append(f"kind must be \"study\", got {raw.get('kind')!r}")
+    raw, problems = config_lib.read_experiment_file(path, "study")
     if unknown := sorted(set(raw) - TOP_KEYS):
         problems.append(f"unknown keys {unknown}; accepted: {sorted(TOP_KEYS)}")
     space_raw, pruner_raw = raw.get("space", {}), raw.get("pruner", {})
