@@ -10,6 +10,28 @@ def test_presets_are_listed_and_load():
     assert reference.train.samples == 2_048_000 and reference.data.val_size == 2560 and reference.data.test_size == 10_000
 
 
+def test_a_preset_can_start_from_a_base_preset_and_replace_what_it_sets():
+    derived, tiny = make_config("bigru", "tiny-reference-phases"), make_config("bigru", "tiny")
+    assert [(p.epochs, p.lr) for p in derived.train.phases] == [(6, 1e-3), (6, 1e-4)]
+    assert derived.train.samples == tiny.train.samples == 19_200
+    assert (derived.data, derived.model) == (tiny.data, tiny.model)  # inherited tables
+    assert derived.train.batch_size == tiny.train.batch_size == 32  # a key the [train] table did not set
+    assert derived.preset == "tiny-reference-phases" and derived.run_name == "bigru-tiny-reference-phases-s0"
+
+
+def test_preset_bases_that_are_unknown_or_cyclic_are_clear_errors(tmp_path, monkeypatch):
+    import zoo.config
+
+    monkeypatch.setattr(zoo.config, "EXPERIMENTS_DIR", tmp_path)
+    (tmp_path / "a.toml").write_text('base = "b"\n[train]\nsteps_per_epoch = 3\n')
+    (tmp_path / "b.toml").write_text('base = "a"\n')
+    (tmp_path / "orphan.toml").write_text('base = "gone"\n')
+    with pytest.raises(ConfigError, match="in a cycle: a -> b -> a"):
+        make_config("bigru", "a")
+    with pytest.raises(ConfigError, match="unknown preset 'gone' \\(the base of preset 'orphan'\\)"):
+        make_config("bigru", "orphan")
+
+
 def test_overrides_are_parsed_by_field_type():
     config = make_config("bigru", "smoke", 3, ["data.charset=0123456789", "train.steps_per_epoch=7",
                                                "train.phases=[{epochs=2, lr=3e-3}]", "model.conv_filters=[8, 16, 32]"])

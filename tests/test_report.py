@@ -77,14 +77,14 @@ def test_report_table_matches_the_runs(grid_store):
     assert result.returncode == 0, result.stderr[-3000:]
     tables = RunTables.from_csv(out)
     summary = report.summarize(tables, "bigru")
-    assert list(summary["arch"])[0] == "bigru" and set(summary["arch"]) == {"bigru", "gru"}
+    assert list(summary["variant"])[0] == "bigru" and set(summary["variant"]) == {"bigru", "gru"}
     assert list(summary["seeds"]) == [2, 2]
     for arch in ("bigru", "gru"):
         runs = [run for run in finished_runs() if run.data.tags["arch"] == arch]
-        row = summary[summary["arch"] == arch].iloc[0]
+        row = summary[summary["variant"] == arch].iloc[0]
         for metric in ("test_seq_acc", "test_char_acc", "test_ned", "params"):
             assert row[metric] == pytest.approx(sum(run.data.metrics[metric] for run in runs) / 2), (arch, metric)
-    assert summary.loc[summary["arch"] == "bigru", "params"].item() == 793_541
+    assert summary.loc[summary["variant"] == "bigru", "params"].item() == 793_541
     assert len(tables.curves) == 4 * 2 and set(tables.curves["epoch"]) == {1, 2}
     assert set(tables.char_errors["arch"]) == {"bigru", "gru"} and len(tables.char_errors) == 4 * 36
     readme = (out / "README.md").read_text()
@@ -117,6 +117,10 @@ def test_report_on_an_unknown_or_empty_experiment_is_a_clear_error(grid_store):
     ('kind = "comparison"\nexperiment = "x"\narchs = ["nosuch*"]', "matches no registered model"),
     ('kind = "comparison"\nexperiment = "x"\nseeds = []', "seeds must be a non-empty list"),
     ('kind = "comparison"\nexperiment = "x"\npreset = "huge"', "unknown preset 'huge'"),
+    ('kind = "comparison"\nexperiment = "x"\npresets = ["tiny", "huge"]', "unknown preset 'huge'"),
+    ('kind = "comparison"\nexperiment = "x"\npreset = "tiny"\npresets = ["smoke"]', "not both"),
+    ('kind = "comparison"\nexperiment = "x"\npresets = ["tiny", "tiny"]', "presets repeat"),
+    ('kind = "comparison"\nexperiment = "x"\npresets = []', "presets must be a non-empty list"),
     ('kind = "comparison"\nexperiment = "x"\noverrides = { "train.batch_size" = 0 }', "batch_size"),
     ('experiment = "x"', 'kind must be "comparison"'),
 ])
@@ -126,3 +130,29 @@ def test_bad_grid_configs_fail_before_anything_runs(tmp_path, text, message):
     with pytest.raises(ConfigError, match=None) as error:
         load_grid(path)
     assert message in str(error.value)
+
+
+def test_a_grid_of_presets_trains_every_arch_preset_and_seed(tmp_path):
+    path = tmp_path / "grid.toml"
+    path.write_text('kind = "comparison"\nexperiment = "x"\narchs = ["bigru"]\npresets = ["tiny-reference-phases", "tiny"]\nseeds = [0, 1]')
+    grid = load_grid(path)
+    names = [config.run_name for config in grid.run_configs()]
+    assert names == ["bigru-tiny-reference-phases-s0", "bigru-tiny-reference-phases-s1", "bigru-tiny-s0", "bigru-tiny-s1"]
+
+
+@pytest.mark.slow
+def test_runs_of_one_arch_on_several_presets_are_compared_per_preset(grid_store, tmp_path):
+    """The grid's real runs relabelled as one arch on two presets: the report compares presets."""
+    from zoo import run_tables
+
+    tables = run_tables.from_mlflow("grid-test")
+    runs = tables.runs.assign(preset=tables.runs["arch"].map({"bigru": "smoke", "gru": "smoke-other"}), arch="bigru")
+    by_preset = RunTables("grid-test", runs, tables.curves, tables.char_errors)
+    assert by_preset.compares == "preset" and set(by_preset.runs["variant"]) == {"smoke", "smoke-other"}
+    assert set(by_preset.curves["variant"]) == {"smoke", "smoke-other"}
+    built = report.build(by_preset)
+    assert built.baseline == "smoke" and list(built.summary["variant"]) == ["smoke", "smoke-other"]
+    assert built.findings[0].startswith("2 presets, 2 seeds each")
+    assert list(report.display_table(built.summary, by_preset.compares).columns[:2]) == ["preset", "seeds"]
+    mixed = RunTables("grid-test", tables.runs.assign(preset=["smoke", "smoke-other"] * 2), tables.curves, tables.char_errors)
+    assert mixed.compares == "variant" and all(" · " in label for label in mixed.runs["variant"])

@@ -1,7 +1,8 @@
-"""`python -m zoo.compare experiments/heads.toml [--dry-run]`: a grid of architectures x seeds.
+"""`python -m zoo.compare experiments/heads.toml [--dry-run]`: a grid of architectures x presets x seeds.
 
-Every run of the grid uses one preset (and the grid's overrides), so every architecture sees the
-identical seeded sample stream and budget; runs go into the grid's MLflow experiment. Rerunning the
+Most grids use one preset (and the grid's overrides), so every architecture sees the identical
+seeded sample stream and budget; a grid of several presets (`presets = [...]`) compares recipes, e.g.
+learning-rate schedules at the same budget. Runs go into the grid's MLflow experiment. Rerunning the
 command skips runs already FINISHED there and resumes unfinished ones from their checkpoint.
 A run that fails is reported and the grid goes on; the exit status says whether any failed.
 """
@@ -21,13 +22,13 @@ from zoo import config as config_lib
 from zoo import registry
 from zoo.config import ConfigError, RunConfig
 
-GRID_KEYS = {"kind", "experiment", "preset", "archs", "seeds", "overrides"}
+GRID_KEYS = {"kind", "experiment", "preset", "presets", "archs", "seeds", "overrides"}
 
 
 @dataclass
 class GridConfig:
     experiment: str
-    preset: str
+    presets: list[str]
     archs: list[str]  # registered names, patterns already expanded
     seeds: list[int]
     overrides: dict[str, object] = field(default_factory=dict)
@@ -35,7 +36,8 @@ class GridConfig:
 
     def run_configs(self) -> list[RunConfig]:
         overrides = {**self.overrides, "tracking.experiment": self.experiment}
-        return [config_lib.make_config(arch, self.preset, seed, overrides) for arch in self.archs for seed in self.seeds]
+        return [config_lib.make_config(arch, preset, seed, overrides)
+                for arch in self.archs for preset in self.presets for seed in self.seeds]
 
     def set_arguments(self) -> list[str]:
         return [f"{key}={config_lib.toml_value(value, top=True)}" for key, value in {**self.overrides, "tracking.experiment": self.experiment}.items()]
@@ -50,9 +52,7 @@ def load_grid(path: str | Path) -> GridConfig:
     experiment = raw.get("experiment")
     if not isinstance(experiment, str) or not experiment.strip():
         problems.append("experiment must be a non-empty string (the MLflow experiment of the grid)")
-    preset = raw.get("preset", "cpu")
-    if preset not in config_lib.list_presets():
-        problems.append(f"unknown preset {preset!r}; presets: {', '.join(config_lib.list_presets())}")
+    presets = _presets(raw, problems)
     patterns = raw.get("archs", ["*"])
     archs = _expand(patterns, problems)
     seeds = raw.get("seeds", [0, 1, 2])
@@ -65,9 +65,27 @@ def load_grid(path: str | Path) -> GridConfig:
         problems.append("overrides must be a table of config keys, e.g. overrides = { \"train.steps_per_epoch\" = 20 }")
     if problems:
         raise ConfigError(f"{path}: " + "; ".join(problems))
-    grid = GridConfig(experiment, preset, archs, seeds, overrides, Path(path))
+    grid = GridConfig(experiment, presets, archs, seeds, overrides, Path(path))
     grid.run_configs()  # every run validated now, before the first one trains
     return grid
+
+
+def _presets(raw: dict, problems: list[str]) -> list[str]:
+    """`preset = "tiny"` or `presets = ["a", "b"]` (not both); default: cpu."""
+    if "preset" in raw and "presets" in raw:
+        problems.append("give either preset (one) or presets (a list), not both")
+        return []
+    presets = raw.get("presets", [raw.get("preset", "cpu")])
+    if not isinstance(presets, list) or not presets or not all(isinstance(p, str) for p in presets):
+        problems.append(f"presets must be a non-empty list of preset names, got {presets!r}")
+        return []
+    if len(set(presets)) != len(presets):
+        problems.append(f"presets repeat: {presets}")
+    known = config_lib.list_presets()
+    for preset in presets:
+        if preset not in known:
+            problems.append(f"unknown preset {preset!r}; presets: {', '.join(known)}")
+    return presets
 
 
 def _expand(patterns: object, problems: list[str]) -> list[str]:
@@ -95,7 +113,7 @@ def run_status(config: RunConfig) -> str:
 
 
 def train_command(grid: GridConfig, config: RunConfig, status: str) -> list[str]:
-    command = [sys.executable, "-m", "zoo.train", "--arch", config.arch, "--preset", grid.preset, "--seed", str(config.seed)]
+    command = [sys.executable, "-m", "zoo.train", "--arch", config.arch, "--preset", config.preset, "--seed", str(config.seed)]
     command += [argument for item in grid.set_arguments() for argument in ("--set", item)]
     return command + (["--resume"] if status == "resume" else [])
 
@@ -117,8 +135,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     configs = grid.run_configs()
     plan = [(config, run_status(config)) for config in configs]
-    print(f"{grid.experiment}: {len(grid.archs)} architectures x {len(grid.seeds)} seeds, preset {grid.preset}, "
-          f"{configs[0].train.samples:,} samples each; "
+    budgets = sorted({config.train.samples for config in configs})
+    print(f"{grid.experiment}: {len(grid.archs)} architectures x {len(grid.presets)} preset(s) ({', '.join(grid.presets)}) "
+          f"x {len(grid.seeds)} seeds, {'/'.join(f'{b:,}' for b in budgets)} samples each; "
           f"{sum(s == 'finished' for _, s in plan)} finished, {sum(s == 'resume' for _, s in plan)} to resume, "
           f"{sum(s == 'new' for _, s in plan)} new")
     if args.dry_run:

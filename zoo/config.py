@@ -185,15 +185,32 @@ def read_experiment_file(path: str | Path, kind: str) -> tuple[dict[str, Any], l
 
 
 def load_preset(name: str) -> RunConfig:
-    path = EXPERIMENTS_DIR / f"{name}.toml"
-    if not path.is_file() or not _is_run_preset(path):
-        raise ConfigError(f"unknown preset {name!r}; known presets: {', '.join(list_presets())}")
-    values = tomllib.loads(path.read_text())
+    values = _preset_values(name)
     model = values.pop("model", {})
     config = _build(RunConfig, {**values, "preset": name}, where=f"preset {name!r}")
     for key, value in model.items():  # typed like `--set model.<field>=...`
         _apply_override(config, f"model.{key}", value)
     return config
+
+
+def _preset_values(name: str, chain: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A preset's tables; `base = "other"` starts from that preset's tables and replaces the keys it sets."""
+    if name in chain:
+        raise ConfigError(f"presets name each other as base in a cycle: {' -> '.join([*chain, name])}")
+    path = EXPERIMENTS_DIR / f"{name}.toml"
+    if not path.is_file() or not _is_run_preset(path):
+        where = f" (the base of preset {chain[-1]!r})" if chain else ""
+        raise ConfigError(f"unknown preset {name!r}{where}; known presets: {', '.join(list_presets())}")
+    values = tomllib.loads(path.read_text())
+    base = values.pop("base", None)
+    if base is None:
+        return values
+    if not isinstance(base, str):
+        raise ConfigError(f"preset {name!r}: base must be the name of another preset, got {base!r}")
+    merged = _preset_values(base, (*chain, name))
+    for section, table in values.items():
+        merged[section] = {**merged.get(section, {}), **table} if isinstance(table, dict) else table
+    return merged
 
 
 def make_config(

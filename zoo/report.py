@@ -1,8 +1,10 @@
-"""`python -m zoo.report [--experiment heads] [--out reports/heads] [--from-csv DIR] [--baseline bigru]`
+"""`python -m zoo.report [--experiment heads] [--out reports/heads] [--from-csv DIR] [--baseline NAME]`
 
 Builds a comparison report from the finished zoo runs of one MLflow experiment (or from the CSV
 files a previous report exported): `index.html` (self-contained, figures embedded), `README.md`
 with the figures beside it, and the run tables as CSV so the report can be rebuilt without the store.
+It compares variants: architectures (a grid of one preset) or presets (a grid of recipes for one
+architecture, e.g. learning-rate schedules); see zoo.run_tables.
 """
 
 from __future__ import annotations
@@ -32,25 +34,25 @@ ALPHA = 0.05
 class Report:
     tables: RunTables
     baseline: str
-    summary: pd.DataFrame  # one row per arch: numbers, not strings
+    summary: pd.DataFrame  # one row per variant: numbers, not strings
     figures: dict[str, object]  # file name -> matplotlib figure
     findings: list[str]
 
 
-def arch_order(runs: pd.DataFrame, baseline: str) -> list[str]:
+def variant_order(runs: pd.DataFrame, baseline: str) -> list[str]:
     """The baseline first, then by mean test accuracy (best first)."""
-    means = runs.groupby("arch")["test_seq_acc"].mean().sort_values(ascending=False)
-    return sorted(means.index, key=lambda arch: (arch != baseline, -means[arch]))
+    means = runs.groupby("variant")["test_seq_acc"].mean().sort_values(ascending=False)
+    return sorted(means.index, key=lambda variant: (variant != baseline, -means[variant]))
 
 
 def summarize(tables: RunTables, baseline: str) -> pd.DataFrame:
-    """Per architecture: mean and 95% CI over seeds, cost figures, samples to targets, test vs baseline."""
+    """Per variant: mean and 95% CI over seeds, cost figures, samples to targets, test vs baseline."""
     runs, curves = tables.runs, tables.curves
-    base_values = runs.loc[runs["arch"] == baseline, "test_seq_acc"]
+    base_values = runs.loc[runs["variant"] == baseline, "test_seq_acc"]
     rows = []
-    for arch in arch_order(runs, baseline):
-        group = runs[runs["arch"] == arch]
-        row = {"arch": arch, "seeds": len(group), "samples": group["samples"].max()}
+    for variant in variant_order(runs, baseline):
+        group = runs[runs["variant"] == variant]
+        row = {"variant": variant, "seeds": len(group), "samples": group["samples"].max()}
         for metric in ("test_seq_acc", "test_char_acc", "test_ned"):
             interval = mean_ci(group[metric])
             row[metric], row[f"{metric}_ci"] = interval.mean, interval.half_width
@@ -61,29 +63,30 @@ def summarize(tables: RunTables, baseline: str) -> pd.DataFrame:
             row[f"samples_to_{round(100 * threshold)}"] = np.nanmean(reached) if any(np.isfinite(reached)) else math.nan
             row[f"reached_{round(100 * threshold)}"] = int(np.isfinite(reached).sum())
         row["diff_vs_baseline"] = row["test_seq_acc"] - base_values.mean() if len(base_values) else math.nan
-        row["p_vs_baseline"] = welch_p_value(group["test_seq_acc"], base_values) if arch != baseline else math.nan
+        row["p_vs_baseline"] = welch_p_value(group["test_seq_acc"], base_values) if variant != baseline else math.nan
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def findings(summary: pd.DataFrame, baseline: str) -> list[str]:
+def findings(summary: pd.DataFrame, baseline: str, compares: str = "architecture") -> list[str]:
     """Plain-language statements, each one backed by the intervals or the test in the table."""
     lines = []
+    plural = {"architecture": "architectures", "preset": "presets", "variant": "variants"}[compares]
     fewest, most = summary["seeds"].min(), summary["seeds"].max()
     seeds = f"{fewest}" if fewest == most else f"{fewest}-{most}"
     samples = summary["samples"].max()
-    lines.append(f"{len(summary)} architectures, {seeds} seeds each, {samples:,.0f} training samples per run. "
+    lines.append(f"{len(summary)} {plural}, {seeds} seeds each, {samples:,.0f} training samples per run. "
                  f"Differences are called significant at p < {ALPHA} (Welch's t-test on test full-sequence accuracy, "
                  f"no correction for {len(summary) - 1} comparisons).")
     if fewest < 2:
-        lines.append("With a single seed per architecture no difference can be called significant; the table shows single runs.")
+        lines.append(f"With a single seed per {compares} no difference can be called significant; the table shows single runs.")
     best = summary.sort_values("test_seq_acc", ascending=False).iloc[0]
-    lines.append(f"Highest mean test accuracy: {best['arch']} at {_pct(best['test_seq_acc'], best['test_seq_acc_ci'])}.")
-    if baseline in set(summary["arch"]):
-        base = summary[summary["arch"] == baseline].iloc[0]
+    lines.append(f"Highest mean test accuracy: {best['variant']} at {_pct(best['test_seq_acc'], best['test_seq_acc_ci'])}.")
+    if baseline in set(summary["variant"]):
+        base = summary[summary["variant"] == baseline].iloc[0]
         better, worse, same = [], [], []
-        for row in summary[summary["arch"] != baseline].itertuples():
-            text = f"{row.arch} ({100 * row.diff_vs_baseline:+.2f} points, p = {row.p_vs_baseline:.3g})"
+        for row in summary[summary["variant"] != baseline].itertuples():
+            text = f"{row.variant} ({100 * row.diff_vs_baseline:+.2f} points, p = {row.p_vs_baseline:.3g})"
             if np.isfinite(row.p_vs_baseline) and row.p_vs_baseline < ALPHA:
                 (better if row.diff_vs_baseline > 0 else worse).append(text)
             else:
@@ -95,38 +98,51 @@ def findings(summary: pd.DataFrame, baseline: str) -> list[str]:
             lines.append("Significantly worse than the baseline: " + "; ".join(worse) + ".")
         if same:
             lines.append("Not distinguishable from the baseline at this number of seeds: " + "; ".join(same) + ".")
-    if "conv_only" in set(summary["arch"]) and baseline in set(summary["arch"]):
-        control = summary[summary["arch"] == "conv_only"].iloc[0]
+    if compares == "architecture" and "conv_only" in set(summary["variant"]) and baseline in set(summary["variant"]):
+        control = summary[summary["variant"] == "conv_only"].iloc[0]
         verdict = ("recurrence matters here" if np.isfinite(control["p_vs_baseline"]) and control["p_vs_baseline"] < ALPHA
                    and control["diff_vs_baseline"] < 0 else "this budget does not show that recurrence matters")
         lines.append(f"Control conv_only (no recurrent head): {_pct(control['test_seq_acc'], control['test_seq_acc_ci'])}; {verdict}.")
     return lines
 
 
-def build(tables: RunTables, baseline: str = "bigru") -> Report:
+def default_baseline(tables: RunTables) -> str:
+    """bigru for a grid of architectures; for a grid of presets, the first preset its config lists."""
+    if tables.compares == "architecture":
+        return "bigru"
+    grid = _grid_config_for(tables.experiment)
+    presets = tomllib.loads(Path(grid).read_text()).get("presets", []) if grid else []
+    labels = list(dict.fromkeys(tables.runs["variant"]))
+    first = [label for preset in presets for label in labels if label == preset or label.endswith(f" · {preset}")]
+    return first[0] if first else sorted(labels)[0]
+
+
+def build(tables: RunTables, baseline: str | None = None) -> Report:
     from zoo import report_plots
 
     if tables.runs.empty:
         raise ReportDataError(f"experiment {tables.experiment!r} has no finished zoo runs to report on")
-    if baseline not in set(tables.runs["arch"]):
-        print(f"note: baseline {baseline!r} has no runs in {tables.experiment!r}; tests against it are skipped", file=sys.stderr)
+    baseline = baseline or default_baseline(tables)
+    if baseline not in set(tables.runs["variant"]):
+        print(f"note: baseline {baseline!r} has no runs in {tables.experiment!r} (its {tables.compares}s: "
+              f"{', '.join(sorted(set(tables.runs['variant'])))}); tests against it are skipped", file=sys.stderr)
     summary = summarize(tables, baseline)
-    archs = list(summary["arch"])
+    variants = list(summary["variant"])
     figures = {
-        "accuracy.png": report_plots.accuracy_bars(tables.runs, archs, baseline),
-        "learning_curves.png": report_plots.learning_curves(tables.curves, archs),
-        "pareto.png": report_plots.pareto(tables.runs, archs),
+        "accuracy.png": report_plots.accuracy_bars(tables.runs, variants, baseline),
+        "learning_curves.png": report_plots.learning_curves(tables.curves, variants),
+        "pareto.png": report_plots.pareto(tables.runs, variants),
     }
     if not tables.char_errors.empty:
-        figures["character_errors.png"] = report_plots.error_heatmap(tables.char_errors, archs)
-    return Report(tables, baseline, summary, figures, findings(summary, baseline))
+        figures["character_errors.png"] = report_plots.error_heatmap(tables.char_errors, variants)
+    return Report(tables, baseline, summary, figures, findings(summary, baseline, tables.compares))
 
 
 # ---- rendering ----------------------------------------------------------------------------------
 
-def display_table(summary: pd.DataFrame) -> pd.DataFrame:
+def display_table(summary: pd.DataFrame, compares: str = "architecture") -> pd.DataFrame:
     """The summary as people read it: percentages with intervals, rounded costs."""
-    shown = pd.DataFrame({"architecture": summary["arch"], "seeds": summary["seeds"]})
+    shown = pd.DataFrame({compares: summary["variant"], "seeds": summary["seeds"]})
     shown["test seq acc (%)"] = [_pct(m, h) for m, h in zip(summary["test_seq_acc"], summary["test_seq_acc_ci"])]
     shown["test char acc (%)"] = [_pct(m, h) for m, h in zip(summary["test_char_acc"], summary["test_char_acc_ci"])]
     shown["test NED"] = [_plain(m, h, 4) for m, h in zip(summary["test_ned"], summary["test_ned_ci"])]
@@ -161,7 +177,7 @@ def markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join([header, rule, *body])
 
 
-def provenance(tables: RunTables, out: Path) -> dict[str, str]:
+def provenance(tables: RunTables, out: Path, baseline: str) -> dict[str, str]:
     runs = tables.runs
     grid = _grid_config_for(tables.experiment)
     train = (f"python -m zoo.compare {grid}" if grid else
@@ -174,7 +190,9 @@ def provenance(tables: RunTables, out: Path) -> dict[str, str]:
         "runs": f"{len(runs)} finished runs",
         "presets": ", ".join(sorted(runs["preset"].astype(str).unique())),
         "train": train,
-        "report": f"python -m zoo.report --experiment {tables.experiment} --out {out}",
+        "report": f"python -m zoo.report --experiment {tables.experiment} --out {out}"
+                  + ("" if baseline == default_baseline(tables) else f" --baseline {baseline}"),
+        "baseline": baseline,
         "rebuild from CSV": f"python -m zoo.report --from-csv {out} --out {out}",
         "git commits of the runs": ", ".join(sorted(runs["git_commit"].dropna().astype(str).unique())) or "unknown",
         **versions,
@@ -205,14 +223,14 @@ def write(report: Report, out: Path, notes: list[str] = ()) -> list[Path]:
         figure.savefig(buffer, format="png", dpi=110)
         (out / name).write_bytes(buffer.getvalue())
         images[name] = base64.b64encode(buffer.getvalue()).decode()
-    table = display_table(report.summary)
-    facts = provenance(report.tables, out)
+    table = display_table(report.summary, report.tables.compares)
+    facts = provenance(report.tables, out, report.baseline)
     title = f"captcha-zoo comparison: {report.tables.experiment}"
     captions = {
-        "accuracy.png": "Test full-sequence accuracy per architecture",
+        "accuracy.png": f"Test full-sequence accuracy per {report.tables.compares}",
         "learning_curves.png": "Validation accuracy against training samples",
         "pareto.png": "Accuracy against size and latency (Pareto view)",
-        "character_errors.png": "Which characters each head still misreads",
+        "character_errors.png": f"Which characters each {report.tables.compares} still misreads",
     }
     note_lines = ["## Notes", "", *[f"- {line}" for line in notes], ""] if notes else []
     markdown = [f"# {title}", "", "## Summary", "", *[f"- {line}" for line in report.findings], "", *note_lines,
@@ -251,7 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--experiment", default="heads", help="MLflow experiment of zoo runs (default: heads)")
     parser.add_argument("--out", type=Path, help="output folder (default: reports/<experiment>)")
     parser.add_argument("--from-csv", type=Path, help="rebuild from the runs.csv/curves.csv/char_errors.csv of a report folder")
-    parser.add_argument("--baseline", default="bigru", help="architecture every other one is tested against")
+    parser.add_argument("--baseline", help="the variant every other one is tested against (default: bigru for "
+                        "a grid of architectures, the grid's first preset for a grid of presets)")
     parser.add_argument("--note", action="append", default=[], help="a caveat to print under the summary (repeatable; "
                         "kept in notes.txt, reused by --from-csv)")
     args = parser.parse_args(argv)

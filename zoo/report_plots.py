@@ -13,21 +13,21 @@ import pandas as pd  # noqa: E402
 from zoo.stats import mean_ci  # noqa: E402
 
 
-def _colors(archs: list[str]) -> dict[str, tuple]:
-    palette = plt.get_cmap("tab10" if len(archs) <= 10 else "tab20")
-    return {arch: palette(i % palette.N) for i, arch in enumerate(archs)}
+def _colors(variants: list[str]) -> dict[str, tuple]:
+    palette = plt.get_cmap("tab10" if len(variants) <= 10 else "tab20")
+    return {variant: palette(i % palette.N) for i, variant in enumerate(variants)}
 
 
-def learning_curves(curves: pd.DataFrame, archs: list[str]):
+def learning_curves(curves: pd.DataFrame, variants: list[str]):
     """Validation full-sequence accuracy vs training samples: mean line and min-max band over seeds."""
-    colors = _colors(archs)
+    colors = _colors(variants)
     figure, axis = plt.subplots(figsize=(9, 5))
-    for arch in archs:
-        rows = curves[curves["arch"] == arch]
+    for variant in variants:
+        rows = curves[curves["variant"] == variant]
         by_samples = rows.groupby("samples_seen")["val_seq_acc"]
         x = by_samples.mean().index / 1e3
-        axis.plot(x, 100 * by_samples.mean(), marker=".", color=colors[arch], label=f"{arch} ({rows['seed'].nunique()} seeds)")
-        axis.fill_between(x, 100 * by_samples.min(), 100 * by_samples.max(), color=colors[arch], alpha=0.15, linewidth=0)
+        axis.plot(x, 100 * by_samples.mean(), marker=".", color=colors[variant], label=f"{variant} ({rows['seed'].nunique()} seeds)")
+        axis.fill_between(x, 100 * by_samples.min(), 100 * by_samples.max(), color=colors[variant], alpha=0.15, linewidth=0)
     axis.set(xlabel="training samples (thousands)", ylabel="validation full-sequence accuracy (%)",
              title="Learning curves (line: mean over seeds, band: min-max)")
     axis.grid(alpha=0.3)
@@ -36,19 +36,19 @@ def learning_curves(curves: pd.DataFrame, archs: list[str]):
     return figure
 
 
-def pareto(runs: pd.DataFrame, archs: list[str]):
+def pareto(runs: pd.DataFrame, variants: list[str]):
     """Test accuracy (mean and 95% CI over seeds) against parameters and against batch-1 latency."""
-    colors = _colors(archs)
+    colors = _colors(variants)
     figure, axes = plt.subplots(1, 2, figsize=(12, 4.8), sharey=True)
     for axis, column, label in ((axes[0], "params", "parameters (thousands)"), (axes[1], "latency_ms_per_image", "latency at batch 1 (ms/image)")):
         points = []
-        for arch in archs:
-            rows = runs[runs["arch"] == arch]
+        for variant in variants:
+            rows = runs[runs["variant"] == variant]
             accuracy = mean_ci(100 * rows["test_seq_acc"])
             x = rows[column].mean() / (1e3 if column == "params" else 1)
             axis.errorbar(x, accuracy.mean, yerr=0 if np.isnan(accuracy.half_width) else accuracy.half_width,
-                          fmt="o", color=colors[arch], capsize=3, label=arch)
-            axis.annotate(arch, (x, accuracy.mean), textcoords="offset points", xytext=(5, 4), fontsize=8)
+                          fmt="o", color=colors[variant], capsize=3, label=variant)
+            axis.annotate(variant, (x, accuracy.mean), textcoords="offset points", xytext=(5, 4), fontsize=8)
             points.append((x, accuracy.mean))
         front = _pareto_front(points)
         axis.plot(*zip(*front), color="grey", linestyle="--", linewidth=1, label="Pareto front")
@@ -72,16 +72,16 @@ def _pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]
     return front
 
 
-def error_heatmap(char_errors: pd.DataFrame, archs: list[str], top: int = 16):
-    """Error rate (%) per true character and architecture, for the characters with the most errors."""
-    totals = char_errors.groupby(["arch", "char"])[["errors", "occurrences"]].sum()
-    rates = (100 * totals["errors"] / totals["occurrences"].clip(lower=1)).unstack("char").reindex(archs)
+def error_heatmap(char_errors: pd.DataFrame, variants: list[str], top: int = 16):
+    """Error rate (%) per true character and variant, for the characters with the most errors."""
+    totals = char_errors.groupby(["variant", "char"])[["errors", "occurrences"]].sum()
+    rates = (100 * totals["errors"] / totals["occurrences"].clip(lower=1)).unstack("char").reindex(variants)
     worst = char_errors.groupby("char")["errors"].sum().sort_values(ascending=False).index[:top]
     rates = rates[list(worst)]
-    figure, axis = plt.subplots(figsize=(max(6, 0.55 * len(worst) + 2), 0.45 * len(archs) + 1.6))
+    figure, axis = plt.subplots(figsize=(max(6, 0.55 * len(worst) + 2), 0.45 * len(variants) + 1.6))
     image = axis.imshow(rates.to_numpy(dtype=float), cmap="Reds", aspect="auto", vmin=0)
     axis.set_xticks(range(len(worst)), [f"'{c}'" for c in worst])
-    axis.set_yticks(range(len(archs)), archs)
+    axis.set_yticks(range(len(variants)), variants)
     for (row, column), value in np.ndenumerate(rates.to_numpy(dtype=float)):
         if np.isfinite(value):
             axis.text(column, row, f"{value:.1f}", ha="center", va="center", fontsize=7,
@@ -92,18 +92,18 @@ def error_heatmap(char_errors: pd.DataFrame, archs: list[str], top: int = 16):
     return figure
 
 
-def accuracy_bars(runs: pd.DataFrame, archs: list[str], baseline: str):
-    """Test accuracy per architecture: mean with 95% CI, every seed as a dot."""
-    colors = _colors(archs)
-    figure, axis = plt.subplots(figsize=(max(6, 0.8 * len(archs) + 2), 4.2))
-    for position, arch in enumerate(archs):
-        values = 100 * runs.loc[runs["arch"] == arch, "test_seq_acc"]
+def accuracy_bars(runs: pd.DataFrame, variants: list[str], baseline: str):
+    """Test accuracy per variant: mean with 95% CI, every seed as a dot."""
+    colors = _colors(variants)
+    figure, axis = plt.subplots(figsize=(max(6, 0.8 * len(variants) + 2), 4.2))
+    for position, variant in enumerate(variants):
+        values = 100 * runs.loc[runs["variant"] == variant, "test_seq_acc"]
         interval = mean_ci(values)
-        axis.bar(position, interval.mean, color=colors[arch], alpha=0.6, edgecolor="black" if arch == baseline else "none")
+        axis.bar(position, interval.mean, color=colors[variant], alpha=0.6, edgecolor="black" if variant == baseline else "none")
         if np.isfinite(interval.half_width):
             axis.errorbar(position, interval.mean, yerr=interval.half_width, color="black", capsize=4)
         axis.scatter(np.full(len(values), position), values, color="black", s=10, zorder=3)
-    axis.set_xticks(range(len(archs)), archs, rotation=30, ha="right")
+    axis.set_xticks(range(len(variants)), variants, rotation=30, ha="right")
     axis.set(ylabel="test full-sequence accuracy (%)", title=f"mean, 95% CI and seeds (outlined: baseline {baseline})")
     axis.grid(axis="y", alpha=0.3)
     figure.tight_layout()

@@ -1,9 +1,11 @@
 """The finished zoo runs of one MLflow experiment as three compact tables, and their CSV export.
 
-* runs: one row per run (arch, seed, preset, test metrics, params, size, speed, training time);
+* runs: one row per run (variant, arch, seed, preset, test metrics, params, size, speed, training time);
 * curves: one row per run and epoch (samples_seen, val_seq_acc, val_char_acc, val_ned, loss, ...);
 * char_errors: one row per run and true character (occurrences, errors).
 
+Runs are compared by `variant`: the architecture when every run used one preset, the preset when
+every run used one architecture (a grid of recipes), else "arch · preset".
 A report is built from these tables only, so it can be rebuilt from the committed CSV files
 without the tracking store (`python -m zoo.report --from-csv reports/heads`).
 """
@@ -34,6 +36,20 @@ class RunTables:
     curves: pd.DataFrame
     char_errors: pd.DataFrame
 
+    def __post_init__(self) -> None:
+        labels = variant_labels(self.runs)
+        by_run = dict(zip(self.runs["run_id"], labels))
+        self.runs = self.runs.assign(variant=labels)
+        self.curves = self.curves.assign(variant=self.curves["run_id"].map(by_run).astype(object))
+        self.char_errors = self.char_errors.assign(variant=self.char_errors["run_id"].map(by_run).astype(object))
+
+    @property
+    def compares(self) -> str:
+        """What the variants are: "architecture", "preset" or "variant"."""
+        if self.runs["preset"].nunique() <= 1:
+            return "architecture"
+        return "preset" if self.runs["arch"].nunique() == 1 else "variant"
+
     def to_csv(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         for name, file in CSV_NAMES.items():
@@ -49,6 +65,15 @@ class RunTables:
         runs = frames["runs"]
         name = experiment or (str(runs["experiment"].iloc[0]) if len(runs) else folder.name)
         return cls(name, **frames)
+
+
+def variant_labels(runs: pd.DataFrame) -> pd.Series:
+    """Per run: its arch (one preset in the table), its preset (one arch), else "arch · preset"."""
+    if runs.empty or runs["preset"].nunique() <= 1:
+        return runs["arch"].astype(str)
+    if runs["arch"].nunique() == 1:
+        return runs["preset"].astype(str)
+    return runs["arch"].astype(str) + " · " + runs["preset"].astype(str)
 
 
 def from_mlflow(experiment: str) -> RunTables:
