@@ -20,7 +20,8 @@ from typing import Any, get_args, get_origin, get_type_hints
 
 from zoo import architectures, registry
 
-EXPERIMENTS_DIR = Path(__file__).resolve().parent.parent / "experiments"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+EXPERIMENTS_DIR = REPO_ROOT / "experiments"
 DEFAULT_CHARSET = string.digits + string.ascii_uppercase
 
 

@@ -321,7 +321,10 @@ def finish(study, study_config: StudyConfig, parent_run_id: str, tuned_dir: Path
     for figure in figures.values():
         plt.close(figure)
     name = f"tuned-{study_config.arch}"
-    header = (f"The best learning-rate phases of Optuna study {study_config.name!r} ({study_config.source}), written "
+    source = study_config.source
+    if source is not None and Path(source).resolve().is_relative_to(config_lib.REPO_ROOT):
+        source = Path(source).resolve().relative_to(config_lib.REPO_ROOT)  # no machine's paths in a committed preset
+    header = (f"The best learning-rate phases of Optuna study {study_config.name!r} ({source}), written "
               f"{date.today()}:\ntrial {best.number} reached val_seq_acc {best.value:.4f} after "
               f"{study_config.samples():,} samples on preset {study_config.preset!r} (seed {study_config.seed}).\n"
               f"  python -m zoo.train --arch {study_config.arch} --preset {name}")
