@@ -4,30 +4,11 @@ and real training on a folder drawn by another generator (PIL text, varying size
 import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
-from PIL import Image, ImageDraw, ImageFont
 
-from zoo import folder_data
+from zoo import folder_data, pil_captchas
 from zoo.config import ConfigError, make_config
 from zoo.data import source_for
-
-
-def draw_folder(folder, count, lengths=(2, 4), charset="ABC123", seed=0, name=lambda label, i: f"{label}_{i:04d}.png"):
-    """`count` images of random text in Pillow's own font, each its own size, noise and offset."""
-    rng = np.random.default_rng(seed)
-    folder.mkdir(parents=True, exist_ok=True)
-    labels = []
-    for i in range(count):
-        label = "".join(rng.choice(list(charset), rng.integers(lengths[0], lengths[1] + 1)))
-        width, height = int(rng.integers(90, 160)), int(rng.integers(36, 60))
-        image = Image.new("RGB", (width, height), tuple(int(v) for v in rng.integers(200, 256, 3)))
-        draw = ImageDraw.Draw(image)
-        draw.text((int(rng.integers(2, 12)), int(rng.integers(0, 8))), label, fill=(20, 20, 80),
-                  font=ImageFont.load_default(size=int(height * 0.6)))
-        for _ in range(3):
-            draw.line([tuple(int(v) for v in rng.integers(0, (width, height))) for _ in range(2)], fill=(120, 120, 120))
-        image.save(folder / name(label, i))
-        labels.append(label)
-    return labels
+from zoo.pil_captchas import draw_folder  # Pillow-drawn: another generator than the `captcha` package
 
 
 def test_labels_charset_lengths_and_split_come_from_the_folder(tmp_path):
@@ -105,3 +86,19 @@ def test_folder_training_learns_another_generator_and_fine_tunes(store, tmp_path
     assert tags["init_from"] == result.model_uri and int(tags["init_layers"]) > 10
     # 3 steps at 1e-4 cannot learn this from scratch: the accuracy is the copied weights'
     assert tuned.metrics["test_seq_acc"] >= 0.8 * result.metrics["test_seq_acc"]
+
+
+def test_pil_captchas_cli_draws_a_seeded_labeled_folder_that_trains_as_is(tmp_path):
+    assert pil_captchas.main([str(tmp_path / "a"), "--count", "12", "--lengths", "4-8", "--seed", "5"]) == 0
+    assert pil_captchas.main([str(tmp_path / "b"), "--count", "12", "--lengths", "4-8", "--seed", "5"]) == 0
+    labeled = folder_data.scan(str(tmp_path / "a"), r"^([^_.]+)")  # labels.csv, not the file names
+    assert len(labeled.labels) == 12 and all(4 <= len(label) <= 8 for label in labeled.labels)
+    assert all((tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in labeled.files)
+    config = make_config("bigru", "smoke", 0, [f"data.source=folder:{tmp_path / 'a'}", "data.width=200", "data.height=64"])
+    assert config.data.max_length == max(map(len, labeled.labels))
+
+
+def test_pil_captchas_cli_refuses_bad_arguments(tmp_path, capsys):
+    assert pil_captchas.main([str(tmp_path / "x"), "--lengths", "8-4"]) == 2
+    assert "lengths must be 1 <= shortest <= longest, got 8-4" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
