@@ -43,7 +43,7 @@ def write_config(folder: Path, name="s", trials=3, text=None) -> Path:
 
 def study_command(config: Path, storage: str, *extra: str) -> list[str]:
     return [sys.executable, "-m", "zoo.study", "--config", str(config), "--storage", storage,
-            "--tuned-dir", str(config.parent / "tuned"), *extra]
+            "--tuned-dir", str(config.parent / "tuned"), "--report-dir", str(config.parent / "report"), *extra]
 
 
 def finished(study) -> list[int]:
@@ -130,6 +130,13 @@ def test_study_with_two_workers_tracks_parent_and_children_and_writes_the_tuned_
     tuned = (tmp_path / "tuned" / "tuned-bigru.toml").read_text()
     best = study.best_trial
     assert f"trial {best.number} reached val_seq_acc" in tuned and f"lr = {best.params['lr_0']!r}" in tuned
+    import pandas as pd
+
+    trials = pd.read_csv(tmp_path / "report" / "trials.csv")  # the committable record of the study
+    done = trials[trials["state"].isin(["COMPLETE", "PRUNED"])]
+    assert sorted(done["number"]) == finished(study) and done["user_attrs_mlflow_run_id"].notna().all()
+    assert trials.loc[trials["number"] == best.number, "value"].item() == pytest.approx(best.value)
+    assert (tmp_path / "report" / "plots" / "optimization_history.png").stat().st_size > 5_000
 
 
 @pytest.mark.slow

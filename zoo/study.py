@@ -272,6 +272,16 @@ def parent_run(study, study_config: StudyConfig, storage_url: str | None) -> str
     return run_id
 
 
+def export_study(study, figures: dict[str, object], folder: Path) -> None:
+    """trials.csv (number, state, value, params, duration, MLflow run id) and the plots as PNGs."""
+    (folder / "plots").mkdir(parents=True, exist_ok=True)
+    trials = study.trials_dataframe(attrs=("number", "state", "value", "params", "duration", "user_attrs"))
+    trials["duration"] = trials["duration"].dt.total_seconds().round(1)
+    trials.rename(columns={"duration": "duration_s"}).to_csv(folder / "trials.csv", index=False)
+    for name, figure in figures.items():
+        figure.savefig(folder / name, dpi=110)
+
+
 def study_figures(study) -> dict[str, object]:
     """optuna.visualization.matplotlib figures that the study's trials can support."""
     import numpy as np
@@ -296,8 +306,10 @@ def study_figures(study) -> dict[str, object]:
     return figures
 
 
-def finish(study, study_config: StudyConfig, parent_run_id: str, tuned_dir: Path) -> Path | None:
-    """Best value and params, plots and the tuned preset; returns the preset's path."""
+def finish(study, study_config: StudyConfig, parent_run_id: str, tuned_dir: Path, report_dir: Path | None = None) -> Path | None:
+    """Best value and params, plots and the tuned preset; returns the preset's path. The trials table
+    (trials.csv) and the plots also go to `report_dir`, to be committed: the journal and the MLflow
+    store stay on the machine that ran the study."""
     import matplotlib.pyplot as plt
     from optuna.trial import TrialState
 
@@ -314,6 +326,8 @@ def finish(study, study_config: StudyConfig, parent_run_id: str, tuned_dir: Path
     config.train.phases = phases_from_params(best.params, study_config)
     config.tracking.log_model, config.tracking.experiment = True, config_lib.TrackingConfig().experiment
     figures = study_figures(study)
+    if report_dir is not None:
+        export_study(study, figures, report_dir)
     tracking.log_to_run(parent_run_id, metrics={"best_val_seq_acc": best.value, "best_trial": best.number, **counts},
                         params={f"best.{key}": value for key, value in best.params.items()},
                         tags={"best_phases": json.dumps([[p.epochs, p.lr] for p in config.train.phases])},
@@ -349,6 +363,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--storage", help=f"journal file path or RDB URL (default: {DEFAULT_STORAGE.name} in the repository)")
     parser.add_argument("--name", help="study name (default: the config's)")
     parser.add_argument("--tuned-dir", type=Path, default=config_lib.EXPERIMENTS_DIR, help="where tuned-<arch>.toml is written")
+    parser.add_argument("--report-dir", type=Path, help="where trials.csv and the plots are written "
+                        "(default: reports/studies/<study name>)")
     args = parser.parse_args(argv)
     # `mlflow run -e study` passes "" for parameters left at their default
     args.arch, args.storage, args.name = (value or None for value in (args.arch, args.storage, args.name))
@@ -391,13 +407,14 @@ def main(argv: list[str] | None = None) -> int:
               "rerun the same command to continue the study", file=sys.stderr)
         return 130 if isinstance(error, KeyboardInterrupt) else 1
     fail_dead_trials(study)
-    preset = finish(study, study_config, parent_run_id, args.tuned_dir)
+    report_dir = args.report_dir or config_lib.REPO_ROOT / "reports" / "studies" / study_config.name
+    preset = finish(study, study_config, parent_run_id, args.tuned_dir, report_dir)
     if not os.environ.get("MLFLOW_RUN_ID"):
         tracking.end_run(parent_run_id, "FINISHED")
     print(f"study {study_config.name!r}: {count_finished(study)} trials finished")
     if preset:
         print(f"best trial {study.best_trial.number}: val_seq_acc {study.best_value:.4f}, params {study.best_params}")
-        print(f"wrote {preset}")
+        print(f"wrote {preset} and {report_dir}/trials.csv")
     return 0
 
 
