@@ -1,11 +1,14 @@
-"""`python -m zoo.bench [--arch bigru] [--quick] [--no-track]`: where the time goes, measured in one process.
+"""`python -m zoo.bench [--arch bigru] [--quick] [--no-track] [--exports]`: where the time goes, measured in one process.
 
 Prints a table and ratios (and logs them as an MLflow run in experiment `bench`):
 - data: captcha images/s rendered by 1 worker process and by one per core (scaling per core);
 - training samples/s in fp32 and bf16 (mixed_bfloat16), each with the share of step time spent
   waiting for the next batch from the worker processes;
 - tracking overhead: the same epochs with and without per-epoch MLflow logging + checkpointing;
-- inference images/s at batch 128 and ms/image at batch 1, fp32 and bf16.
+- inference images/s at batch 128 and ms/image at batch 1, fp32 and bf16;
+- with --exports: a trained zoo model (default bigru-cpu) in Keras and as LiteRT exports (float32,
+  dynamic-range int8, full int8): images/s, ms/image and full-sequence accuracy on fresh test
+  captchas, each export against the Keras model (zoo.export).
 Every figure is the median of repeats after a warm-up; paired figures run back to back.
 """
 
@@ -112,12 +115,49 @@ def tracking_overhead(config, epochs: int) -> dict[str, float]:
     return {"plain_s": plain, "tracked_s": tracked, "overhead": tracked / plain - 1}
 
 
+def export_figures(model_name: str, config, count: int, repeats: int) -> dict[str, float]:
+    """Speed and test accuracy of a zoo model in Keras and as each LiteRT export, on the same images."""
+    from zoo import ctc, evaluation, export, pretrained
+    from zoo.data import CaptchaSource, render
+    from zoo.reader import Reader
+
+    reader = pretrained.load(model_name)
+    if (reader.height, reader.width) != (config.data.height, config.data.width):
+        raise ValueError(f"model {model_name} reads {reader.height}x{reader.width} images, the preset makes "
+                         f"{config.data.height}x{config.data.width}: pick a matching --preset")
+    images, labels = render(CaptchaSource.from_config(config.data, seed=config.data.test_seed), count)
+    truth = ctc.labels_to_texts(labels, reader.info.charset)
+    figures: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        calibration, _ = render(CaptchaSource.from_config(config.data, seed=config.data.val_seed), 128)
+        variants = {"keras": reader.model}
+        for quantize in export.QUANTIZATIONS:
+            path = export.to_litert(reader.model, f"{folder}/{quantize}.tflite", quantize, calibration)
+            variants[f"litert_{quantize}"] = export.LiteRTModel(path)
+        for name, model in variants.items():
+            speed = evaluation.measure_speed(model, images, repeats=repeats)
+            texts = [reading.text for reading in Reader(model, reader.info, name).predict(images)]
+            figures[f"export_{name}_images_per_s"] = speed["inference_images_per_s"]
+            figures[f"export_{name}_ms_per_image"] = speed["latency_ms_per_image"]
+            figures[f"export_{name}_seq_acc"] = float(np.mean([text == true for text, true in zip(texts, truth)]))
+            print(f"  {name}: {speed['inference_images_per_s']:.0f} images/s, {speed['latency_ms_per_image']:.1f} ms/image, "
+                  f"seq acc {figures[f'export_{name}_seq_acc']:.2%} on {count}", flush=True)
+        for name in variants:
+            if name != "keras":
+                figures[f"export_{name}_vs_keras"] = figures[f"export_{name}_images_per_s"] / figures["export_keras_images_per_s"]
+    return figures
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m zoo.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--arch", default="bigru")
     parser.add_argument("--preset", default="reference", help="model and data shape to measure (default: the reference)")
     parser.add_argument("--quick", action="store_true", help="3 steps x 3 repeats instead of 10 x 5 (18 min instead of over an hour on a 2-core CPU)")
     parser.add_argument("--no-track", action="store_true", help="do not log the figures as an MLflow run")
+    parser.add_argument("--exports", action="store_true", help="also measure LiteRT exports of a trained model")
+    parser.add_argument("--export-model", default="bigru-cpu", help="the zoo model --exports converts (default bigru-cpu)")
+    parser.add_argument("--export-test", type=int, default=1024, help="test captchas for the exports' accuracy (default 1024)")
+    parser.add_argument("--only-exports", action="store_true", help="measure the exports only (implies --exports)")
     args = parser.parse_args(argv)
     from zoo import config as config_lib
 
@@ -134,6 +174,14 @@ def main(argv: list[str] | None = None) -> int:
     source = CaptchaSource.from_config(config.data, seed=0)
     figures: dict[str, float] = {}
     print(f"bench {args.arch} ({args.preset} shapes), {cores} cores, {'quick' if args.quick else 'full'}", flush=True)
+    if args.exports or args.only_exports:
+        try:
+            figures.update(export_figures(args.export_model, config, args.export_test, repeats))
+        except (ValueError, FileNotFoundError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+    if args.only_exports:
+        return _finish(args, cores, figures)
     figures["data_images_per_s_1_worker"] = data_rate(source, 1, batches, 32)
     figures[f"data_images_per_s_{cores}_workers"] = data_rate(source, cores, batches * cores, 32)
     figures["data_scaling_per_core"] = figures[f"data_images_per_s_{cores}_workers"] / (cores * figures["data_images_per_s_1_worker"])
@@ -156,10 +204,14 @@ def main(argv: list[str] | None = None) -> int:
     overhead = tracking_overhead(small, epochs=2 if args.quick else 4)
     figures["tracking_overhead"] = overhead["overhead"]
     print(f"  tracking: {overhead['plain_s']:.1f} s plain, {overhead['tracked_s']:.1f} s tracked", flush=True)
+    return _finish(args, cores, figures)
 
+
+def _finish(args, cores: int, figures: dict[str, float]) -> int:
+    """Print the table; log the figures as an MLflow run unless --no-track."""
     print("\n| figure | value |\n|---|---|")
     for key, value in figures.items():
-        shown = f"{value:.1%}" if "share" in key or "overhead" in key else f"{value:.2f}x" if "_vs_" in key or "scaling" in key else f"{value:.1f}"
+        shown = f"{value:.1%}" if "share" in key or "overhead" in key or "seq_acc" in key else f"{value:.2f}x" if "_vs_" in key or "scaling" in key else f"{value:.1f}"
         print(f"| {key} | {shown} |")
     if not args.no_track:
         from zoo import tracking
