@@ -1,4 +1,4 @@
-"""LiteRT exports of a trained zoo model read what the Keras model reads."""
+"""LiteRT and ONNX exports of a trained zoo model read what the Keras model reads."""
 
 import numpy as np
 import pytest
@@ -33,6 +33,31 @@ def test_float_export_gives_the_keras_logits_and_texts(shipped, test_images, tmp
     assert [r.confidence for r in exported] == pytest.approx([r.confidence for r in original], abs=1e-4)
 
 
+@pytest.mark.slow
+def test_onnx_float_export_gives_the_keras_logits_and_texts(shipped, test_images, tmp_path):
+    onnx = export.OnnxModel(export.to_onnx(shipped.model, tmp_path / "bigru.onnx"))
+    assert onnx.input_shape == shipped.model.input_shape
+    keras_logits = shipped.model.predict_on_batch(test_images)
+    assert np.abs(onnx.predict_on_batch(test_images) - keras_logits).max() < 1e-4
+    assert np.abs(onnx.predict_on_batch(test_images[:1]) - keras_logits[:1]).max() < 1e-4  # any batch size
+    exported, original = Reader(onnx, shipped.info).predict(test_images), shipped.predict(test_images)
+    assert [r.text for r in exported] == [r.text for r in original]
+    assert [r.confidence for r in exported] == pytest.approx([r.confidence for r in original], abs=1e-4)
+
+
+def test_onnx_int8_export_quantizes_the_convolutions(shipped, test_images, tmp_path):
+    import onnx
+
+    path = export.to_onnx(shipped.model, tmp_path / "int8.onnx", "int8", test_images[:16])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["int8.onnx"]  # the float intermediate is removed
+    graph = onnx.load(str(path)).graph
+    convs = [node for node in graph.node if node.op_type == "Conv"]
+    weights_quantized = {node.output[0] for node in graph.node if node.op_type == "DequantizeLinear"}
+    assert convs and all(conv.input[1] in weights_quantized for conv in convs)
+    logits = export.OnnxModel(path).predict_on_batch(test_images[:4])
+    assert logits.shape == shipped.model.predict_on_batch(test_images[:4]).shape and np.isfinite(logits).all()
+
+
 def test_unrolled_model_has_the_same_weights_and_outputs(shipped, test_images):
     copy = export.unrolled(shipped.model)
     assert any(getattr(layer, "unroll", False) for layer in _all_layers(copy))
@@ -47,11 +72,13 @@ def _all_layers(model):
             yield layer.backward_layer
 
 
-@pytest.mark.parametrize("quantize, calibration, message", [
-    ("fp16", None, "unknown quantization 'fp16'; accepted: none, dynamic, int8"),
-    ("int8", None, "int8 quantization needs calibration images"),
+@pytest.mark.parametrize("convert, quantize, calibration, message", [
+    (export.to_litert, "fp16", None, "unknown quantization 'fp16'; accepted: none, dynamic, int8"),
+    (export.to_litert, "int8", None, "int8 quantization needs calibration images"),
+    (export.to_onnx, "dynamic", None, "unknown quantization 'dynamic'; accepted: none, int8"),
+    (export.to_onnx, "int8", np.zeros((0, 80, 170, 3), np.uint8), "int8 quantization needs calibration images"),
 ])
-def test_bad_export_options_are_refused_before_converting(shipped, tmp_path, quantize, calibration, message):
+def test_bad_export_options_are_refused_before_converting(shipped, tmp_path, convert, quantize, calibration, message):
     with pytest.raises(ValueError, match=message):
-        export.to_litert(shipped.model, tmp_path / "x.tflite", quantize, calibration)
-    assert not (tmp_path / "x.tflite").exists()
+        convert(shipped.model, tmp_path / "x.model", quantize, calibration)
+    assert not list(tmp_path.iterdir())

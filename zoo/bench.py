@@ -6,9 +6,9 @@ Prints a table and ratios (and logs them as an MLflow run in experiment `bench`)
   waiting for the next batch from the worker processes;
 - tracking overhead: the same epochs with and without per-epoch MLflow logging + checkpointing;
 - inference images/s at batch 128 and ms/image at batch 1, fp32 and bf16;
-- with --exports: a trained zoo model (default bigru-cpu) in Keras and as LiteRT exports (float32,
-  dynamic-range int8, full int8): images/s, ms/image and full-sequence accuracy on fresh test
-  captchas, each export against the Keras model (zoo.export).
+- with --exports: a trained zoo model (default bigru-cpu) in Keras, as LiteRT exports (float32,
+  dynamic-range int8, full int8) and, with the `onnx` extra, in ONNX Runtime (float32, static int8):
+  images/s, ms/image and full-sequence accuracy on fresh test captchas, each against Keras (zoo.export).
 Every figure is the median of repeats after a warm-up; paired figures run back to back.
 """
 
@@ -116,7 +116,7 @@ def tracking_overhead(config, epochs: int) -> dict[str, float]:
 
 
 def export_figures(model_name: str, config, count: int, repeats: int) -> dict[str, float]:
-    """Speed and test accuracy of a zoo model in Keras and as each LiteRT export, on the same images."""
+    """Speed and test accuracy of a zoo model in Keras and as each LiteRT / ONNX export, on the same images."""
     from zoo import ctc, evaluation, export, pretrained
     from zoo.data import CaptchaSource, render
     from zoo.reader import Reader
@@ -134,6 +134,12 @@ def export_figures(model_name: str, config, count: int, repeats: int) -> dict[st
         for quantize in export.QUANTIZATIONS:
             path = export.to_litert(reader.model, f"{folder}/{quantize}.tflite", quantize, calibration)
             variants[f"litert_{quantize}"] = export.LiteRTModel(path)
+        if export.onnx_available():
+            for quantize in export.ONNX_QUANTIZATIONS:
+                path = export.to_onnx(reader.model, f"{folder}/{quantize}.onnx", quantize, calibration)
+                variants[f"onnx_{quantize}"] = export.OnnxModel(path)
+        else:
+            print("  onnx: not measured (tf2onnx and onnxruntime are not installed: pip install -e '.[onnx]')", flush=True)
         for name, model in variants.items():
             speed = evaluation.measure_speed(model, images, repeats=repeats)
             texts = [reading.text for reading in Reader(model, reader.info, name).predict(images)]
@@ -154,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--preset", default="reference", help="model and data shape to measure (default: the reference)")
     parser.add_argument("--quick", action="store_true", help="3 steps x 3 repeats instead of 10 x 5 (18 min instead of over an hour on a 2-core CPU)")
     parser.add_argument("--no-track", action="store_true", help="do not log the figures as an MLflow run")
-    parser.add_argument("--exports", action="store_true", help="also measure LiteRT exports of a trained model")
+    parser.add_argument("--exports", action="store_true", help="also measure LiteRT and ONNX Runtime exports of a trained model")
     parser.add_argument("--export-model", default="bigru-cpu", help="the zoo model --exports converts (default bigru-cpu)")
     parser.add_argument("--export-test", type=int, default=1024, help="test captchas for the exports' accuracy (default 1024)")
     parser.add_argument("--only-exports", action="store_true", help="measure the exports only (implies --exports)")

@@ -1,12 +1,15 @@
-"""Keras reader models as LiteRT (TFLite) flatbuffers, for CPU inference outside Keras.
+"""Keras reader models as LiteRT (TFLite) flatbuffers or ONNX graphs, for CPU inference outside Keras.
 
     path = to_litert(model, "bigru.tflite", quantize="dynamic")
     logits = LiteRTModel(path).predict_on_batch(images)   # uint8 b x h x w x 3 -> b x steps x classes+1
+    logits = OnnxModel(to_onnx(model, "bigru.onnx")).predict_on_batch(images)   # the same, in ONNX Runtime
 
 The recurrent layers are unrolled first (same weights, same outputs): a TFLite graph of Keras'
 `while` loop needs TensorFlow's Flex delegate, which the plain interpreter does not carry.
 `quantize`: "none" (float32), "dynamic" (int8 weights, float activations) or "int8" (weights and
-activations, calibrated on `calibration` images). `python -m zoo.bench --exports` measures them.
+activations, calibrated on `calibration` images). ONNX (tf2onnx + ONNX Runtime, the `onnx` extra):
+"none" or "int8" (static QDQ, per-channel int8 convolutions, uint8 activations calibrated on
+`calibration`). `python -m zoo.bench --exports` measures them all against the Keras model.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from typing import Any
 import numpy as np
 
 QUANTIZATIONS = ("none", "dynamic", "int8")
+ONNX_QUANTIZATIONS = ("none", "int8")
+ONNX_OPSET = 17
 RECURRENT_LAYERS = {"GRU", "LSTM", "SimpleRNN"}
 
 
@@ -40,14 +45,18 @@ def unrolled(model):
     return copy
 
 
+def _check_quantization(quantize: str, accepted: tuple[str, ...], calibration: np.ndarray | None) -> None:
+    if quantize not in accepted:
+        raise ValueError(f"unknown quantization {quantize!r}; accepted: {', '.join(accepted)}")
+    if quantize == "int8" and (calibration is None or not len(calibration)):
+        raise ValueError("int8 quantization needs calibration images (a few hundred like the inputs)")
+
+
 def to_litert(model, path: str | Path, quantize: str = "none", calibration: np.ndarray | None = None) -> Path:
     """Write `model` as a .tflite file; "int8" needs `calibration` (uint8 images like the inputs)."""
     import tensorflow as tf
 
-    if quantize not in QUANTIZATIONS:
-        raise ValueError(f"unknown quantization {quantize!r}; accepted: {', '.join(QUANTIZATIONS)}")
-    if quantize == "int8" and (calibration is None or not len(calibration)):
-        raise ValueError("int8 quantization needs calibration images (a few hundred like the inputs)")
+    _check_quantization(quantize, QUANTIZATIONS, calibration)
     options: dict[str, Any] = {}
     if quantize != "none":
         options["optimizations"] = [tf.lite.Optimize.DEFAULT]
@@ -91,3 +100,69 @@ class LiteRTModel:
         self.interpreter.set_tensor(self.input["index"], images.astype(self.input["dtype"], copy=False))
         self.interpreter.invoke()
         return self.interpreter.get_tensor(self.output["index"]).astype(np.float32)  # b x steps x classes+1
+
+
+def onnx_available() -> bool:
+    """Whether the `onnx` extra (tf2onnx, onnxruntime) is installed."""
+    import importlib.util
+
+    return all(importlib.util.find_spec(name) is not None for name in ("tf2onnx", "onnxruntime"))
+
+
+def _require_onnx() -> None:
+    if not onnx_available():
+        raise ImportError("ONNX exports need tf2onnx and onnxruntime: pip install -e '.[onnx]'")
+
+
+def to_onnx(model, path: str | Path, quantize: str = "none", calibration: np.ndarray | None = None) -> Path:
+    """Write `model` as an .onnx file (input "image": uint8 b x h x w x 3); "int8" needs `calibration`."""
+    _check_quantization(quantize, ONNX_QUANTIZATIONS, calibration)
+    _require_onnx()
+    import tensorflow as tf
+    import tf2onnx
+
+    path = Path(path)
+    copy = unrolled(model)  # the same fixed-length steps as for LiteRT: plain MatMul/Sigmoid/Tanh ops, no loop
+    signature = (tf.TensorSpec((None, *model.input_shape[1:]), tf.uint8, name="image"),)
+    float_path = path if quantize == "none" else path.with_suffix(".float.onnx")
+    tf2onnx.convert.from_function(tf.function(lambda images: copy(images, training=False)), input_signature=signature,
+                                  opset=ONNX_OPSET, output_path=str(float_path))
+    if quantize == "int8":
+        _quantize_onnx(float_path, path, calibration)
+        float_path.unlink()
+    return path
+
+
+def _quantize_onnx(source: Path, target: Path, calibration: np.ndarray) -> None:
+    """Static int8 QDQ quantization of the convolutions (per channel), activations calibrated by min/max."""
+    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType, quantize_static)
+
+    class Batches(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.batches = iter([{"image": calibration[i:i + 16]} for i in range(0, len(calibration), 16)])
+
+        def get_next(self):
+            return next(self.batches, None)
+
+    quantize_static(str(source), str(target), Batches(), quant_format=QuantFormat.QDQ, op_types_to_quantize=["Conv"],
+                    per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+
+
+class OnnxModel:
+    """An .onnx reader model in ONNX Runtime's CPU provider, with Keras' `predict_on_batch`."""
+
+    def __init__(self, path: str | Path, threads: int | None = None):
+        import os
+
+        _require_onnx()
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads or os.cpu_count()
+        self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.input = self.session.get_inputs()[0]
+        self.input_shape = (None, *self.input.shape[1:])
+
+    def predict_on_batch(self, images: np.ndarray) -> np.ndarray:
+        feed = {self.input.name: np.asarray(images, dtype=np.uint8)}
+        return self.session.run(None, feed)[0].astype(np.float32, copy=False)  # b x steps x classes+1
