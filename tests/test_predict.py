@@ -152,3 +152,34 @@ def test_inputs_of_any_kind(reader, captchas):
         reader.predict(["hello there"])
     with pytest.raises(images.ImageError, match="shape"):
         reader.predict([np.zeros((4, 4, 2), np.uint8)])
+
+
+@pytest.mark.slow
+def test_onnx_runtime_reads_what_keras_reads_and_converts_once(reader, captchas, tmp_path, capsys, monkeypatch):
+    batch, labels = captchas
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for index, image in enumerate(batch):
+        save(image, folder / f"{index:02d}.png")
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("ZOO_CACHE", str(cache))
+    assert predict.main([str(folder), "--format", "json"]) == 0
+    by_keras = json.loads(capsys.readouterr().out)
+    assert predict.main([str(folder), "--format", "json", "--runtime", "onnx"]) == 0
+    by_onnx = json.loads(capsys.readouterr().out)
+    assert [row["text"] for row in by_onnx] == [row["text"] for row in by_keras]
+    assert [row["confidence"] for row in by_onnx] == pytest.approx([row["confidence"] for row in by_keras], abs=2e-4)
+    converted = sorted((cache / "onnx").iterdir())
+    assert [path.suffix for path in converted] == [".onnx"] and not converted[0].name.startswith(".")
+    stamp = converted[0].stat().st_mtime_ns
+    assert predict.main([str(folder / "00.png"), "--runtime", "onnx"]) == 0  # from the cache: not converted again
+    assert sorted((cache / "onnx").iterdir()) == converted and converted[0].stat().st_mtime_ns == stamp
+    assert by_onnx[0]["text"] in capsys.readouterr().out
+
+
+def test_unknown_runtimes_are_refused(tmp_path, capsys):
+    with pytest.raises(ValueError, match="unknown runtime 'tflite'; accepted: keras, onnx"):
+        zoo.load(SHIPPED, runtime="tflite")
+    with pytest.raises(SystemExit) as exit_info:
+        predict.main([str(tmp_path), "--runtime", "tflite"])
+    assert exit_info.value.code == 2 and "invalid choice: 'tflite'" in capsys.readouterr().err

@@ -166,3 +166,44 @@ class OnnxModel:
     def predict_on_batch(self, images: np.ndarray) -> np.ndarray:
         feed = {self.input.name: np.asarray(images, dtype=np.uint8)}
         return self.session.run(None, feed)[0].astype(np.float32, copy=False)  # b x steps x classes+1
+
+
+def onnx_cache_dir() -> Path:
+    """Where converted models are kept: $ZOO_CACHE, else $XDG_CACHE_HOME/captcha-zoo, else ~/.cache/captcha-zoo."""
+    import os
+
+    if os.environ.get("ZOO_CACHE"):
+        return Path(os.environ["ZOO_CACHE"]) / "onnx"
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "captcha-zoo" / "onnx"
+
+
+def weights_digest(model) -> str:
+    """sha256 of the model's input shape, layer names and weights: the same model converts to the same file."""
+    import hashlib
+
+    digest = hashlib.sha256(repr((model.input_shape, [layer.name for layer in model.layers])).encode())
+    for weight in model.get_weights():
+        digest.update(np.ascontiguousarray(weight).tobytes())
+    return digest.hexdigest()
+
+
+def cached_onnx(model, cache_dir: str | Path | None = None) -> OnnxModel:
+    """`model` in ONNX Runtime, converted once (~20 s here) and then loaded from the cache.
+
+    The file is written under a temporary name and renamed when complete, so a killed conversion
+    never leaves a half-written model in the cache."""
+    _require_onnx()
+    folder = Path(cache_dir) if cache_dir else onnx_cache_dir()
+    path = folder / f"{weights_digest(model)}.onnx"
+    if not path.is_file():
+        import os
+
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = folder / f".{path.stem}.{os.getpid()}.onnx"
+        try:
+            to_onnx(model, partial)
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
+    return OnnxModel(path)

@@ -39,11 +39,25 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+RUNTIMES = ("keras", "onnx")
+
+
 def load(spec: str, *, charset: str | None = None, min_length: int | None = None,
-         max_length: int | None = None) -> Reader:
+         max_length: int | None = None, runtime: str = "keras") -> Reader:
     """A Reader from a shipped name (`bigru-cpu`), a model folder, a `.keras` file, or an MLflow URI
-    (`models:/zoo-bigru@champion`, `runs:/<id>/model`). charset/lengths override the model's own."""
-    spec = str(spec)
+    (`models:/zoo-bigru@champion`, `runs:/<id>/model`). charset/lengths override the model's own.
+    runtime="onnx" reads with ONNX Runtime (the `onnx` extra; converted once, then cached)."""
+    if runtime not in RUNTIMES:
+        raise ValueError(f"unknown runtime {runtime!r}; accepted: {', '.join(RUNTIMES)}")
+    reader = _load(str(spec), charset, min_length, max_length)
+    if runtime == "onnx":
+        from zoo import export
+
+        reader = Reader(export.cached_onnx(reader.model), reader.info, f"{reader.source} (ONNX Runtime)")
+    return reader
+
+
+def _load(spec: str, charset, min_length, max_length) -> Reader:
     if spec.startswith(("models:/", "runs:/", "file:", "mlflow-artifacts:")):
         from zoo import tracking
 
