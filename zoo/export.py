@@ -3,6 +3,7 @@
     path = to_litert(model, "bigru.tflite", quantize="dynamic")
     logits = LiteRTModel(path).predict_on_batch(images)   # uint8 b x h x w x 3 -> b x steps x classes+1
     logits = OnnxModel(to_onnx(model, "bigru.onnx")).predict_on_batch(images)   # the same, in ONNX Runtime
+    cached_onnx(model)   # converted once into the cache (zoo.predict --runtime onnx)
 
 The recurrent layers are unrolled first (same weights, same outputs): a TFLite graph of Keras'
 `while` loop needs TensorFlow's Flex delegate, which the plain interpreter does not carry.
