@@ -41,8 +41,12 @@ def test_learning_small_problem_reaches_80_percent(store, tmp_path):
 def test_smoke_run_is_fully_tracked(store, tmp_path):
     from zoo.training import train
 
+    import matplotlib.pyplot as plt
+
     config = make_config("bilstm", "smoke", 1, {"checkpoint_dir": str(tmp_path / "ckpt")})
+    open_figures = set(plt.get_fignums())
     result = train(config)
+    assert set(plt.get_fignums()) == open_figures  # the logged figures are closed: a grid of runs does not pile them up
     run = run_of(result.run_id)
     assert run.info.status == "FINISHED" and run.info.run_name == "bilstm-smoke-s1"
     assert run.data.tags["arch"] == "bilstm" and run.data.tags["family"] == "lstm"

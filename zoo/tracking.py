@@ -150,7 +150,13 @@ def set_tags(tags: dict[str, str]) -> None:
 
 
 def log_figure(figure, path: str) -> None:
-    mlflow.log_figure(figure, path)
+    """Log a matplotlib figure, then close it: pyplot keeps every open figure alive otherwise."""
+    import matplotlib.pyplot as plt
+
+    try:
+        mlflow.log_figure(figure, path)
+    finally:
+        plt.close(figure)
 
 
 def log_text(text: str, path: str) -> None:
