@@ -11,6 +11,7 @@ from PIL import Image
 
 import zoo
 from zoo import evaluation, images, pretrained, predict
+from zoo.config import make_config
 from zoo.data import CaptchaSource
 
 SHIPPED = "bigru-cpu"
@@ -183,3 +184,21 @@ def test_unknown_runtimes_are_refused(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         predict.main([str(tmp_path), "--runtime", "tflite"])
     assert exit_info.value.code == 2 and "invalid choice: 'tflite'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_tracked_model_is_shipped_with_its_card_and_reads_the_same(store, tmp_path):
+    from zoo.training import train
+
+    result = train(make_config("bigru", "smoke", 0, {"checkpoint_dir": str(tmp_path / "ckpt"), "train.init": SHIPPED}))
+    folder = pretrained.ship("models:/zoo-bigru@champion", "smoke-bigru", folder=tmp_path / "shipped")
+    card = json.loads((folder / "card.json").read_text())
+    assert card["sha256"] == pretrained.sha256(folder / "model.keras") and card["source"]["run_id"] == result.run_id
+    assert card["samples_seen"] == 2 * 2 * 8 and card["init"] == SHIPPED and card["preset"] == "smoke"
+    assert card["test"]["seq_acc"] == pytest.approx(result.metrics["test_seq_acc"], abs=1e-4)
+    assert f"starting from the weights of `{SHIPPED}`" in (folder / "README.md").read_text()
+    assert not [path.name for path in folder.iterdir() if path.name.startswith(".")]  # no partial file left
+    shipped, tracked = pretrained.load(str(folder)), pretrained.load("models:/zoo-bigru@champion")
+    source = CaptchaSource(shipped.info.charset, 4, 4, shipped.width, shipped.height, seed=99)
+    batch = np.stack([source.sample(i)[0] for i in range(4)])
+    assert [r.text for r in shipped.predict(batch)] == [r.text for r in tracked.predict(batch)]

@@ -138,6 +138,7 @@ def ship(uri: str, name: str, folder: Path = PRETRAINED_DIR) -> Path:
         "seed": tags.get("seed"),
         "training_command": f"python -m zoo.train --arch {tags.get('arch')} --preset {tags.get('preset')} --seed {tags.get('seed')}",
         "samples_seen": int(metrics.get("samples_seen", 0)),
+        "init": params.get("train.init") or None,  # the model it started from (its samples are not counted above)
         "test": {key.removeprefix("test_"): round(value, 4) for key, value in metrics.items() if key.startswith("test_")},
         "test_size": int(params.get("data.test_size", 0)),
         "test_seed": int(params.get("data.test_seed", 0)),
@@ -162,7 +163,8 @@ def model_card_text(card: dict) -> str:
         f"- **Test** on {card['test_size']:,} fresh captchas (seed {card['test_seed']}): full-sequence accuracy "
         f"**{test.get('seq_acc', float('nan')):.2%}**, character accuracy {test.get('char_acc', float('nan')):.2%}, "
         f"normalized edit distance {test.get('ned', float('nan')):.3f}",
-        f"- **Trained** on {card['samples_seen']:,} samples: `{card['training_command']}`",
+        f"- **Trained** on {card['samples_seen']:,} samples: `{card['training_command']}`"
+        + (f", starting from the weights of `{card['init']}`" if card.get("init") else ""),
         f"- **Parameters** {card['params']:,}; sha256 of model.keras `{card['sha256']}`",
         f"- **Source** {card['source']['model_uri']} (run {card['source']['run_id']}, commit {card['source']['git_commit']})",
         f"- **Versions** " + ", ".join(f"{k} {v}" for k, v in sorted(card["versions"].items())),
