@@ -176,6 +176,10 @@ def test_onnx_runtime_reads_what_keras_reads_and_converts_once(reader, captchas,
     assert predict.main([str(folder / "00.png"), "--runtime", "onnx"]) == 0  # from the cache: not converted again
     assert sorted((cache / "onnx").iterdir()) == converted and converted[0].stat().st_mtime_ns == stamp
     assert by_onnx[0]["text"] in capsys.readouterr().out
+    converted[0].write_bytes(b"damaged")  # a damaged cache file is converted again, not an error
+    assert predict.main([str(folder), "--format", "json", "--runtime", "onnx"]) == 0
+    assert [row["text"] for row in json.loads(capsys.readouterr().out)] == [row["text"] for row in by_keras]
+    assert converted[0].stat().st_size > 1000
 
 
 def test_unknown_runtimes_are_refused(tmp_path, capsys):

@@ -193,18 +193,27 @@ def cached_onnx(model, cache_dir: str | Path | None = None) -> OnnxModel:
     """`model` in ONNX Runtime, converted once (~20 s here) and then loaded from the cache.
 
     The file is written under a temporary name and renamed when complete, so a killed conversion
-    never leaves a half-written model in the cache."""
+    never leaves a half-written model in the cache; a cached file ONNX Runtime cannot load (damaged
+    on disk) is converted again."""
     _require_onnx()
     folder = Path(cache_dir) if cache_dir else onnx_cache_dir()
     path = folder / f"{weights_digest(model)}.onnx"
-    if not path.is_file():
-        import os
-
-        folder.mkdir(parents=True, exist_ok=True)
-        partial = folder / f".{path.stem}.{os.getpid()}.onnx"
+    if path.is_file():
         try:
-            to_onnx(model, partial)
-            os.replace(partial, path)
-        finally:
-            partial.unlink(missing_ok=True)
+            return OnnxModel(path)
+        except Exception:  # ONNX Runtime raises its own (pybind) error types for a damaged file
+            path.unlink()
+    _convert_into(model, path)
     return OnnxModel(path)
+
+
+def _convert_into(model, path: Path) -> None:
+    import os
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.parent / f".{path.stem}.{os.getpid()}.onnx"
+    try:
+        to_onnx(model, partial)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
