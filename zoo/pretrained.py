@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in shipped():
         card = _read_card(PRETRAINED_DIR / name / CARD_FILE)
         print(f"{name:16} {card['arch']:14} test seq_acc {card['test'].get('seq_acc', float('nan')):.2%} "
-              f"after {card['samples_seen']:,} samples ({card['preset']} preset)")
+              f"after {card['samples_seen']:,} samples ({card['preset']} preset" + (f", from {card['init']})" if card.get('init') else ")"))
     return 0
 
 
