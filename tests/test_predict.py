@@ -14,7 +14,7 @@ from zoo import evaluation, images, pretrained, predict
 from zoo.config import make_config
 from zoo.data import CaptchaSource
 
-SHIPPED = "bigru-cpu"
+SHIPPED = predict.DEFAULT_MODEL
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +129,11 @@ def test_a_damaged_shipped_model_is_refused(tmp_path):
 
 
 def test_unknown_models_and_unsafe_files_are_refused(tmp_path, capsys):
-    with pytest.raises(pretrained.ModelLoadError, match=f"expected a shipped model \\({SHIPPED}"):
+    import re
+
+    listed = re.escape(f"expected a shipped model ({', '.join(pretrained.shipped())})")
+    assert SHIPPED in pretrained.shipped()
+    with pytest.raises(pretrained.ModelLoadError, match=listed):
         pretrained.load("no-such-model")
     assert predict.main(["--model", "no-such-model", str(tmp_path)]) == 2
     assert "no model 'no-such-model'" in capsys.readouterr().err

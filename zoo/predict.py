@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-DEFAULT_MODEL = "bigru-cpu"
+DEFAULT_MODEL = "bigru-cpu-continued"  # the most accurate shipped model
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
