@@ -161,7 +161,7 @@ def test_inputs_of_any_kind(reader, captchas):
 
 @pytest.mark.slow
 def test_onnx_runtime_reads_what_keras_reads_and_converts_once(reader, captchas, tmp_path, capsys, monkeypatch):
-    batch, labels = captchas
+    batch, _ = captchas
     folder = tmp_path / "images"
     folder.mkdir()
     for index, image in enumerate(batch):

@@ -87,7 +87,12 @@ def test_crash_ends_the_run_failed_with_the_error(store, tmp_path):
 
 def _train_command(*extra):
     return [sys.executable, "-m", "zoo.train", "--arch", "gru", "--preset", "smoke",
-            "--set", "train.phases=[{epochs=2, lr=1e-3}, {epochs=1, lr=1e-4}]", "--set", "checkpoint_dir=ckpt", *extra]
+            "--set", RESUMED_PHASES, "--set", "checkpoint_dir=ckpt", *extra]
+
+
+# a warm-up + cosine phase and a phase that keeps its optimizer: the resumed run reloads a PhaseSchedule
+RESUMED_PHASES = ('train.phases=[{epochs=2, lr=1e-3, warmup=1, decay="cosine", end_lr=1e-5}, '
+                  '{epochs=1, lr=1e-4, reset=false}]')
 
 
 def test_killed_run_resumes_as_the_same_run(store, tmp_path):
@@ -117,6 +122,8 @@ def test_killed_run_resumes_as_the_same_run(store, tmp_path):
     assert steps_logged(state["run_id"], "val_seq_acc")[-1] == 3
     assert sorted(set(steps_logged(state["run_id"], "samples_seen"))) == [1, 2, 3]
     assert run.data.metrics["samples_seen"] == 3 * 2 * 8 and "test_seq_acc" in run.data.metrics
+    lrs = {m.step: m.value for m in MlflowClient().get_metric_history(state["run_id"], "lr")}
+    assert lrs == pytest.approx({1: 1e-3, 2: 1e-4, 3: 1e-4})  # the schedule, on the optimizer's restored step counter
 
     again = subprocess.run(_train_command("--resume"), cwd=tmp_path, env=env, capture_output=True, text=True)
     assert again.returncode == 2 and "already finished" in again.stderr

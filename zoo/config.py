@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import string
 import tomllib
@@ -50,10 +51,25 @@ class DataConfig:
     test_fraction: float = 0.1
 
 
+DECAYS = ("constant", "linear", "cosine")
+
+
 @dataclass
 class Phase:
+    """`epochs` at peak rate `lr`: after `warmup` epochs of linear rise from 0, the rate stays
+    (`decay = "constant"`) or falls to `end_lr` by the phase's end (`"linear"`, `"cosine"`). `reset`
+    starts the phase with a fresh Adam, as the reference recompiled between its phases; `false`
+    keeps the previous phase's optimizer state. One-cycle: `{epochs=30, lr=3e-3, warmup=3, decay="cosine"}`."""
+
     epochs: int
     lr: float
+    warmup: float = 0.0
+    decay: str = "constant"
+    end_lr: float = 0.0
+    reset: bool = True
+
+
+PHASE_DEFAULTS = {"warmup": 0.0, "decay": "constant", "end_lr": 0.0, "reset": True}
 
 
 def _reference_phases() -> list[Phase]:
@@ -67,7 +83,9 @@ class TrainConfig:
     phases: list[Phase] = field(default_factory=_reference_phases)
     eval_batch_size: int = 128
     init: str = ""  # start from a trained zoo model's weights (zoo.load spec); "" = random init
-    precision: str = "fp32"  # or "bf16": mixed bfloat16 compute, float32 weights, logits, softmax and CTC
+    # "auto" (bf16 where the CPU has bf16 instructions or on a GPU, else fp32; zoo.hardware), "fp32",
+    # or "bf16": mixed bfloat16 compute, float32 weights, logits, softmax and CTC
+    precision: str = "auto"
 
     @property
     def epochs(self) -> int:
@@ -124,17 +142,28 @@ RESULT_NEUTRAL_KEYS = {"checkpoint_dir", "data.workers", "data.prefetch_batches"
                        "tracking.log_model", "tracking.register_model", "tracking.speed_repeats"}
 
 
-# fields added after runs were tracked: hashed only when set, so earlier runs keep their hashes
-LATER_KEYS = ("data.source", "data.label_pattern", "data.val_fraction", "data.test_fraction", "train.init",
-              "train.precision")
+# fields added after runs were tracked, with the value every earlier run had: hashed only when they
+# differ from it, so earlier runs keep their hashes
+LATER_KEYS = {"data.source": "captcha", "data.label_pattern": r"^([^_.]+)", "data.val_fraction": "0.1",
+              "data.test_fraction": "0.1", "train.init": "", "train.precision": "fp32"}
 PRECISIONS = {"fp32": "float32", "bf16": "mixed_bfloat16"}  # train.precision -> Keras dtype policy
+PRECISION_CHOICES = ("auto", *PRECISIONS)
+
+
+def resolved_precision(config: RunConfig) -> str:
+    """`fp32` or `bf16`: what `train.precision` means on this machine (`auto` is decided by zoo.hardware)."""
+    from zoo import hardware
+
+    return hardware.resolve_precision(config.train.precision)
 
 
 def config_hash(config: RunConfig) -> str:
-    """Hash of every field that can change a run's results."""
-    defaults = flatten(RunConfig())
-    fields = {key: value for key, value in flatten(config).items() if key not in RESULT_NEUTRAL_KEYS
-              and not (key in LATER_KEYS and value == defaults[key])}
+    """Hash of every field that can change a run's results; `auto` precision is hashed as what it
+    resolves to here, so a run is never resumed or skipped across machines that compute differently."""
+    flat = flatten(config)
+    flat["train.precision"] = resolved_precision(config)
+    fields = {key: value for key, value in flat.items() if key not in RESULT_NEUTRAL_KEYS
+              and not (key in LATER_KEYS and value == LATER_KEYS[key])}
     payload = json.dumps(fields, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:8]
 
@@ -144,6 +173,8 @@ def flatten(config: RunConfig) -> dict[str, str]:
     flat: dict[str, str] = {}
 
     def walk(prefix: str, value: Any) -> None:
+        if prefix == "train.phases":
+            value = [{key: item for key, item in phase.items() if PHASE_DEFAULTS.get(key, ...) != item} for phase in value]
         if isinstance(value, dict) and prefix != "model":
             for key, item in value.items():
                 walk(f"{prefix}.{key}" if prefix else key, item)
@@ -348,7 +379,8 @@ def _coerce(value: Any, kind: Any, key: str) -> Any:
 
 def _type_name(kind: Any) -> str:
     if kind is Phase or get_args(kind) == (Phase,):
-        return "a list of phases like [{epochs=20, lr=1e-3}, {epochs=20, lr=1e-4}]"
+        return ("a list of phases like [{epochs=20, lr=1e-3}, {epochs=20, lr=1e-4}] (optional per phase: "
+                "warmup=<epochs>, decay=\"constant\"|\"linear\"|\"cosine\", end_lr=<rate>, reset=true|false)")
     return getattr(kind, "__name__", str(kind))
 
 
@@ -359,7 +391,9 @@ def _build(cls: type, values: Any, where: str) -> Any:
     unknown = sorted(set(values) - set(types))
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; accepted: {', '.join(types)}")
-    defaults = {f.name: getattr(cls(), f.name) for f in dataclasses.fields(cls)} if cls is not Phase else {}
+    defaults = {f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()
+                for f in dataclasses.fields(cls)
+                if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING}
     kwargs = {}
     for name, kind in types.items():
         if name in values:
@@ -391,19 +425,36 @@ def validate(config: RunConfig) -> None:
     for name in ("batch_size", "steps_per_epoch", "eval_batch_size"):
         if getattr(train, name) <= 0:
             problems.append(f"train.{name} must be positive, got {getattr(train, name)}")
-    if train.precision not in PRECISIONS:
-        problems.append(f"train.precision {train.precision!r} is not accepted; use one of {', '.join(PRECISIONS)}")
+    if train.precision not in PRECISION_CHOICES:
+        problems.append(f"train.precision {train.precision!r} is not accepted; use one of {', '.join(PRECISION_CHOICES)}")
     if not train.phases:
         problems.append("train.phases is empty; give at least one phase like [{epochs=20, lr=1e-3}]")
-    for index, phase in enumerate(train.phases):
-        if phase.epochs <= 0 or not phase.lr > 0:
-            problems.append(f"train.phases[{index}] needs epochs > 0 and lr > 0, got {phase}")
+    problems += _phase_problems(train.phases)
     if config.tracking.speed_repeats <= 0:
         problems.append(f"tracking.speed_repeats must be positive, got {config.tracking.speed_repeats}")
     if not problems:
         problems += _architecture_problems(config)
     if problems:
         raise ConfigError("invalid config:\n  - " + "\n  - ".join(problems))
+
+
+def _phase_problems(phases: list[Phase]) -> list[str]:
+    problems = []
+    for index, phase in enumerate(phases):
+        where = f"train.phases[{index}]"
+        if phase.epochs <= 0:
+            problems.append(f"{where} needs epochs > 0, got {phase.epochs}")
+        if not 0 < phase.lr < math.inf:
+            problems.append(f"{where} needs a finite lr > 0, got {phase.lr}")
+        if not 0 <= phase.end_lr < math.inf:
+            problems.append(f"{where} needs a finite end_lr >= 0, got {phase.end_lr}")
+        if not 0 <= phase.warmup < max(phase.epochs, 1):
+            problems.append(f"{where} needs 0 <= warmup < epochs ({phase.epochs}), got {phase.warmup}")
+        if phase.decay not in DECAYS:
+            problems.append(f"{where}: decay {phase.decay!r} is not accepted; use one of {', '.join(DECAYS)}")
+    if phases and not phases[0].reset:
+        problems.append("train.phases[0] must have reset = true: the first phase always starts a fresh optimizer")
+    return problems
 
 
 def _architecture_problems(config: RunConfig) -> list[str]:

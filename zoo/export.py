@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+RUNTIMES = ("keras", "onnx")  # what zoo.load(..., runtime=) and zoo.predict --runtime accept
 QUANTIZATIONS = ("none", "dynamic", "int8")
 ONNX_QUANTIZATIONS = ("none", "int8")
 ONNX_OPSET = 17
@@ -189,15 +190,14 @@ def weights_digest(model) -> str:
     return digest.hexdigest()
 
 
-def cached_onnx(model, cache_dir: str | Path | None = None) -> OnnxModel:
+def cached_onnx(model) -> OnnxModel:
     """`model` in ONNX Runtime, converted once (~20 s here) and then loaded from the cache.
 
     The file is written under a temporary name and renamed when complete, so a killed conversion
     never leaves a half-written model in the cache; a cached file ONNX Runtime cannot load (damaged
     on disk) is converted again."""
     _require_onnx()
-    folder = Path(cache_dir) if cache_dir else onnx_cache_dir()
-    path = folder / f"{weights_digest(model)}.onnx"
+    path = onnx_cache_dir() / f"{weights_digest(model)}.onnx"
     if path.is_file():
         try:
             return OnnxModel(path)

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from zoo.export import RUNTIMES
+
 DEFAULT_MODEL = "bigru-cpu-continued"  # the most accurate shipped model
 
 
@@ -31,7 +33,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--format", choices=("text", "csv", "json"), default="text")
     parser.add_argument("--labels", type=Path, help="CSV with columns file,label: also print accuracy")
     parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--runtime", choices=("keras", "onnx"), default="keras",  # pretrained.RUNTIMES
+    parser.add_argument("--runtime", choices=RUNTIMES, default="keras",
                         help="onnx: ONNX Runtime (needs the onnx extra; the first use converts the model, ~20 s)")
     return parser.parse_args(argv)
 

@@ -17,6 +17,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from zoo.export import RUNTIMES
 from zoo.reader import ModelInfo, Reader
 
 PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
@@ -37,9 +38,6 @@ def sha256(path: Path) -> str:
         for block in iter(lambda: file.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-RUNTIMES = ("keras", "onnx")
 
 
 def load(spec: str, *, charset: str | None = None, min_length: int | None = None,
@@ -196,8 +194,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     for name in shipped():
         card = _read_card(PRETRAINED_DIR / name / CARD_FILE)
+        origin = f"{card['preset']} preset" + (f", from {card['init']}" if card.get("init") else "")
         print(f"{name:16} {card['arch']:14} test seq_acc {card['test'].get('seq_acc', float('nan')):.2%} "
-              f"after {card['samples_seen']:,} samples ({card['preset']} preset" + (f", from {card['init']})" if card.get('init') else ")"))
+              f"after {card['samples_seen']:,} samples ({origin})")
     return 0
 
 

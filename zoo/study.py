@@ -310,7 +310,6 @@ def finish(study, study_config: StudyConfig, parent_run_id: str, tuned_dir: Path
     """Best value and params, plots and the tuned preset; returns the preset's path. The trials table
     (trials.csv) and the plots also go to `report_dir`, to be committed: the journal and the MLflow
     store stay on the machine that ran the study."""
-    import matplotlib.pyplot as plt
     from optuna.trial import TrialState
 
     from zoo import tracking
@@ -332,8 +331,6 @@ def finish(study, study_config: StudyConfig, parent_run_id: str, tuned_dir: Path
                         params={f"best.{key}": value for key, value in best.params.items()},
                         tags={"best_phases": json.dumps([[p.epochs, p.lr] for p in config.train.phases])},
                         figures=figures)
-    for figure in figures.values():
-        plt.close(figure)
     name = f"tuned-{study_config.arch}"
     source = study_config.source
     if source is not None and Path(source).resolve().is_relative_to(config_lib.REPO_ROOT):

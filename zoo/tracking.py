@@ -149,12 +149,16 @@ def set_tags(tags: dict[str, str]) -> None:
     mlflow.set_tags(tags)
 
 
-def log_figure(figure, path: str) -> None:
-    """Log a matplotlib figure, then close it: pyplot keeps every open figure alive otherwise."""
+def log_figure(figure, path: str, run_id: str | None = None) -> None:
+    """Log a matplotlib figure (to the active run, or to `run_id`), then close it: pyplot keeps every
+    open figure alive otherwise."""
     import matplotlib.pyplot as plt
 
     try:
-        mlflow.log_figure(figure, path)
+        if run_id is None:
+            mlflow.log_figure(figure, path)
+        else:
+            MlflowClient().log_figure(run_id, figure, path)
     finally:
         plt.close(figure)
 
@@ -348,7 +352,7 @@ def log_to_run(run_id: str, *, params: dict[str, Any] | None = None, metrics: di
     for path, text in (texts or {}).items():
         client.log_text(run_id, text, path)
     for path, figure in (figures or {}).items():
-        client.log_figure(run_id, figure, path)
+        log_figure(figure, path, run_id)
 
 
 def end_run(run_id: str, status: str = "FINISHED") -> None:

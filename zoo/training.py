@@ -20,7 +20,7 @@ import pandas as pd
 from keras import ops
 
 from zoo import config as config_lib
-from zoo import ctc, evaluation, plots, tracking
+from zoo import ctc, evaluation, hardware, plots, schedules, tracking
 from zoo.checkpoints import RunCheckpoint, SaveEveryEpoch
 from zoo.config import ConfigError, RunConfig
 from zoo.data import BatchStream, CaptchaSource, cached_split, default_workers, source_for
@@ -64,7 +64,7 @@ def train(config: RunConfig, resume: bool = False, restart: bool = False, *, par
     """
     config_lib.validate(config)
     policy = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(config_lib.PRECISIONS[config.train.precision])  # before any layer is built
+    keras.config.set_dtype_policy(config_lib.PRECISIONS[config_lib.resolved_precision(config)])  # before any layer is built
     try:
         return _train(config, resume, restart, parent_run_id, extra_tags, callbacks, on_run_started, final_test, run_name)
     finally:
@@ -79,14 +79,17 @@ def _train(config, resume, restart, parent_run_id, extra_tags, callbacks, on_run
     val_images, val_labels = cached_split(source_for(data, "val"), data.val_size, workers)
     arch = config.arch_config()
     tags = {"arch": config.arch, "preset": config.preset, "seed": str(config.seed),
-            "config_hash": config_lib.config_hash(config), **arch.tags(), **(extra_tags or {})}
+            "config_hash": config_lib.config_hash(config), "precision": config_lib.resolved_precision(config),
+            **arch.tags(), **(extra_tags or {})}
     with tracking.tracked_run(run_name=run_name or config.run_name, experiment=config.tracking.experiment, tags=tags,
                               resume_run_id=state.run_id if state else None, parent_run_id=parent_run_id) as run_id:
         if on_run_started:
             on_run_started(run_id)
         if state is None:
             checkpoint.start(run_id)
-            tracking.log_params({**config_lib.flatten(config), **tracking.versions()})
+            tracking.log_params({**config_lib.flatten(config), **tracking.versions(),
+                                 "train.precision_resolved": config_lib.resolved_precision(config),
+                                 "machine": hardware.describe()})
             tracking.log_dict(config_lib.to_dict(config), "config.json")
         epochs_done = state.epochs_done if state else 0
         keras.utils.set_random_seed(config.seed + epochs_done)
@@ -172,12 +175,13 @@ def _fit_phases(model, config: RunConfig, epochs_done: int, validation, checkpoi
     ]
     last_logs: dict[str, float] = {}
     phase_end = 0
-    for phase in train_cfg.phases:
+    for index, phase in enumerate(train_cfg.phases):
         phase_start, phase_end = phase_end, phase_end + phase.epochs
         if epochs_done >= phase_end:
             continue
-        if epochs_done == phase_start:  # a new phase: fresh Adam, as the reference recompiled
-            model.compile(optimizer=keras.optimizers.Adam(phase.lr), loss=ctc.CTCLoss(),
+        if epochs_done == phase_start and phase.reset:  # fresh Adam, as the reference recompiled
+            rate = schedules.learning_rate(train_cfg.phases, index, train_cfg.steps_per_epoch)
+            model.compile(optimizer=keras.optimizers.Adam(rate), loss=ctc.CTCLoss(),
                           metrics=ctc.sequence_metrics(data.max_length))
         # exactly this phase's batches: nothing prefetched past its end is lost to the next phase
         with BatchStream(source, train_cfg.batch_size, start_batch=epochs_done * train_cfg.steps_per_epoch,

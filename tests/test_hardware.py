@@ -1,0 +1,39 @@
+"""Machine detection and what `train.precision = "auto"` resolves to."""
+
+import pytest
+
+from zoo import hardware
+from zoo.config import config_hash, make_config, resolved_precision
+
+
+def test_describe_names_the_cpu_and_its_features():
+    line = hardware.describe()
+    assert hardware.cpu_model() in line
+    for feature in hardware.cpu_features():
+        assert feature in line and feature in hardware.SPEED_FEATURES
+
+
+@pytest.mark.parametrize("bf16_cpu, gpu, expected", [(True, False, "bf16"), (False, True, "bf16"), (False, False, "fp32")])
+def test_auto_precision_is_bf16_only_where_there_are_bf16_units(monkeypatch, bf16_cpu, gpu, expected):
+    monkeypatch.setattr(hardware, "cpu_has_bf16", lambda: bf16_cpu)
+    monkeypatch.setattr(hardware, "has_gpu", lambda: gpu)
+    assert hardware.resolve_precision("auto") == expected
+    assert hardware.resolve_precision("fp32") == "fp32" and hardware.resolve_precision("bf16") == "bf16"
+
+
+def test_auto_is_the_default_and_hashes_as_what_it_resolves_to(monkeypatch):
+    config = make_config("bigru", "smoke", 0)
+    assert config.train.precision == "auto"
+    for bf16_cpu in (True, False):
+        monkeypatch.setattr(hardware, "cpu_has_bf16", lambda: bf16_cpu)
+        monkeypatch.setattr(hardware, "has_gpu", lambda: False)
+        resolved = resolved_precision(config)
+        explicit = make_config("bigru", "smoke", 0, [f"train.precision={resolved}"])
+        assert config_hash(config) == config_hash(explicit)
+
+
+def test_unknown_precision_lists_auto():
+    from zoo.config import ConfigError
+
+    with pytest.raises(ConfigError, match="auto, fp32, bf16"):
+        make_config("bigru", "smoke", 0, ["train.precision=fp16"])
