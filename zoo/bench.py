@@ -15,7 +15,6 @@ Every figure is the median of repeats after a warm-up; paired figures run back t
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -38,7 +37,17 @@ def data_rate(source, workers: int, batches: int, batch_size: int) -> float:
     return count / (time.perf_counter() - start)
 
 
-def train_rate(config, precision: str, steps: int, repeats: int, workers: int) -> dict[str, float]:
+# training set-ups measured against fp32 by `zoo.bench` (besides bf16 itself): what else is on the table
+TRAIN_VARIANTS = {
+    "bf16_xla": {"precision": "bf16", "jit_compile": True},  # XLA instead of TF's oneDNN kernels
+    "bf16_unrolled": {"precision": "bf16", "unroll": True},  # GRUs unrolled: no while loop per step
+    "bf16_batch64": {"precision": "bf16", "batch_size": 64},
+    "bf16_batch256": {"precision": "bf16", "batch_size": 256},
+}
+
+
+def train_rate(config, precision: str, steps: int, repeats: int, workers: int, *, jit_compile: bool = False,
+               unroll: bool = False, batch_size: int | None = None) -> dict[str, float]:
     """Median samples/s of `steps` training steps fed by the worker stream, and the input-wait share."""
     import keras
 
@@ -53,12 +62,17 @@ def train_rate(config, precision: str, steps: int, repeats: int, workers: int) -
         data = config.data
         model = create_model(config.arch, height=data.height, width=data.width, num_classes=len(data.charset) + 1,
                              **config.model)
-        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=ctc.CTCLoss())
+        if unroll:
+            from zoo.export import unrolled
+
+            model = unrolled(model)
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=ctc.CTCLoss(), jit_compile=jit_compile)
     finally:
         keras.config.set_dtype_policy(policy)
     source = CaptchaSource.from_config(data, seed=0)
+    batch_size = batch_size or config.train.batch_size
     rates, waits = [], []
-    with BatchStream(source, config.train.batch_size, workers=workers, prefetch=data.prefetch_batches) as stream:
+    with BatchStream(source, batch_size, workers=workers, prefetch=data.prefetch_batches) as stream:
         batches = iter(stream)
         model.train_on_batch(*next(batches))  # warm-up: tracing
         for _ in range(repeats):
@@ -69,7 +83,7 @@ def train_rate(config, precision: str, steps: int, repeats: int, workers: int) -
                 waited += time.perf_counter() - before
                 model.train_on_batch(images, labels)
             elapsed = time.perf_counter() - start
-            rates.append(steps * config.train.batch_size / elapsed)
+            rates.append(steps * batch_size / elapsed)
             waits.append(waited / elapsed)
     return {"samples_per_s": statistics.median(rates), "input_wait_share": statistics.median(waits), "model": model}
 
@@ -99,19 +113,12 @@ def tracking_overhead(config, epochs: int) -> dict[str, float]:
         return time.perf_counter() - start
 
     plain = fit(lambda model: [])
-    previous = os.environ.get("MLFLOW_TRACKING_URI")
-    with tempfile.TemporaryDirectory() as folder:
-        os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{folder}/mlflow.db"  # a throwaway store
+    with tracking.throwaway_store() as folder:
         config.checkpoint_dir = f"{folder}/ckpt"
         checkpoint = RunCheckpoint(config)
-        try:
-            with tracking.tracked_run(run_name="overhead", experiment="bench-overhead", tags={}) as run_id:
-                checkpoint.start(run_id)
-                tracked = fit(lambda model: [tracking.EpochLogger(), SaveEveryEpoch(checkpoint, run_id)])
-        finally:
-            os.environ.pop("MLFLOW_TRACKING_URI")
-            if previous is not None:
-                os.environ["MLFLOW_TRACKING_URI"] = previous
+        with tracking.tracked_run(run_name="overhead", experiment="bench-overhead", tags={}) as run_id:
+            checkpoint.start(run_id)
+            tracked = fit(lambda model: [tracking.EpochLogger(), SaveEveryEpoch(checkpoint, run_id)])
     return {"plain_s": plain, "tracked_s": tracked, "overhead": tracked / plain - 1}
 
 
@@ -160,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--preset", default="reference", help="model and data shape to measure (default: the reference)")
     parser.add_argument("--quick", action="store_true", help="3 steps x 3 repeats instead of 10 x 5 (18 min instead of over an hour on a 2-core CPU)")
     parser.add_argument("--no-track", action="store_true", help="do not log the figures as an MLflow run")
+    parser.add_argument("--no-variants", action="store_true",
+                        help=f"skip the other training set-ups ({', '.join(TRAIN_VARIANTS)}), measured against fp32")
     parser.add_argument("--exports", action="store_true", help="also measure LiteRT and ONNX Runtime exports of a trained model")
     parser.add_argument("--export-model", default="bigru-cpu", help="the zoo model --exports converts (default bigru-cpu)")
     parser.add_argument("--export-test", type=int, default=1024, help="test captchas for the exports' accuracy (default 1024)")
@@ -172,14 +181,14 @@ def main(argv: list[str] | None = None) -> int:
     except config_lib.ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    from zoo import evaluation
+    from zoo import evaluation, hardware
     from zoo.data import CaptchaSource, default_workers, render
 
     cores = default_workers()
     steps, repeats, batches = (3, 3, 4) if args.quick else (10, 5, 16)
     source = CaptchaSource.from_config(config.data, seed=0)
     figures: dict[str, float] = {}
-    print(f"bench {args.arch} ({args.preset} shapes), {cores} cores, {'quick' if args.quick else 'full'}", flush=True)
+    print(f"bench {args.arch} ({args.preset} shapes), {'quick' if args.quick else 'full'}, on {hardware.describe()}", flush=True)
     if args.exports or args.only_exports:
         try:
             figures.update(export_figures(args.export_model, config, args.export_test, repeats))
@@ -206,6 +215,12 @@ def main(argv: list[str] | None = None) -> int:
               f"{speed['latency_ms_per_image']:.1f} ms/image", flush=True)
     figures["train_bf16_vs_fp32"] = figures["train_samples_per_s_bf16"] / figures["train_samples_per_s_fp32"]
     figures["inference_bf16_vs_fp32"] = figures["inference_images_per_s_bf16"] / figures["inference_images_per_s_fp32"]
+    if not args.no_variants:
+        for name, options in TRAIN_VARIANTS.items():
+            rate = train_rate(config, steps=steps, repeats=repeats, workers=cores, **options)["samples_per_s"]
+            figures[f"train_samples_per_s_{name}"] = rate
+            figures[f"train_{name}_vs_fp32"] = rate / figures["train_samples_per_s_fp32"]
+            print(f"  {name}: train {rate:.1f} samples/s, {figures[f'train_{name}_vs_fp32']:.2f}x fp32", flush=True)
     small = config_lib.make_config(args.arch, args.preset, 0, {"train.steps_per_epoch": steps, "train.batch_size": 32})
     overhead = tracking_overhead(small, epochs=2 if args.quick else 4)
     figures["tracking_overhead"] = overhead["overhead"]
@@ -215,7 +230,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _finish(args, cores: int, figures: dict[str, float]) -> int:
     """Print the table; log the figures as an MLflow run unless --no-track."""
-    print("\n| figure | value |\n|---|---|")
+    from zoo import hardware
+
+    print(f"\n{hardware.describe()}\n\n| figure | value |\n|---|---|")
     for key, value in figures.items():
         shown = f"{value:.1%}" if "share" in key or "overhead" in key or "seq_acc" in key else f"{value:.2f}x" if "_vs_" in key or "scaling" in key else f"{value:.1f}"
         print(f"| {key} | {shown} |")
@@ -225,7 +242,8 @@ def _finish(args, cores: int, figures: dict[str, float]) -> int:
         with tracking.tracked_run(run_name=f"bench-{args.arch}-{'quick' if args.quick else 'full'}", experiment="bench",
                                   tags={"arch": args.arch, "kind": "bench"}):
             tracking.log_params({"arch": args.arch, "preset": args.preset, "cores": cores, "quick": args.quick,
-                                 **tracking.versions()})
+                                 "machine": hardware.describe(), "cpu_model": hardware.cpu_model(),
+                                 "cpu_features": " ".join(hardware.cpu_features()), **tracking.versions()})
             tracking.log_metrics({key: float(value) for key, value in figures.items()})
     return 0
 

@@ -78,6 +78,27 @@ def _use_store(experiment: str) -> None:
     mlflow.set_experiment(experiment)
 
 
+@contextlib.contextmanager
+def throwaway_store() -> Iterator[str]:
+    """Track into a temporary store for the duration (measurements that must not land in the real one),
+    then point everything back: the tracking URI, and the active experiment that `mlflow.set_experiment`
+    also keeps in MLFLOW_EXPERIMENT_ID (left behind, it names an experiment the real store lacks)."""
+    saved = {name: os.environ.get(name) for name in ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_ID")}
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{folder}/mlflow.db"
+            os.environ.pop("MLFLOW_EXPERIMENT_ID", None)
+            yield folder
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        mlflow.set_tracking_uri(tracking_uri())
+        mlflow.tracking.fluent._active_experiment_id = None  # no public reset; set_experiment sets it again
+
+
 def run_status(run_id: str) -> str:
     mlflow.set_tracking_uri(tracking_uri())
     return MlflowClient().get_run(run_id).info.status
