@@ -105,6 +105,13 @@ def test_killed_run_resumes_as_the_same_run(store, tmp_path):
         if state_files and json.loads(state_files[0].read_text())["epochs_done"] >= 1:
             break
         time.sleep(0.5)
+    from zoo.checkpoints import RunCheckpoint, RunInUseError
+
+    live = RunCheckpoint(make_config("gru", "smoke", 0, [RESUMED_PHASES, f"checkpoint_dir={tmp_path / 'ckpt'}"]))
+    assert live.folder == state_files[0].parent
+    with pytest.raises(RunInUseError, match=f"pid {process.pid} on"):  # a second process is refused while it lives
+        with live.exclusive():
+            pass
     process.send_signal(signal.SIGKILL)  # no chance to clean up
     process.wait()
     state = json.loads(state_files[0].read_text())

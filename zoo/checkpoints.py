@@ -7,15 +7,22 @@ renamed, so a kill at any moment leaves the previous epoch's checkpoint intact.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
+import socket
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import keras
 
-from zoo.config import RunConfig, config_hash
+from zoo.config import ConfigError, RunConfig, config_hash
+
+
+class RunInUseError(ConfigError):
+    """Another live process trains this config's run."""
 
 
 @dataclass
@@ -30,6 +37,29 @@ class RunCheckpoint:
         self.folder = Path(config.checkpoint_dir) / f"{config.arch}-{config.preset}-s{config.seed}-{config_hash(config)}"
         self.model_path = self.folder / "last.keras"
         self.state_path = self.folder / "state.json"
+
+    @contextlib.contextmanager
+    def exclusive(self):
+        """Hold the run's lock while training it: a second process (a `--resume` of a live run, or the
+        same run started twice) is refused at once. The lock is the kernel's (flock), so it goes with
+        the process that held it: a killed run never leaves a stale lock behind."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        handle = open(self.folder / "lock", "a+")
+        try:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                raise RunInUseError(f"{self.folder.name} is being trained right now by {holder}; wait for it to end "
+                                    "(or stop it) before resuming or restarting it") from None
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+            handle.flush()
+            yield
+        finally:
+            handle.close()  # releases the lock
 
     def state(self) -> CheckpointState | None:
         if not self.state_path.is_file():
@@ -57,7 +87,10 @@ class RunCheckpoint:
         return keras.saving.load_model(self.model_path)  # safe mode; zoo.ctc classes are registered
 
     def clear(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)
+        """Forget the run's state and weights (the lock file stays: its holder may be this process)."""
+        for path in self.folder.glob("*"):
+            if path.name != "lock":
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
 
     def _write_state(self, state: CheckpointState) -> None:
         partial = self.state_path.with_suffix(".partial")

@@ -73,6 +73,13 @@ def train(config: RunConfig, resume: bool = False, restart: bool = False, *, par
 
 def _train(config, resume, restart, parent_run_id, extra_tags, callbacks, on_run_started, final_test, run_name):
     checkpoint = RunCheckpoint(config)
+    with checkpoint.exclusive():
+        return _train_locked(checkpoint, config, resume, restart, parent_run_id, extra_tags, callbacks,
+                             on_run_started, final_test, run_name)
+
+
+def _train_locked(checkpoint, config, resume, restart, parent_run_id, extra_tags, callbacks, on_run_started,
+                  final_test, run_name):
     state = _checked_state(checkpoint, config, resume, restart)
     data = config.data
     workers = data.workers or default_workers()
