@@ -116,6 +116,20 @@ def _load_keras(path: Path):
         raise ModelLoadError(f"cannot load {path} as a Keras model: {error}") from None
 
 
+def shipped_card(name: str, folder: Path = PRETRAINED_DIR) -> dict | None:
+    """The card of the model shipped as `name`, None when there is none."""
+    path = folder / name / CARD_FILE
+    return _read_card(path) if path.is_file() else None
+
+
+def samples_in_all(samples: int, init: str | None) -> int:
+    """`samples` plus every sample of the shipped model it started from (and that model's own start)."""
+    card = shipped_card(init) if init else None
+    if card is None:
+        return samples
+    return samples + (card.get("samples_in_all") or samples_in_all(card.get("samples_seen", 0), card.get("init")))
+
+
 def ship(uri: str, name: str, folder: Path = PRETRAINED_DIR) -> Path:
     """Copy a tracked model into `folder/name/` with its card (training run, metrics, sha256)."""
     from zoo import tracking
@@ -137,6 +151,7 @@ def ship(uri: str, name: str, folder: Path = PRETRAINED_DIR) -> Path:
         "training_command": f"python -m zoo.train --arch {tags.get('arch')} --preset {tags.get('preset')} --seed {tags.get('seed')}",
         "samples_seen": int(metrics.get("samples_seen", 0)),
         "init": params.get("train.init") or None,  # the model it started from (its samples are not counted above)
+        "samples_in_all": samples_in_all(int(metrics.get("samples_seen", 0)), params.get("train.init")),
         "test": {key.removeprefix("test_"): round(value, 4) for key, value in metrics.items() if key.startswith("test_")},
         "test_size": int(params.get("data.test_size", 0)),
         "test_seed": int(params.get("data.test_seed", 0)),
@@ -162,7 +177,8 @@ def model_card_text(card: dict) -> str:
         f"**{test.get('seq_acc', float('nan')):.2%}**, character accuracy {test.get('char_acc', float('nan')):.2%}, "
         f"normalized edit distance {test.get('ned', float('nan')):.3f}",
         f"- **Trained** on {card['samples_seen']:,} samples: `{card['training_command']}`"
-        + (f", starting from the weights of `{card['init']}`" if card.get("init") else ""),
+        + (f", starting from the weights of `{card['init']}` ({card.get('samples_in_all', 0):,} samples in all)"
+           if card.get("init") else ""),
         f"- **Parameters** {card['params']:,}; sha256 of model.keras `{card['sha256']}`",
         f"- **Source** {card['source']['model_uri']} (run {card['source']['run_id']}, commit {card['source']['git_commit']})",
         f"- **Versions** " + ", ".join(f"{k} {v}" for k, v in sorted(card["versions"].items())),
@@ -196,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         card = _read_card(PRETRAINED_DIR / name / CARD_FILE)
         origin = f"{card['preset']} preset" + (f", from {card['init']}" if card.get("init") else "")
         print(f"{name:16} {card['arch']:14} test seq_acc {card['test'].get('seq_acc', float('nan')):.2%} "
-              f"after {card['samples_seen']:,} samples ({origin})")
+              f"after {samples_in_all(card['samples_seen'], card.get('init')):,} samples in all ({origin})")
     return 0
 
 

@@ -1,0 +1,51 @@
+"""A campaign: runs a grid one training at a time, writes its state and CSVs, commits, ships the best."""
+
+import subprocess
+
+import pandas as pd
+import pytest
+
+from zoo import campaign, compare, pretrained
+
+pytestmark = pytest.mark.slow
+
+
+def test_campaign_records_commits_and_ships_what_it_finished(store, tmp_path):
+    grid_file = tmp_path / "camp.toml"
+    grid_file.write_text('kind = "comparison"\nexperiment = "camp"\narchs = ["gru"]\npreset = "smoke"\nseeds = [0]\n'
+                         f'overrides = {{ checkpoint_dir = "{tmp_path / "ckpt"}" }}\n')
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run(["git", "-C", str(repo), "config", "user.email", "test@example.com"], check=True)
+    subprocess.run(["git", "-C", str(repo), "config", "user.name", "test"], check=True)
+    out = repo / "reports" / "camp"
+
+    assert campaign.main([str(grid_file), "--status", "--out", str(out)]) == 0
+    assert "**0 of 1 runs finished**" in (out / "STATE.md").read_text()
+    assert campaign.main([str(grid_file), "--commit", "--out", str(out)]) == 0
+
+    state = (out / "STATE.md").read_text()
+    assert "**1 of 1 runs finished**" in state and "| gru-smoke-s0 | finished | 2/2 | 32 |" in state
+    runs = pd.read_csv(out / "runs.csv")
+    assert list(runs["run_name"]) == ["gru-smoke-s0"] and 0 <= runs["test_seq_acc"][0] <= 1
+    assert set(pd.read_csv(out / "curves.csv")["epoch"]) == {1, 2}
+    committed = subprocess.run(["git", "-C", str(repo), "show", "--name-only", "--format=%s", "HEAD"],
+                               capture_output=True, text=True, check=True).stdout
+    assert "campaign camp: gru-smoke-s0 finished" in committed and "reports/camp/runs.csv" in committed
+
+    grid = compare.load_grid(grid_file)
+    shipped_dir = tmp_path / "pretrained"
+    assert "shipped best-gru" in campaign.ship_if_better(grid, "best-gru", shipped_dir)
+    card = pretrained.shipped_card("best-gru", shipped_dir)
+    assert card["test"]["seq_acc"] == pytest.approx(runs["test_seq_acc"][0], abs=1e-4) and card["samples_in_all"] == 32
+    assert campaign.ship_if_better(grid, "best-gru", shipped_dir) is None  # not better than itself
+
+    assert campaign.main([str(grid_file), "--out", str(out)]) == 0  # all done: nothing retrained
+    assert len(pd.read_csv(out / "runs.csv")) == 1
+
+
+def test_bad_hours_are_refused(tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        campaign.main(["experiments/campaign-reference.toml", "--hours", "0"])
+    assert exit_info.value.code == 2

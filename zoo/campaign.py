@@ -1,0 +1,189 @@
+"""`python -m zoo.campaign experiments/campaign-reference.toml [--commit] [--hours H] [--ship NAME]`:
+a long grid that outlives any one process or machine.
+
+A campaign is a comparison config (`kind = "comparison"`) run one training at a time, each resumed
+from its checkpoint when one is there. Before the first run and after each one it writes, under
+`reports/<experiment>/`:
+
+* `STATE.md`: runs done / in progress / left, measured hours per run and the estimate for the rest;
+* the comparison report with `runs.csv` and `curves.csv` (each finished run's row and curve), as
+  `python -m zoo.report` writes it, once a run has finished.
+
+`--commit` commits that folder (and a newly shipped model) with git as soon as a run finishes, so
+losing the machine loses at most the run in flight. `--ship NAME` ships the best finished run as
+`zoo/pretrained/NAME` when it beats the model shipped under that name on the same task. `--hours H`
+starts no run after H hours (a borrowed GPU's time budget). Rerun the same command to go on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from zoo import compare
+from zoo import config as config_lib
+from zoo.config import ConfigError, RunConfig
+
+
+@dataclass
+class RunState:
+    name: str
+    status: str  # finished / in progress / new
+    epochs_done: int
+    epochs: int
+    samples: int
+    hours: float | None  # measured training time (sum of epoch times), when the run was tracked
+    test_seq_acc: float | None
+
+
+def run_states(grid: compare.GridConfig) -> list[RunState]:
+    """Where each run of the grid stands, from the tracking store and the checkpoints."""
+    from zoo import tracking
+    from zoo.checkpoints import RunCheckpoint
+
+    states = []
+    for config in grid.run_configs():
+        status = compare.run_status(config)
+        checkpoint = RunCheckpoint(config).state()
+        run_id = None
+        if status == "finished":
+            run_id = tracking.finished_run_ids(config.tracking.experiment, config_lib.config_hash(config))[0]
+        elif checkpoint is not None:
+            run_id = checkpoint.run_id
+        summary = tracking.run_summary(run_id) if run_id else {}
+        epochs_done = config.train.epochs if status == "finished" else int(summary.get("epochs_logged", 0))
+        states.append(RunState(config.run_name, "in progress" if status == "resume" else status, epochs_done,
+                               config.train.epochs, config.train.samples, summary.get("train_hours"),
+                               summary.get("test_seq_acc")))
+    return states
+
+
+def state_markdown(grid: compare.GridConfig, states: list[RunState], machine: str) -> str:
+    done = [s for s in states if s.status == "finished"]
+    measured = [s.hours / s.epochs_done * s.epochs for s in states if s.hours and s.epochs_done]
+    per_run = sum(measured) / len(measured) if measured else None
+    left = sum((1 - s.epochs_done / s.epochs) for s in states if s.status != "finished")
+    lines = [
+        f"# Campaign `{grid.experiment}`: state",
+        "",
+        f"Written by `python -m zoo.campaign {grid.source}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+        f"on {machine}. Rerun that command to go on: unfinished runs resume from their checkpoints.",
+        "",
+        f"**{len(done)} of {len(states)} runs finished**, {sum(s.status == 'in progress' for s in states)} in progress, "
+        f"{sum(s.status == 'new' for s in states)} not started."
+        + (f" Measured: {per_run:.2f} h per run here; about {left * per_run:.1f} h of runs left." if per_run else ""),
+        "",
+        "| run | status | epochs | samples | training hours | test seq acc |",
+        "|---|---|---|---|---|---|",
+    ]
+    for s in states:
+        hours = f"{s.hours:.2f}" if s.hours else ""
+        accuracy = f"{s.test_seq_acc:.2%}" if s.test_seq_acc is not None else ""
+        lines.append(f"| {s.name} | {s.status} | {s.epochs_done}/{s.epochs} | {s.samples:,} | {hours} | {accuracy} |")
+    lines += ["", "Finished runs' rows and curves: `runs.csv`, `curves.csv` beside this file "
+              f"(`python -m zoo.report --from-csv reports/{grid.experiment}` rebuilds the report).", ""]
+    return "\n".join(lines)
+
+
+def write_state(grid: compare.GridConfig, out: Path) -> list[RunState]:
+    """STATE.md, and the report with its CSVs once any run has finished; returns the run states."""
+    from zoo import hardware, report, run_tables
+
+    states = run_states(grid)
+    out.mkdir(parents=True, exist_ok=True)
+    if any(s.status == "finished" for s in states):
+        report.write(report.build(run_tables.from_mlflow(grid.experiment)), out)
+    (out / "STATE.md").write_text(state_markdown(grid, states, hardware.describe()))
+    return states
+
+
+def ship_if_better(grid: compare.GridConfig, name: str, folder: Path | None = None) -> str | None:
+    """Ship the grid's best finished run as `name` when it beats what is shipped under that name on the
+    same task (charset, lengths, input size, test set); returns a line saying what was shipped."""
+    from zoo import pretrained, tracking
+
+    best = tracking.best_finished_run(grid.experiment)
+    if best is None:
+        return None
+    folder = folder or pretrained.PRETRAINED_DIR
+    current = pretrained.shipped_card(name, folder)
+    candidate = tracking.load_reader(best["model_uri"]).info.metadata()
+    if current is not None:
+        same_task = all(current.get(key) == candidate.get(key) for key in ("charset", "min_length", "max_length"))
+        if same_task and current["test"].get("seq_acc", 0) >= best["test_seq_acc"]:
+            return None
+    pretrained.ship(best["model_uri"], name, folder)
+    return f"shipped {name}: {best['run_name']} ({best['test_seq_acc']:.2%} on the test set)"
+
+
+def commit(paths: list[Path], message: str) -> None:
+    """Commit exactly `paths` in the git repository that holds the first of them (a failure is reported,
+    never fatal: the next finished run commits again)."""
+    existing = [str(Path(path).resolve()) for path in paths if Path(path).exists()]
+    where = Path(existing[0]) if existing else Path.cwd()
+    where = where if where.is_dir() else where.parent
+    result = subprocess.run(["git", "add", "--", *existing], cwd=where, capture_output=True, text=True)
+    if result.returncode == 0:
+        result = subprocess.run(["git", "commit", "-q", "-m", message, "--", *existing], cwd=where,
+                                capture_output=True, text=True)
+    if result.returncode != 0 and "nothing to commit" not in result.stdout + result.stderr:
+        print(f"warning: git commit failed: {(result.stderr or result.stdout).strip()}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m zoo.campaign", description=__doc__.splitlines()[1].strip(": "))
+    parser.add_argument("config", help="a comparison config, e.g. experiments/campaign-reference.toml")
+    parser.add_argument("--commit", action="store_true", help="git-commit the state, report CSVs and shipped model after each run")
+    parser.add_argument("--hours", type=float, help="start no run after this many hours (e.g. a borrowed GPU's budget)")
+    parser.add_argument("--ship", metavar="NAME", help="ship the best finished run as zoo/pretrained/NAME when it beats the shipped one")
+    parser.add_argument("--status", action="store_true", help="write STATE.md (and the report) and stop")
+    parser.add_argument("--out", type=Path, help="state and report folder (default: reports/<experiment>)")
+    args = parser.parse_args(argv)
+    if args.hours is not None and not args.hours > 0:
+        parser.error(f"--hours must be a positive number of hours, got {args.hours}")
+    try:
+        grid = compare.load_grid(args.config)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    from zoo import pretrained
+
+    out = args.out or config_lib.REPO_ROOT / "reports" / grid.experiment
+    states = write_state(grid, out)
+    print(f"{grid.experiment}: {sum(s.status == 'finished' for s in states)} of {len(states)} runs finished; state in {out / 'STATE.md'}")
+    if args.status:
+        return 0
+    started, failed = time.monotonic(), []
+    for config, state in zip(grid.run_configs(), states):
+        if state.status == "finished":
+            continue
+        if args.hours is not None and time.monotonic() - started > args.hours * 3600:
+            print(f"--hours {args.hours} spent; rerun to go on")
+            break
+        print(f"{config.run_name}: {'resuming at epoch ' + str(state.epochs_done) if state.status == 'in progress' else 'training'}", flush=True)
+        try:
+            result = subprocess.run(compare.train_command(grid, config, "resume" if state.status == "in progress" else "new"),
+                                    env=compare._child_environment())
+        except KeyboardInterrupt:
+            print(f"\n{config.run_name}: interrupted; rerun the same command to resume the campaign", file=sys.stderr)
+            return 130
+        if result.returncode != 0:
+            failed.append(config.run_name)
+            print(f"{config.run_name}: FAILED (exit {result.returncode}); the campaign goes on", file=sys.stderr)
+        write_state(grid, out)
+        shipped = ship_if_better(grid, args.ship) if args.ship and result.returncode == 0 else None
+        if shipped:
+            print(shipped)
+        if args.commit:
+            paths = [out] + ([pretrained.PRETRAINED_DIR / args.ship] if shipped else [])
+            commit(paths, f"campaign {grid.experiment}: {config.run_name} "
+                          f"{'finished' if result.returncode == 0 else 'failed'}" + (f"; {shipped}" if shipped else ""))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
