@@ -103,6 +103,14 @@ def test_broken_files_get_their_own_error_and_the_rest_is_read(reader, captchas,
     assert "not an image" in by_name["text.jpg"]["error"] and "not an image" in by_name["noise.png"]["error"]
     assert "no image files" in by_name["nothing"]["error"] and "no such file" in by_name["missing.png"]["error"]
 
+    code = predict.main([str(folder), "--model", SHIPPED])  # the default text format
+    lines = dict(line.split("\t", 1) for line in capsys.readouterr().out.splitlines())
+    assert code == 1
+    for i in range(3):  # a good file is read, not shown as "ERROR: nan" because another one failed
+        text = lines[str(folder / f"{labels[i]}.png")]
+        assert not text.startswith("ERROR") and text.split("\t")[0] == reader.predict(batch[i:i + 1])[0].text
+    assert lines[str(folder / "empty.png")].startswith("ERROR: ") and "empty" in lines[str(folder / "empty.png")]
+
 
 def test_labels_give_accuracy(reader, captchas, tmp_path, capsys):
     batch, labels = captchas

@@ -37,6 +37,16 @@ def post(port: int, payload: dict) -> dict:
         return json.loads(response.read())
 
 
+def post_strict(port: int, payload: dict) -> dict:
+    """Like post, but parsed as strict JSON: NaN or Infinity in the answer is an error."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", data=json.dumps(payload).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=120) as response:
+        def refuse(constant):
+            raise ValueError(f"not strict JSON: {constant}")
+        return json.loads(response.read(), parse_constant=refuse)
+
+
 def test_the_champion_is_served_over_http_and_reads_like_the_reader(store, tmp_path):
     from zoo.training import train
 
@@ -52,6 +62,9 @@ def test_the_champion_is_served_over_http_and_reads_like_the_reader(store, tmp_p
     pyfunc = mlflow.pyfunc.load_model("models:/zoo-bigru@champion")
     frame = pyfunc.predict(pd.DataFrame({"image": [png_base64(image) for image in batch] + ["not base64!"]}))
     assert list(frame["text"][:3]) == expected and "not base64" in frame["error"][3]
+    assert list(frame.columns) == ["text", "confidence", "error"] and frame["error"][0] is None
+    clean = pyfunc.predict(pd.DataFrame({"image": [png_base64(batch[0])]}))
+    assert list(clean.columns) == ["text", "confidence", "error"]  # the same columns when nothing failed
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -77,6 +90,10 @@ def test_the_champion_is_served_over_http_and_reads_like_the_reader(store, tmp_p
         assert all(0 < row["confidence"] <= 1 for row in as_png["predictions"])
         grey = post(port, {"dataframe_split": {"columns": ["image"], "data": [[png_base64(batch[0], "L")]]}})
         assert len(grey["predictions"]) == 1 and isinstance(grey["predictions"][0]["text"], str)
+        mixed = post_strict(port, {"dataframe_split": {"columns": ["image"], "data": [[png_base64(batch[0])], ["not base64!"]]}})
+        good, bad = mixed["predictions"]
+        assert good["text"] == expected[0] and good["error"] is None
+        assert bad["text"] is None and bad["confidence"] is None and "not base64" in bad["error"]
         as_array = post(port, {"inputs": batch.tolist()})
         assert [row["text"] for row in as_array["predictions"]] == expected
     finally:

@@ -68,7 +68,7 @@ def print_table(frame: pd.DataFrame, fmt: str) -> None:
         print(json.dumps(rows, indent=1))
     else:
         for row in frame.itertuples():
-            if row.error:
+            if isinstance(row.error, str):  # a missing error is NaN/None, and NaN is truthy
                 print(f"{row.file}\tERROR: {row.error}")
             else:
                 mark = "" if "correct" not in frame or row.correct is None else ("\tok" if row.correct else f"\tWRONG (label {row.label})")

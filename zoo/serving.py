@@ -7,8 +7,9 @@
 
 Input: a DataFrame whose `image` column (or only column) holds encoded image bytes or their base64
 text, or an array of images (batch x height x width [x channels]). Any size and mode is adapted like
-`zoo.predict` does (zoo.images). Output: a DataFrame with `text` and `confidence` per image, or an
-`error` per image that could not be read (the others are still answered).
+`zoo.predict` does (zoo.images). Output: a DataFrame with the columns `text`, `confidence` and `error`
+per image: an image that could not be read has text and confidence null and its error; the others
+are still answered, with error null.
 
 The Keras model travels as the artifact `keras_model` (a `.keras` file, loaded in safe mode); its
 charset and lengths as the model config.
@@ -47,8 +48,9 @@ class CaptchaReaderModel(PythonModel):
         if arrays:
             for index, reading in zip(good, self.reader.predict(np.stack(arrays))):
                 rows[index] = {"text": reading.text, "confidence": reading.confidence, "error": None}
-        frame = pd.DataFrame(rows, columns=["text", "confidence", "error"])
-        return frame if frame["error"].notna().any() else frame.drop(columns="error")
+        # the same three columns whatever happened; object dtype keeps a missing value None, which JSON
+        # writes as null (a float column would write bare NaN, which strict JSON parsers reject)
+        return pd.DataFrame(rows, columns=["text", "confidence", "error"], dtype=object)
 
 
 def _items(model_input) -> list:
