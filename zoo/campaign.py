@@ -142,11 +142,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ship", metavar="NAME", help="ship the best finished run as zoo/pretrained/NAME when it beats the shipped one")
     parser.add_argument("--status", action="store_true", help="write STATE.md (and the report) and stop")
     parser.add_argument("--out", type=Path, help="state and report folder (default: reports/<experiment>)")
+    parser.add_argument("--checkpoint-dir", help="where the runs' checkpoints live (default: the config's, ./checkpoints)")
     args = parser.parse_args(argv)
     if args.hours is not None and not args.hours > 0:
         parser.error(f"--hours must be a positive number of hours, got {args.hours}")
     try:
         grid = compare.load_grid(args.config)
+        if args.checkpoint_dir:
+            grid.overrides["checkpoint_dir"] = args.checkpoint_dir  # result-neutral: the runs stay the same runs
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
