@@ -153,13 +153,13 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    from zoo import pretrained
-
     out = args.out or config_lib.REPO_ROOT / "reports" / grid.experiment
     states = write_state(grid, out)
     print(f"{grid.experiment}: {sum(s.status == 'finished' for s in states)} of {len(states)} runs finished; state in {out / 'STATE.md'}")
     if args.status:
         return 0
+    if args.ship:  # runs finished before this command (or by an earlier one that was stopped) count too
+        _ship_and_commit(grid, args, out, "finished earlier")
     started, failed = time.monotonic(), []
     for config, state in zip(grid.run_configs(), states):
         if state.status == "finished":
@@ -178,14 +178,19 @@ def main(argv: list[str] | None = None) -> int:
             failed.append(config.run_name)
             print(f"{config.run_name}: FAILED (exit {result.returncode}); the campaign goes on", file=sys.stderr)
         write_state(grid, out)
-        shipped = ship_if_better(grid, args.ship) if args.ship and result.returncode == 0 else None
-        if shipped:
-            print(shipped)
-        if args.commit:
-            paths = [out] + ([pretrained.PRETRAINED_DIR / args.ship] if shipped else [])
-            commit(paths, f"campaign {grid.experiment}: {config.run_name} "
-                          f"{'finished' if result.returncode == 0 else 'failed'}" + (f"; {shipped}" if shipped else ""))
+        _ship_and_commit(grid, args, out, f"{config.run_name} {'finished' if result.returncode == 0 else 'failed'}")
     return 1 if failed else 0
+
+
+def _ship_and_commit(grid: compare.GridConfig, args: argparse.Namespace, out: Path, what: str) -> None:
+    from zoo import pretrained
+
+    shipped = ship_if_better(grid, args.ship) if args.ship else None
+    if shipped:
+        print(shipped, flush=True)
+    if args.commit:
+        paths = [out] + ([pretrained.PRETRAINED_DIR / args.ship] if shipped else [])
+        commit(paths, f"campaign {grid.experiment}: {what}" + (f"; {shipped}" if shipped else ""))
 
 
 if __name__ == "__main__":
