@@ -82,3 +82,15 @@ def test_unknown_arch_lists_the_known_ones():
 def test_unknown_preset_lists_the_known_ones():
     with pytest.raises(ConfigError, match="unknown preset 'fast'; known presets: cpu"):
         make_config("bigru", "fast")
+
+
+def test_registered_names_keep_tasks_apart():
+    """A 2-digit `tiny` model must never take `zoo-bigru@champion` from a reference-problem model."""
+    from zoo.config import registered_model_name
+
+    assert registered_model_name(make_config("bigru", "reference", 0)) == "zoo-bigru"
+    assert registered_model_name(make_config("bigru", "smoke", 3)) == "zoo-bigru"  # same task, smaller budget
+    tiny = registered_model_name(make_config("bigru", "tiny", 0))
+    assert tiny.startswith("zoo-bigru-10c2-2-64x32-") and tiny != "zoo-bigru"
+    other_test = registered_model_name(make_config("bigru", "reference", 0, ["data.test_seed=5"]))
+    assert other_test not in ("zoo-bigru", tiny)

@@ -168,6 +168,27 @@ def config_hash(config: RunConfig) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:8]
 
 
+TASK_KEYS = ("charset", "min_length", "max_length", "width", "height", "source", "test_seed")  # what is read, tested how
+
+
+def task_suffix(data: DataConfig) -> str:
+    """'' for the reference problem (4 of 36 characters at 170x80, our generated test set), else a
+    readable key of the task (`10c2-2-64x32-1a2b3c`): models are only ranked against models that
+    were tested on the same task."""
+    values = {key: getattr(data, key) for key in TASK_KEYS}
+    if values == {key: getattr(DataConfig(), key) for key in TASK_KEYS}:
+        return ""
+    digest = hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:6]
+    return f"{len(data.charset)}c{data.min_length}-{data.max_length}-{data.width}x{data.height}-{digest}"
+
+
+def registered_model_name(config: RunConfig) -> str:
+    """`zoo-<arch>` for the reference problem, `zoo-<arch>-<task>` for any other: the `champion` alias
+    of one registered model then always compares like with like."""
+    suffix = task_suffix(config.data)
+    return f"zoo-{config.arch}" + (f"-{suffix}" if suffix else "")
+
+
 def flatten(config: RunConfig) -> dict[str, str]:
     """`{"data.charset": "...", "train.phases": "[...]", ...}` for MLflow params."""
     flat: dict[str, str] = {}

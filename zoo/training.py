@@ -235,7 +235,7 @@ def _final_evaluation(model, config: RunConfig, run_id: str, workers: int):
     if tracking_cfg.log_model:
         model_uri = tracking.log_reader_model(
             inference,
-            registered_name=f"zoo-{config.arch}" if tracking_cfg.register_model else None,
+            registered_name=config_lib.registered_model_name(config) if tracking_cfg.register_model else None,
             metadata={"charset": data.charset, "min_length": data.min_length, "max_length": data.max_length,
                       "arch": config.arch, "blank_index": ctc.BLANK, "run_name": config.run_name},
             score=metrics["test_seq_acc"],
