@@ -36,6 +36,15 @@ def test_labels_csv_wins_over_file_names(tmp_path):
     assert labeled.labels == tuple(f"X{i}" for i in range(6))
 
 
+def test_a_row_listed_twice_counts_once(tmp_path):
+    """Otherwise one image could land in train, validation and test at once."""
+    draw_folder(tmp_path, 6, name=lambda label, i: f"img{i}.png")
+    rows = "".join(f"img{i}.png,X{i}\n" for i in range(6))
+    (tmp_path / "labels.csv").write_text("file,label\n" + rows + rows)
+    labeled = folder_data.scan(str(tmp_path), r"^([^_.]+)")
+    assert labeled.files == tuple(f"img{i}.png" for i in range(6)) and labeled.labels == tuple(f"X{i}" for i in range(6))
+
+
 @pytest.mark.parametrize("make, overrides, message", [
     (lambda p: None, [], "has no image files"),
     (lambda p: draw_folder(p, 5, charset="AB"), ["data.charset=A"], "outside data.charset 'A': 'B'"),
@@ -43,6 +52,11 @@ def test_labels_csv_wins_over_file_names(tmp_path):
     (lambda p: draw_folder(p, 5), ["data.label_pattern=^(\\d{9})"], "give no label"),
     (lambda p: draw_folder(p, 2), [], "cannot be split"),
     (lambda p: (p / "labels.csv").write_text("file,label\nmissing.png,AB\n"), [], "do not exist"),
+    (lambda p: (draw_folder(p, 6, name=lambda label, i: f"img{i}.png"),
+                (p / "labels.csv").write_text("file,label\nimg0.png,AB\nimg0.png,CD\nimg1.png,EF\n")),
+     [], "listed with different labels"),
+    (lambda p: (p / "labels.csv").write_bytes("file,label\ncaf\u00e9.png,AB\n".encode("latin-1")), [], "not UTF-8"),
+    (lambda p: draw_folder(p, 6), ["data.width=20000"], "larger than the 2048 px accepted"),
 ])
 def test_bad_folders_are_refused_before_any_compute(tmp_path, make, overrides, message):
     folder = tmp_path / "data"

@@ -134,6 +134,10 @@ def test_a_damaged_shipped_model_is_refused(tmp_path):
         file.write(b"\0")
     with pytest.raises(pretrained.ModelLoadError, match="does not match the sha256"):
         pretrained.load(str(copy))
+    truncated = tmp_path / "truncated.keras"
+    truncated.write_bytes((pretrained.PRETRAINED_DIR / SHIPPED / "model.keras").read_bytes()[:100_000])
+    with pytest.raises(pretrained.ModelLoadError, match="exists but is not a complete .keras file"):
+        pretrained.load(str(truncated))
 
 
 def test_unknown_models_and_unsafe_files_are_refused(tmp_path, capsys):

@@ -71,6 +71,9 @@ def test_suggest_phases_maps_a_trial_onto_the_fixed_budget(tmp_path):
     (("phases = [1, 3]", "phases = []"), "space.phases must be a [low, high] pair"),
     (("epochs = 3", "epochs = 3\nbudget = 9"), "unknown keys ['budget']"),
     (("kind = \"median\"", "kind = \"sometimes\""), "pruner.kind must be one of"),
+    (("startup_trials = 1", "startup_trials = -1"), "pruner.startup_trials must be an integer >= 0"),
+    (("warmup_epochs = 1", "warmup_epochs = \"one\""), "pruner.warmup_epochs must be an integer >= 0"),
+    (("warmup_epochs = 1", "warmup_epochs = 1\npercentile = 150.0"), "pruner.percentile must be a number from 0 to 100"),
     (("preset = \"smoke\"", "preset = \"nope\""), "unknown preset 'nope'"),
 ])
 def test_bad_study_configs_are_refused_with_what_is_accepted(tmp_path, change, message):

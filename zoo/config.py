@@ -214,6 +214,9 @@ def _is_run_preset(path: Path) -> bool:
     return not tomllib.loads(path.read_text()).get("kind")  # studies/comparisons declare a kind
 
 
+MAX_INPUT = {"width": 2048, "height": 512}  # model input, pixels
+
+
 KIND_NAMES = {"study": ("study config", "studies"), "comparison": ("comparison config", "comparisons")}
 
 
@@ -441,6 +444,10 @@ def validate(config: RunConfig) -> None:
     for name in ("width", "height", "val_size", "test_size", "prefetch_batches"):
         if getattr(data, name) <= 0:
             problems.append(f"data.{name} must be positive, got {getattr(data, name)}")
+    for name, largest in MAX_INPUT.items():  # a typo like width=20000 would eat all memory before failing
+        if getattr(data, name) > largest:
+            problems.append(f"data.{name} = {getattr(data, name)} is larger than the {largest} px accepted; "
+                            "resize your images smaller (text captchas read well at 32-128 px high)")
     if data.workers < 0:
         problems.append(f"data.workers must be >= 0 (0 = one per core), got {data.workers}")
     for name in ("batch_size", "steps_per_epoch", "eval_batch_size"):

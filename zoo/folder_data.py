@@ -90,10 +90,24 @@ def scan(root: str, label_pattern: str) -> LabeledImages:
 
 
 def _from_csv(folder: Path, path: Path) -> LabeledImages:
-    with open(path, newline="") as file:
-        rows = list(csv.DictReader(file))
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as file:
+            rows = list(csv.DictReader(file))
+    except UnicodeDecodeError as error:
+        raise FolderDataError(f"{path} is not UTF-8 text (byte {error.start}: {error.reason}); "
+                              "save it as UTF-8 with columns file,label") from None
     if not rows or not {"file", "label"} <= set(rows[0]):
         raise FolderDataError(f"{path} needs a header with columns file,label and at least one row")
+    labels_of: dict[str, set[str]] = {}
+    for row in rows:
+        labels_of.setdefault(row["file"], set()).add(row["label"])
+    conflicting = sorted(name for name, labels in labels_of.items() if len(labels) > 1)
+    if conflicting:
+        raise FolderDataError(f"{path}: {len(conflicting)} file(s) are listed with different labels "
+                              f"(e.g. {conflicting[0]}: {', '.join(sorted(labels_of[conflicting[0]]))}); give each file one label")
+    if len(labels_of) < len(rows):  # the same row twice would put one image into train, validation and test
+        seen: set[str] = set()
+        rows = [row for row in rows if not (row["file"] in seen or seen.add(row["file"]))]
     missing = [row["file"] for row in rows if not (folder / row["file"]).is_file()]
     empty = [row["file"] for row in rows if not row["label"]]
     if missing or empty:

@@ -108,7 +108,13 @@ def _load_folder(folder: Path, charset, min_length, max_length) -> Reader:
 
 
 def _load_keras(path: Path):
+    import zipfile
+
     import keras
+
+    if not zipfile.is_zipfile(path):  # Keras would call a truncated or foreign file "not found"
+        raise ModelLoadError(f"{path} exists but is not a complete .keras file (a .keras model is a zip "
+                             "archive; this one is truncated, damaged or another format)")
 
     try:  # safe mode: a file that would run arbitrary code (Lambda layers) is refused
         return keras.saving.load_model(path, compile=False, safe_mode=True)

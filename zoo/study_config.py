@@ -118,6 +118,13 @@ def load_study_config(path: str | Path, *, arch: str | None = None, trials: int 
         problems.append(f"unknown preset {config.preset!r}; presets: {', '.join(config_lib.list_presets())}")
     if config.pruner.kind not in PRUNERS:
         problems.append(f"pruner.kind must be one of {PRUNERS}, got {config.pruner.kind!r}")
+    for key in ("startup_trials", "warmup_epochs"):
+        value = getattr(config.pruner, key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            problems.append(f"pruner.{key} must be an integer >= 0, got {value!r}")
+    percentile = config.pruner.percentile
+    if isinstance(percentile, bool) or not isinstance(percentile, (int, float)) or not 0 <= percentile <= 100:
+        problems.append(f"pruner.percentile must be a number from 0 to 100, got {percentile!r}")
     if not isinstance(config.overrides, dict):
         problems.append("overrides must be a table of config keys")
     if problems:
