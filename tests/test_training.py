@@ -85,6 +85,27 @@ def test_crash_ends_the_run_failed_with_the_error(store, tmp_path):
     assert run.info.status == "FAILED" and "not-a-folder" in run.data.tags["zoo.error"]
 
 
+def children(pid: int) -> list[int]:
+    """Pids whose parent is `pid` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has ended; only its exit status waits to be read
+
+
 def _train_command(*extra):
     return [sys.executable, "-m", "zoo.train", "--arch", "gru", "--preset", "smoke",
             "--set", RESUMED_PHASES, "--set", "checkpoint_dir=ckpt", *extra]
@@ -112,8 +133,14 @@ def test_killed_run_resumes_as_the_same_run(store, tmp_path):
     with pytest.raises(RunInUseError, match=f"pid {process.pid} on"):  # a second process is refused while it lives
         with live.exclusive():
             pass
+    workers = children(process.pid)
+    assert workers, "the smoke run renders its batches in worker processes"
     process.send_signal(signal.SIGKILL)  # no chance to clean up
     process.wait()
+    deadline = time.time() + 30
+    while any(alive(pid) for pid in workers) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not any(alive(pid) for pid in workers), "data workers outlived their killed trainer"
     state = json.loads(state_files[0].read_text())
     assert state["epochs_done"] >= 1 and not state["finished"]
     assert run_of(state["run_id"]).info.status == "RUNNING"

@@ -27,6 +27,8 @@ import captcha
 import captcha.image
 import numpy as np
 
+from zoo import processes
+
 FORMAT_VERSION = 1  # bump when the drawing of a (seed, index) changes: invalidates cached splits
 PAD = -1  # same as zoo.ctc.PAD (kept here so workers need no Keras)
 _SWAP_LOCK = threading.Lock()
@@ -143,7 +145,9 @@ class BatchStream:
         self._pool = None
         if workers > 0:
             context = multiprocessing.get_context("spawn")  # never fork a process holding TF threads
-            self._pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=context)
+            self._pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=context,
+                                                                initializer=processes.die_with_parent,
+                                                                initargs=(os.getpid(),))
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         indices = iter(range(self.start_batch, self.stop_batch)) if self.stop_batch is not None else _count(self.start_batch)

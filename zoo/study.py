@@ -212,7 +212,10 @@ def worker(study_config: StudyConfig, storage_url: str | None, parent_run_id: st
         ran += 1
 
 
-def _worker_process(study_config: StudyConfig, storage_url: str | None, parent_run_id: str) -> None:
+def _worker_process(study_config: StudyConfig, storage_url: str | None, parent_run_id: str, parent_pid: int) -> None:
+    from zoo.processes import die_with_parent
+
+    die_with_parent(parent_pid)  # a SIGKILL of the coordinator ends its workers too
     try:
         worker(study_config, storage_url, parent_run_id)
     except KeyboardInterrupt:
@@ -389,7 +392,7 @@ def main(argv: list[str] | None = None) -> int:
             worker(study_config, args.storage, parent_run_id)
         else:
             context = multiprocessing.get_context("spawn")
-            processes = [context.Process(target=_worker_process, args=(study_config, args.storage, parent_run_id))
+            processes = [context.Process(target=_worker_process, args=(study_config, args.storage, parent_run_id, os.getpid()))
                          for _ in range(args.workers)]
             for process in processes:
                 process.start()
