@@ -3,6 +3,8 @@
 import mlflow
 from mlflow.tracking import MlflowClient
 
+import pytest
+
 from zoo import tracking
 
 
@@ -17,3 +19,32 @@ def test_a_throwaway_store_leaves_the_real_store_usable(store):
     assert MlflowClient().get_run(run_id).info.status == "FINISHED"
     assert mlflow.get_experiment_by_name("bench") is not None
     assert mlflow.get_experiment_by_name("bench-overhead") is None  # nothing of the throwaway store leaked
+
+
+def test_a_resumed_run_registers_its_model_once_and_drops_its_interruption(store, tmp_path):
+    """A kill between model registration and the end of the run, then --resume: one registered
+    version, not two; the run that then ends FINISHED no longer carries the kill as its error."""
+    import pytest
+
+    from zoo.config import make_config
+    from zoo.training import train
+
+    result = train(make_config("gru", "smoke", 0, {"checkpoint_dir": str(tmp_path / "ckpt")}))
+    client = MlflowClient()
+    assert [str(v.version) for v in client.search_model_versions("name = 'zoo-gru'")] == ["1"]
+    with pytest.raises(KeyboardInterrupt):  # killed after the model was registered
+        with tracking.tracked_run(run_name="gru-smoke-s0", experiment="captcha-zoo", tags={}, resume_run_id=result.run_id):
+            raise KeyboardInterrupt
+    killed = client.get_run(result.run_id)
+    assert killed.info.status == "KILLED" and "zoo.error" in killed.data.tags
+
+    model = tracking.load_reader(result.model_uri).model
+    with tracking.tracked_run(run_name="gru-smoke-s0", experiment="captcha-zoo", tags={}, resume_run_id=result.run_id):
+        uri = tracking.log_reader_model(model, registered_name="zoo-gru", metadata={"charset": "AB"}, score=0.5)
+    assert uri == result.model_uri
+    assert [str(v.version) for v in client.search_model_versions("name = 'zoo-gru'")] == ["1"]
+    finished = client.get_run(result.run_id)
+    assert finished.info.status == "FINISHED" and "zoo.error" not in finished.data.tags
+    assert "interrupted" in finished.data.tags["zoo.interrupted.1"]
+    artifacts = {a.path for folder in ("", "interruptions") for a in client.list_artifacts(result.run_id, folder)}
+    assert "interruptions/1.txt" in artifacts and "error.txt" not in artifacts

@@ -113,6 +113,8 @@ def tracked_run(*, run_name: str, experiment: str, tags: dict[str, str], resume_
         raise TrackingError("resume a run with `python -m zoo.train ... --resume`, not under `mlflow run`")
     run = mlflow.start_run(run_id=resume_run_id, run_name=None if resume_run_id else run_name, tags=tags,
                            parent_run_id=parent_run_id)
+    if resume_run_id:
+        _clear_interruption(run)
     if launched_by_mlflow_run():
         mlflow.set_tags({**tags, "mlflow.runName": run_name})
     try:
@@ -137,6 +139,31 @@ def _end_with_error(message: str, status: int) -> None:
         mlflow.set_tag("zoo.error", message[:4000])
         mlflow.log_text(traceback.format_exc(), "error.txt")
     mlflow.end_run(RunStatus.to_string(status))
+
+
+def _clear_interruption(run) -> None:
+    """A resumed run is no longer in error: its `zoo.error` tag and `error.txt` move into the run's
+    history (tag `zoo.interrupted.<n>`, artifact `interruptions/<n>.txt`), so a run that ends
+    FINISHED does not still say it failed."""
+    error = run.data.tags.get("zoo.error")
+    if error is None:
+        return
+    client = MlflowClient()
+    count = sum(key.startswith("zoo.interrupted.") for key in run.data.tags) + 1
+    mlflow.set_tag(f"zoo.interrupted.{count}", error)
+    with contextlib.suppress(Exception), tempfile.TemporaryDirectory() as folder:
+        text = Path(client.download_artifacts(run.info.run_id, "error.txt", folder)).read_text()
+        mlflow.log_text(text, f"interruptions/{count}.txt")
+    client.delete_tag(run.info.run_id, "zoo.error")
+    with contextlib.suppress(Exception):
+        _delete_artifact(run, "error.txt")
+
+
+def _delete_artifact(run, path: str) -> None:
+    """Remove one file from a run's artifacts where the artifact store is a local folder (ours)."""
+    root = run.info.artifact_uri
+    if root.startswith("file://"):
+        Path(root.removeprefix("file://"), path).unlink(missing_ok=True)
 
 
 def versions() -> dict[str, str]:
@@ -236,6 +263,19 @@ def log_reader_model(model: keras.Model, *, registered_name: str | None, metadat
     """
     from zoo import serving
 
+    run_id = mlflow.active_run().info.run_id
+    logged = _logged_models(run_id)
+    for pending in (m for m in logged if not str(m.status).endswith("READY")):  # a kill while logging
+        MlflowClient().finalize_logged_model(pending.model_id, "FAILED")
+    ready = [m for m in logged if str(m.status).endswith("READY")]
+    if ready:  # a resumed run whose model was logged before the kill: register it once, never twice
+        uri = ready[-1].model_uri
+        if registered_name:
+            versions = MlflowClient().search_model_versions(f"name = '{registered_name}' and run_id = '{run_id}'")
+            version = versions[0].version if versions else mlflow.register_model(uri, registered_name).version
+            if score is not None:
+                _promote_if_better(registered_name, str(version), score)
+        return uri
     inference = keras.Model(model.inputs, model.outputs, name=model.name)  # same layers, no loss/optimizer
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "model.keras"
@@ -326,13 +366,16 @@ def zoo_runs(experiment: str):
     return runs[runs["tags.arch"].notna()].reset_index(drop=True)
 
 
+def _logged_models(run_id: str) -> list:
+    run = MlflowClient().get_run(run_id)
+    return mlflow.search_logged_models(experiment_ids=[run.info.experiment_id],
+                                       filter_string=f"source_run_id = '{run_id}'", output_format="list")
+
+
 def run_model_uri(run_id: str) -> str | None:
     """The URI of the reader model a run logged (`models:/m-...`), None when it logged none."""
     mlflow.set_tracking_uri(tracking_uri())
-    run = MlflowClient().get_run(run_id)
-    models = mlflow.search_logged_models(experiment_ids=[run.info.experiment_id],
-                                         filter_string=f"source_run_id = '{run_id}'", output_format="list")
-    ready = [model for model in models if str(model.status).endswith("READY")]
+    ready = [model for model in _logged_models(run_id) if str(model.status).endswith("READY")]
     return ready[-1].model_uri if ready else None
 
 
