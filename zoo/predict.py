@@ -20,8 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from zoo.export import RUNTIMES
-
-DEFAULT_MODEL = "bigru-cpu-continued"  # the most accurate shipped model
+from zoo.pretrained import DEFAULT_MODEL
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

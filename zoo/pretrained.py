@@ -21,6 +21,7 @@ from zoo.export import RUNTIMES
 from zoo.reader import ModelInfo, Reader
 
 PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
+DEFAULT_MODEL = "bigru-cpu-continued"  # the most accurate shipped reader of the reference problem
 MODEL_FILE, CARD_FILE = "model.keras", "card.json"
 
 
@@ -40,7 +41,7 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def load(spec: str, *, charset: str | None = None, min_length: int | None = None,
+def load(spec: str = DEFAULT_MODEL, *, charset: str | None = None, min_length: int | None = None,
          max_length: int | None = None, runtime: str = "keras") -> Reader:
     """A Reader from a shipped name (`bigru-cpu`), a model folder, a `.keras` file, or an MLflow URI
     (`models:/zoo-bigru@champion`, `runs:/<id>/model`). charset/lengths override the model's own.
