@@ -94,15 +94,31 @@ def make_pruner(study_config: StudyConfig):
     return optuna.pruners.NopPruner()
 
 
+def make_sampler(study_config: StudyConfig, worker_index: int = 0):
+    """Seeded multivariate TPE: a one-worker study is reproducible, and the tuned schedule is the
+    model's pick rather than a random draw. `group=True` because which lr_i exist depends on the
+    number of phases; parallel workers get distinct seeds and lie about running trials (constant
+    liar) so they do not all sample the same point."""
+    import warnings
+
+    import optuna
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # multivariate/group
+        return optuna.samplers.TPESampler(seed=study_config.seed + worker_index, multivariate=True, group=True,
+                                          n_startup_trials=study_config.sampler_startup_trials, constant_liar=True)
+
+
 def open_study(study_config: StudyConfig, storage):
     """Create the study or load it; an existing study with another search space or budget is refused."""
     import optuna
 
     try:  # load first: an existing study is only read until its search space is known to match
-        study = optuna.load_study(study_name=study_config.name, storage=storage, pruner=make_pruner(study_config))
+        study = optuna.load_study(study_name=study_config.name, storage=storage, pruner=make_pruner(study_config),
+                                  sampler=make_sampler(study_config))
     except KeyError:
         study = optuna.create_study(study_name=study_config.name, storage=storage, direction="maximize",
-                                    load_if_exists=True, pruner=make_pruner(study_config))
+                                    load_if_exists=True, pruner=make_pruner(study_config), sampler=make_sampler(study_config))
     space = study_config.search_space()
     stored = study.user_attrs.get("search_space")
     if stored is None:
@@ -162,7 +178,7 @@ def run_trial(trial, study_config: StudyConfig, parent_run_id: str) -> float:
     return result.metrics["val_seq_acc"]
 
 
-def worker(study_config: StudyConfig, storage_url: str | None, parent_run_id: str) -> int:
+def worker(study_config: StudyConfig, storage_url: str | None, parent_run_id: str, worker_index: int = 0) -> int:
     """Run trials until the study holds `trials` finished ones; returns how many this worker ran.
 
     Exactly `trials` trials finish even with many workers: a trial whose number falls past the
@@ -175,7 +191,7 @@ def worker(study_config: StudyConfig, storage_url: str | None, parent_run_id: st
         os.environ.pop(variable, None)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.load_study(study_name=study_config.name, storage=open_storage(storage_url),
-                              pruner=make_pruner(study_config))
+                              pruner=make_pruner(study_config), sampler=make_sampler(study_config, worker_index))
     ran, failures_in_a_row = 0, 0
     while True:
         taken = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING))]
@@ -212,12 +228,13 @@ def worker(study_config: StudyConfig, storage_url: str | None, parent_run_id: st
         ran += 1
 
 
-def _worker_process(study_config: StudyConfig, storage_url: str | None, parent_run_id: str, parent_pid: int) -> None:
+def _worker_process(study_config: StudyConfig, storage_url: str | None, parent_run_id: str, parent_pid: int,
+                    worker_index: int) -> None:
     from zoo.processes import die_with_parent
 
     die_with_parent(parent_pid)  # a SIGKILL of the coordinator ends its workers too
     try:
-        worker(study_config, storage_url, parent_run_id)
+        worker(study_config, storage_url, parent_run_id, worker_index)
     except KeyboardInterrupt:
         sys.exit(130)
 
@@ -392,8 +409,9 @@ def main(argv: list[str] | None = None) -> int:
             worker(study_config, args.storage, parent_run_id)
         else:
             context = multiprocessing.get_context("spawn")
-            processes = [context.Process(target=_worker_process, args=(study_config, args.storage, parent_run_id, os.getpid()))
-                         for _ in range(args.workers)]
+            processes = [context.Process(target=_worker_process,
+                                         args=(study_config, args.storage, parent_run_id, os.getpid(), index))
+                         for index in range(args.workers)]
             for process in processes:
                 process.start()
             for process in processes:

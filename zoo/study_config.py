@@ -15,6 +15,8 @@ mapping from an Optuna trial to a run config whose phases share one fixed sample
     kind = "median"                # median | percentile | none
     startup_trials = 3
     warmup_epochs = 2
+    [sampler]                      # seeded multivariate TPE (group=True: the space depends on `phases`)
+    startup_trials = 4             # random trials before TPE models the results
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ class StudyConfig:
     seed: int = 0
     space: SearchSpace = field(default_factory=SearchSpace)
     pruner: PrunerConfig = field(default_factory=PrunerConfig)
+    sampler_startup_trials: int = 4  # random trials before the seeded multivariate TPE takes over
     overrides: dict[str, Any] = field(default_factory=dict)
     source: str = ""
 
@@ -74,7 +77,7 @@ class StudyConfig:
                 "share": [MIN_SHARE, MAX_SHARE], "epochs": self.epochs, "samples": self.samples()}
 
 
-TOP_KEYS = {"kind", "name", "arch", "preset", "epochs", "trials", "seed", "space", "pruner", "overrides"}
+TOP_KEYS = {"kind", "name", "arch", "preset", "epochs", "trials", "seed", "space", "pruner", "sampler", "overrides"}
 
 
 def load_study_config(path: str | Path, *, arch: str | None = None, trials: int | None = None,
@@ -88,6 +91,12 @@ def load_study_config(path: str | Path, *, arch: str | None = None, trials: int 
         problems.append(f"unknown [space] keys {unknown}; accepted: ['lr', 'phases']")
     if unknown := sorted(set(pruner_raw) - {"kind", "startup_trials", "warmup_epochs", "percentile"}):
         problems.append(f"unknown [pruner] keys {unknown}; accepted: ['kind', 'percentile', 'startup_trials', 'warmup_epochs']")
+    sampler_raw = raw.get("sampler", {})
+    if unknown := sorted(set(sampler_raw) - {"startup_trials"}):
+        problems.append(f"unknown [sampler] keys {unknown}; accepted: ['startup_trials']")
+    sampler_startup = sampler_raw.get("startup_trials", 4)
+    if isinstance(sampler_startup, bool) or not isinstance(sampler_startup, int) or sampler_startup < 0:
+        problems.append(f"sampler.startup_trials must be an integer >= 0, got {sampler_startup!r}")
     phases = _pair(space_raw.get("phases", [1, 3]), "space.phases", int, problems)
     lr = _pair(space_raw.get("lr", [1e-4, 1e-2]), "space.lr", float, problems)
     if phases and not 1 <= phases[0] <= phases[1]:
@@ -103,6 +112,7 @@ def load_study_config(path: str | Path, *, arch: str | None = None, trials: int 
         seed=raw.get("seed", 0),
         space=SearchSpace(*(phases or (1, 3)), *(lr or (1e-4, 1e-2))),
         pruner=PrunerConfig(**{key: pruner_raw[key] for key in pruner_raw if key in PrunerConfig.__dataclass_fields__}),
+        sampler_startup_trials=sampler_startup,
         overrides=raw.get("overrides", {}),
         source=str(path),
     )
