@@ -48,3 +48,14 @@ def test_a_resumed_run_registers_its_model_once_and_drops_its_interruption(store
     assert "interrupted" in finished.data.tags["zoo.interrupted.1"]
     artifacts = {a.path for folder in ("", "interruptions") for a in client.list_artifacts(result.run_id, folder)}
     assert "interruptions/1.txt" in artifacts and "error.txt" not in artifacts
+
+
+def test_the_read_side_imports_no_deep_learning_framework():
+    """Reports, run tables, campaign state and grid plans read MLflow only: no 8-15 s TensorFlow import."""
+    import subprocess
+    import sys
+
+    code = ("import sys, zoo.report, zoo.run_tables, zoo.campaign, zoo.compare; "
+            "print(sorted(m for m in ('tensorflow', 'keras', 'jax', 'torch') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

@@ -118,7 +118,7 @@ def tracking_overhead(config, epochs: int) -> dict[str, float]:
         checkpoint = RunCheckpoint(config)
         with tracking.tracked_run(run_name="overhead", experiment="bench-overhead", tags={}) as run_id:
             checkpoint.start(run_id)
-            tracked = fit(lambda model: [tracking.EpochLogger(), SaveEveryEpoch(checkpoint, run_id)])
+            tracked = fit(lambda model: [tracking.epoch_logger(), SaveEveryEpoch(checkpoint, run_id)])
     return {"plain_s": plain, "tracked_s": tracked, "overhead": tracked / plain - 1}
 
 

@@ -19,7 +19,6 @@ import traceback
 from pathlib import Path
 from typing import Any, Iterator
 
-import keras
 import mlflow
 import numpy as np
 from mlflow.entities import RunStatus
@@ -171,6 +170,8 @@ def versions() -> dict[str, str]:
     for package in ("tensorflow", "keras", "captcha", "mlflow", "numpy"):
         with contextlib.suppress(importlib.metadata.PackageNotFoundError):
             found[f"version.{package}"] = importlib.metadata.version(package)
+    import keras
+
     found["keras_backend"] = keras.backend.backend()
     found["git_commit"] = git_commit()
     return found
@@ -232,17 +233,19 @@ def metric_history(run_id: str, keys: list[str]) -> dict[str, dict[int, float]]:
     return {key: {m.step: m.value for m in sorted(client.get_metric_history(run_id, key), key=lambda m: m.timestamp)} for key in keys}
 
 
-class EpochLogger(keras.callbacks.Callback):
-    """Logs every epoch's metrics at step = epoch number (1-based), synchronously: the checkpoint that
-    says the epoch is done is written after this, so a kill in between can never lose an epoch's
-    metrics that a resume would skip (one write per epoch: milliseconds against minutes)."""
+def epoch_logger():
+    """A Keras callback that logs every epoch's metrics at step = epoch number (1-based), synchronously:
+    the checkpoint that says the epoch is done is written after it, so a kill in between can never lose
+    an epoch's metrics that a resume would skip (one write per epoch: milliseconds against minutes).
+    Built on demand, so that reading runs back (reports, tables) never imports Keras."""
+    import keras
 
-    def on_epoch_end(self, epoch, logs=None):
-        values = {key: float(value) for key, value in (logs or {}).items() if np.isscalar(value) or np.ndim(value) == 0}
-        mlflow.log_metrics(values, step=epoch + 1, synchronous=True)
+    class EpochLogger(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            values = {key: float(value) for key, value in (logs or {}).items() if np.isscalar(value) or np.ndim(value) == 0}
+            mlflow.log_metrics(values, step=epoch + 1, synchronous=True)
 
-    def on_train_end(self, logs=None):
-        mlflow.flush_async_logging()
+    return EpochLogger()
 
 
 def pip_requirements() -> list[str]:
@@ -253,7 +256,7 @@ def pip_requirements() -> list[str]:
     return pins
 
 
-def log_reader_model(model: keras.Model, *, registered_name: str | None, metadata: dict[str, Any],
+def log_reader_model(model, *, registered_name: str | None, metadata: dict[str, Any],
                      score: float | None = None) -> str:
     """Log `model` (an uncompiled copy) as the zoo's image -> text pyfunc (zoo.serving); return its URI.
 
@@ -261,6 +264,8 @@ def log_reader_model(model: keras.Model, *, registered_name: str | None, metadat
     config. With `registered_name`, the new version becomes the `champion` alias when its `score`
     (test full-sequence accuracy) beats the current champion's, or when there is none.
     """
+    import keras
+
     from zoo import serving
 
     run_id = mlflow.active_run().info.run_id

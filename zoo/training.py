@@ -176,7 +176,7 @@ def _fit_phases(model, config: RunConfig, epochs_done: int, validation, checkpoi
     source = source_for(data, "train", config.seed)
     callbacks = [
         EpochStats(train_cfg.steps_per_epoch * train_cfg.batch_size),
-        tracking.EpochLogger(),  # after EpochStats: logs its values too
+        tracking.epoch_logger(),  # after EpochStats: logs its values too
         SaveEveryEpoch(checkpoint, run_id),  # an epoch counts as done once it is logged
         *extra_callbacks,
     ]
