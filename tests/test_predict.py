@@ -50,11 +50,20 @@ def test_prediction_is_the_training_time_decode(reader, captchas):
     readings = reader.predict(batch)
     assert [r.text for r in readings] == expected
     assert all(0 < r.confidence <= 1 for r in readings)
-    # a confident reading is right more often than an unsure one: the confidence means something
-    right = [r.confidence for r, label in zip(readings, labels) if r.text == label]
-    wrong = [r.confidence for r, label in zip(readings, labels) if r.text != label]
-    if right and wrong:
-        assert np.mean(right) > np.mean(wrong)
+
+
+def test_confidence_means_something():
+    """A confident reading is right more often than an unsure one. Measured on the weakest shipped
+    reader (bigru-cpu, ~60% right), which is wrong often enough for the means to be stable."""
+    weak = zoo.load("bigru-cpu")
+    info = weak.info
+    source = CaptchaSource(info.charset, info.min_length, info.max_length, weak.width, weak.height, seed=434343)
+    samples = [source.sample(i) for i in range(96)]
+    readings = weak.predict(np.stack([image for image, _ in samples]))
+    right = [r.confidence for r, (_, label) in zip(readings, samples) if r.text == label]
+    wrong = [r.confidence for r, (_, label) in zip(readings, samples) if r.text != label]
+    assert len(right) >= 10 and len(wrong) >= 10
+    assert np.mean(right) > np.mean(wrong)
 
 
 def test_beam_search_reads_the_same_captchas_as_greedy(reader, captchas):
