@@ -71,6 +71,10 @@ def test_smoke_run_is_fully_tracked(store, tmp_path):
     assert MlflowClient().get_model_version_by_alias("zoo-bilstm", "champion").run_id == result.run_id
     reader = tracking.load_reader(result.model_uri)
     assert reader.model.output_shape == (None, 15, 37) and reader.info.charset == config.data.charset
+    logged = Path(mlflow.artifacts.download_artifacts(result.model_uri, dst_path=str(tmp_path / "logged")))
+    code = logged / "code" / "zoo"
+    assert (code / "serving.py").is_file() and not (code / "pretrained").exists()  # modules, not shipped weights
+    assert sum(f.stat().st_size for f in logged.rglob("*") if f.is_file()) < 6e6
 
 
 def test_crash_ends_the_run_failed_with_the_error(store, tmp_path):

@@ -290,7 +290,7 @@ def log_reader_model(model, *, registered_name: str | None, metadata: dict[str, 
             python_model=serving.CaptchaReaderModel(),
             artifacts={serving.KERAS_ARTIFACT: str(path)},
             model_config=metadata,
-            code_paths=[str(Path(serving.__file__).parent)],  # the zoo package travels with the model
+            code_paths=[_package_code(Path(folder))],  # the zoo package travels with the model
             pip_requirements=pip_requirements(),
             metadata=metadata,
             registered_model_name=registered_name,
@@ -309,6 +309,17 @@ def _promote_if_better(name: str, version: str, score: float, alias: str = "cham
         best = float("-inf")
     if score > best:
         client.set_registered_model_alias(name, alias, version)
+
+
+def _package_code(folder: Path) -> str:
+    """A copy of the zoo package for a logged model: its modules, without the shipped models'
+    weights (zoo/pretrained, megabytes a model) or bytecode caches."""
+    import shutil
+
+    source = Path(__file__).resolve().parent
+    target = folder / "code" / source.name
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("pretrained", "__pycache__", "*.pyc"))
+    return str(target)
 
 
 def load_reader(uri: str):
