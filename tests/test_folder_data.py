@@ -1,6 +1,8 @@
 """Training on your own labeled images (`--data folder:PATH`): scanning, splitting, clear errors,
 and real training on a folder drawn by another generator (PIL text, varying sizes and lengths)."""
 
+import os
+
 import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
@@ -57,6 +59,8 @@ def test_a_row_listed_twice_counts_once(tmp_path):
      [], "listed with different labels"),
     (lambda p: (p / "labels.csv").write_bytes("file,label\ncaf\u00e9.png,AB\n".encode("latin-1")), [], "not UTF-8"),
     (lambda p: draw_folder(p, 6), ["data.width=20000"], "larger than the 2048 px accepted"),
+    (lambda p: (draw_folder(p, 6), (p / next(p.glob("*.png")).name).rename(os.fsdecode(bytes(p) + b"/AB\xe9.png"))),
+     [], "are not UTF-8"),
 ])
 def test_bad_folders_are_refused_before_any_compute(tmp_path, make, overrides, message):
     folder = tmp_path / "data"

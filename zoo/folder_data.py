@@ -75,6 +75,11 @@ def scan(root: str, label_pattern: str) -> LabeledImages:
         pattern = re.compile(label_pattern)
     except re.error as error:
         raise FolderDataError(f"data.label_pattern {label_pattern!r} is not a regular expression: {error}") from None
+    undecodable = [path.name for path in files if not _is_utf8(path.name)]
+    if undecodable:
+        shown = ", ".join(name.encode("utf-8", "surrogateescape").decode("utf-8", "replace") for name in undecodable[:3])
+        raise FolderDataError(f"{len(undecodable)} file name(s) are not UTF-8, so no label can be read from them "
+                              f"(e.g. {shown}); rename them, or list them in a UTF-8 labels.csv with columns file,label")
     labels, unmatched = [], []
     for path in files:
         match = pattern.search(path.name)
@@ -87,6 +92,15 @@ def scan(root: str, label_pattern: str) -> LabeledImages:
                               f"(e.g. {', '.join(unmatched[:3])}); name files like LABEL.png or LABEL_anything.png, "
                               "or give a labels.csv with columns file,label")
     return LabeledImages(str(folder), tuple(p.name for p in files), tuple(labels))
+
+
+def _is_utf8(name: str) -> bool:
+    """False for a file name whose bytes were not UTF-8 (Python keeps them as lone surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _from_csv(folder: Path, path: Path) -> LabeledImages:
