@@ -165,3 +165,18 @@ def test_killed_run_resumes_as_the_same_run(store, tmp_path):
 
     again = subprocess.run(_train_command("--resume"), cwd=tmp_path, env=env, capture_output=True, text=True)
     assert again.returncode == 2 and "already finished" in again.stderr
+
+
+def test_sigterm_ends_with_one_line_and_a_resumable_run(store, tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen(_train_command(), cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 600
+    while time.time() < deadline and not list(tmp_path.glob("ckpt/*/state.json")):
+        time.sleep(0.5)
+    time.sleep(3)  # inside the training loop
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 130, stderr[-2000:]
+    assert "Traceback" not in stderr and "continue it with the same command and --resume" in stderr
+    (run,) = mlflow.search_runs(search_all_experiments=True, output_format="list")
+    assert run.info.status == "KILLED"

@@ -55,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     except config_lib.ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the run ended KILLED, its last epoch checkpointed
+        print(f"\ninterrupted: {config.run_name} stopped; continue it with the same command and --resume", file=sys.stderr)
+        return 130
     print(f"run {result.run_id} ({config.run_name}) finished:")
     for name, value in result.metrics.items():
         print(f"  {name:>24} = {value:.4f}")
