@@ -231,3 +231,14 @@ def test_a_tracked_model_is_shipped_with_its_card_and_reads_the_same(store, tmp_
     source = CaptchaSource(shipped.info.charset, 4, 4, shipped.width, shipped.height, seed=99)
     batch = np.stack([source.sample(i)[0] for i in range(4)])
     assert [r.text for r in shipped.predict(batch)] == [r.text for r in tracked.predict(batch)]
+
+
+def test_command_lines_print_no_tensorflow_start_up_noise():
+    """absl/oneDNN/CUDA lines go to fd 2 at `import tensorflow`, whatever TF_CPP_MIN_LOG_LEVEL says."""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "zoo.pretrained"], capture_output=True, text=True, check=True)
+    assert "bigru" in result.stdout
+    for noise in ("absl", "oneDNN", "cuda", "I0000"):
+        assert noise not in result.stderr, result.stderr[-2000:]

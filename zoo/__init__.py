@@ -9,6 +9,10 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ info lines drown the progress bars
 
+from zoo import _quiet  # noqa: E402
+
+_quiet.install()  # and its start-up lines, which ignore that variable (ZOO_VERBOSE_TF=1 keeps them)
+
 __all__ = ["create_model", "list_models", "load"]
 
 
