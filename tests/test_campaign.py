@@ -10,7 +10,7 @@ from zoo import campaign, compare, pretrained
 pytestmark = pytest.mark.slow
 
 
-def test_campaign_records_commits_and_ships_what_it_finished(store, tmp_path):
+def test_campaign_records_commits_and_ships_what_it_finished(store, tmp_path, monkeypatch):
     grid_file = tmp_path / "camp.toml"
     grid_file.write_text('kind = "comparison"\nexperiment = "camp"\narchs = ["gru"]\npreset = "smoke"\nseeds = [0]\n'
                          f'overrides = {{ checkpoint_dir = "{tmp_path / "ckpt"}" }}\n')
@@ -43,6 +43,20 @@ def test_campaign_records_commits_and_ships_what_it_finished(store, tmp_path):
 
     assert campaign.main([str(grid_file), "--out", str(out)]) == 0  # all done: nothing retrained
     assert len(pd.read_csv(out / "runs.csv")) == 1
+
+    # a fresh machine: no tracking store, no checkpoints, only what was committed
+    import mlflow
+    import shutil
+
+    shutil.rmtree(tmp_path / "ckpt")
+    fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", fresh)
+    mlflow.set_tracking_uri(fresh)
+    assert campaign.main([str(grid_file), "--out", str(out)]) == 0
+    assert not (tmp_path / "ckpt").exists()  # nothing trained again
+    again = pd.read_csv(out / "runs.csv")
+    assert list(again["run_id"]) == list(runs["run_id"])  # the committed row is kept, not lost
+    assert "**1 of 1 runs finished**" in (out / "STATE.md").read_text()
 
 
 def test_bad_hours_are_refused(tmp_path):

@@ -40,14 +40,38 @@ class RunState:
     test_seq_acc: float | None
 
 
-def run_states(grid: compare.GridConfig) -> list[RunState]:
-    """Where each run of the grid stands, from the tracking store and the checkpoints."""
+def committed_tables(out: Path):
+    """The run tables committed under `out` by an earlier campaign command (None when there are none):
+    on a fresh machine, without the tracking store, they say which runs are already done."""
+    from zoo import run_tables
+
+    if not (out / run_tables.CSV_NAMES["runs"]).is_file():
+        return None
+    try:
+        return run_tables.RunTables.from_csv(out)
+    except (run_tables.ReportDataError, ValueError, KeyError):
+        return None
+
+
+def run_states(grid: compare.GridConfig, out: Path | None = None) -> list[RunState]:
+    """Where each run of the grid stands, from the tracking store, the checkpoints and the run tables
+    committed under `out` (a run finished on another machine counts as finished)."""
     from zoo import tracking
     from zoo.checkpoints import RunCheckpoint
 
+    committed = committed_tables(out) if out is not None else None
     states = []
     for config in grid.run_configs():
         status = compare.run_status(config)
+        if status != "finished" and committed is not None:
+            rows = committed.runs[committed.runs["config_hash"].astype(str) == config_lib.config_hash(config)]
+            if len(rows):
+                row = rows.iloc[-1]
+                epoch_times = committed.curves.loc[committed.curves["run_id"] == row["run_id"], "epoch_time"]
+                states.append(RunState(config.run_name, "finished", config.train.epochs, config.train.epochs,
+                                       config.train.samples, float(epoch_times.sum()) / 3600 or None,
+                                       float(row["test_seq_acc"])))
+                continue
         checkpoint = RunCheckpoint(config).state()
         run_id = None
         if status == "finished":
@@ -93,12 +117,38 @@ def write_state(grid: compare.GridConfig, out: Path) -> list[RunState]:
     """STATE.md, and the report with its CSVs once any run has finished; returns the run states."""
     from zoo import hardware, report, run_tables
 
-    states = run_states(grid)
+    states = run_states(grid, out)
     out.mkdir(parents=True, exist_ok=True)
-    if any(s.status == "finished" for s in states):
-        report.write(report.build(run_tables.from_mlflow(grid.experiment)), out)
+    tables = _all_finished(grid, out)
+    if tables is not None:
+        report.write(report.build(tables), out)
     (out / "STATE.md").write_text(state_markdown(grid, states, hardware.describe()))
     return states
+
+
+def _all_finished(grid: compare.GridConfig, out: Path):
+    """The finished runs of the store and, for runs the store does not hold (finished on another
+    machine), their committed rows; None when there are none."""
+    import pandas as pd
+
+    from zoo import run_tables, tracking
+
+    try:
+        stored = run_tables.from_mlflow(grid.experiment)
+    except (run_tables.ReportDataError, tracking.TrackingError):
+        stored = None
+    committed = committed_tables(out)
+    if committed is None or stored is None:
+        return stored or committed
+    kept = ~committed.runs["run_id"].isin(stored.runs["run_id"])
+    old_ids = set(committed.runs.loc[kept, "run_id"])
+
+    def merged(name: str):
+        frames = [getattr(committed, name), getattr(stored, name)]
+        frames[0] = frames[0][frames[0]["run_id"].isin(old_ids)]
+        return pd.concat([frame.drop(columns="variant", errors="ignore") for frame in frames], ignore_index=True)
+
+    return run_tables.RunTables(grid.experiment, merged("runs"), merged("curves"), merged("char_errors"))
 
 
 def ship_if_better(grid: compare.GridConfig, name: str, folder: Path | None = None) -> str | None:

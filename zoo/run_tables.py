@@ -60,7 +60,9 @@ class RunTables:
         missing = [file for file in CSV_NAMES.values() if not (folder / file).is_file()]
         if missing:
             raise ReportDataError(f"{folder} lacks {', '.join(missing)}: export them with `python -m zoo.report --experiment NAME --out {folder}`")
-        frames = {name: pd.read_csv(folder / file, keep_default_na=False, na_values=[""]) for name, file in CSV_NAMES.items()}
+        text_columns = {"run_id": str, "config_hash": str, "git_commit": str}  # hex strings, never numbers
+        frames = {name: pd.read_csv(folder / file, keep_default_na=False, na_values=[""], dtype=text_columns)
+                  for name, file in CSV_NAMES.items()}
         frames["char_errors"]["char"] = frames["char_errors"]["char"].astype(str)
         runs = frames["runs"]
         name = experiment or (str(runs["experiment"].iloc[0]) if len(runs) else folder.name)
