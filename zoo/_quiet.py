@@ -1,5 +1,6 @@
 """TensorFlow's C++ start-up lines (absl's "All log messages before absl::InitializeLog()", oneDNN and
-CUDA notices) are written straight to file descriptor 2 while `tensorflow` is imported, whatever
+CUDA notices, the cuInit failure of a machine without a GPU) are written straight to file
+descriptor 2 while `tensorflow` is imported and its devices first listed, whatever
 TF_CPP_MIN_LOG_LEVEL says. `install()` makes that one import write them to /dev/null, so the
 command lines print only their own output; Python exceptions raised by the import still propagate.
 """
@@ -37,6 +38,10 @@ class _QuietLoader(importlib.abc.Loader):
     def exec_module(self, module):
         with _fd2_silenced():
             self.loader.exec_module(module)
+            try:  # the platforms start at the first device query and print cuInit failures on CPU machines
+                module.config.list_physical_devices()
+            except Exception:  # noqa: BLE001 - a failure here shows again, loudly, at the first real use
+                pass
 
 
 class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):
