@@ -80,13 +80,25 @@ def test_smoke_run_is_fully_tracked(store, tmp_path):
 def test_crash_ends_the_run_failed_with_the_error(store, tmp_path):
     from zoo.training import train
 
-    blocker = tmp_path / "not-a-folder"
-    blocker.write_text("a file where the checkpoints should go")
-    config = make_config("gru", "smoke", 0, {"checkpoint_dir": str(blocker / "ckpt")})
-    with pytest.raises(OSError):
+    from zoo.checkpoints import RunCheckpoint
+
+    config = make_config("gru", "smoke", 0, {"checkpoint_dir": str(tmp_path / "ckpt")})
+    blocker = RunCheckpoint(config).folder / "last.partial.keras"
+    blocker.mkdir(parents=True)  # a folder where the first epoch's checkpoint file must go: saving it fails
+    with pytest.raises(Exception):
         train(config)
     (run,) = mlflow.search_runs(search_all_experiments=True, output_format="list")
-    assert run.info.status == "FAILED" and "not-a-folder" in run.data.tags["zoo.error"]
+    assert run.info.status == "FAILED" and "last.partial.keras" in run.data.tags["zoo.error"]
+
+
+def test_an_unusable_checkpoint_folder_fails_before_any_run_exists(store, tmp_path):
+    from zoo.training import train
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the checkpoints should go")
+    with pytest.raises(OSError):
+        train(make_config("gru", "smoke", 0, {"checkpoint_dir": str(blocker / "ckpt")}))
+    assert mlflow.search_runs(search_all_experiments=True, output_format="list") == []
 
 
 def children(pid: int) -> list[int]:
