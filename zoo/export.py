@@ -28,13 +28,16 @@ RECURRENT_LAYERS = {"GRU", "LSTM", "SimpleRNN"}
 
 
 def unrolled(model):
-    """The same model with every recurrent layer unrolled over its (fixed) number of steps."""
+    """The same model with every recurrent layer unrolled over its (fixed) number of steps, computing
+    in float32 (a model trained in mixed bfloat16 keeps that policy in its layers; exports are float32)."""
     config = model.get_config()
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):
             if node.get("class_name") in RECURRENT_LAYERS and isinstance(node.get("config"), dict):
                 node["config"]["unroll"] = True
+            if node.get("class_name") == "DTypePolicy" and isinstance(node.get("config"), dict):
+                node["config"]["name"] = "float32"
             for value in node.values():
                 walk(value)
         elif isinstance(node, list):

@@ -92,3 +92,30 @@ def _head(x, arch: ArchConfig):
             merge = arch.merge_modes[index - 1]
             x = layers.Bidirectional(_rnn(arch, f"{arch.cell}{index}"), merge_mode=merge, name=f"bi{arch.cell}{index}")(x)
     return x
+
+
+def as_float32(model: keras.Model) -> keras.Model:
+    """`model` computing in float32: a model trained in mixed bfloat16 keeps that policy in its saved
+    layers, which would make reading slow on CPUs without bf16 units and differ from its exports."""
+    config = model.get_config()
+    changed = False
+
+    def walk(node) -> None:
+        nonlocal changed
+        if isinstance(node, dict):
+            if node.get("class_name") == "DTypePolicy" and isinstance(node.get("config"), dict) \
+                    and node["config"].get("name") != "float32":
+                node["config"]["name"] = "float32"
+                changed = True
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(config)
+    if not changed:
+        return model
+    copy = model.__class__.from_config(config)
+    copy.set_weights(model.get_weights())
+    return copy

@@ -118,9 +118,12 @@ def _load_keras(path: Path):
                              "archive; this one is truncated, damaged or another format)")
 
     try:  # safe mode: a file that would run arbitrary code (Lambda layers) is refused
-        return keras.saving.load_model(path, compile=False, safe_mode=True)
+        model = keras.saving.load_model(path, compile=False, safe_mode=True)
     except (ValueError, OSError, KeyError) as error:
         raise ModelLoadError(f"cannot load {path} as a Keras model: {error}") from None
+    from zoo.models import as_float32
+
+    return as_float32(model)  # reads in float32 everywhere, like its exports
 
 
 def shipped_card(name: str, folder: Path = PRETRAINED_DIR) -> dict | None:

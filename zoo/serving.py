@@ -30,7 +30,9 @@ class CaptchaReaderModel(PythonModel):
 
         from zoo.reader import ModelInfo, Reader
 
-        model = keras.saving.load_model(context.artifacts[KERAS_ARTIFACT], compile=False, safe_mode=True)
+        from zoo.models import as_float32
+
+        model = as_float32(keras.saving.load_model(context.artifacts[KERAS_ARTIFACT], compile=False, safe_mode=True))
         self.reader = Reader(model, ModelInfo.from_metadata(context.model_config, KERAS_ARTIFACT), "served model")
 
     def predict(self, context, model_input, params=None):
