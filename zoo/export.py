@@ -30,24 +30,15 @@ RECURRENT_LAYERS = {"GRU", "LSTM", "SimpleRNN"}
 def unrolled(model):
     """The same model with every recurrent layer unrolled over its (fixed) number of steps, computing
     in float32 (a model trained in mixed bfloat16 keeps that policy in its layers; exports are float32)."""
-    config = model.get_config()
+    from zoo.models import _float32_policy, rebuilt
 
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.get("class_name") in RECURRENT_LAYERS and isinstance(node.get("config"), dict):
-                node["config"]["unroll"] = True
-            if node.get("class_name") == "DTypePolicy" and isinstance(node.get("config"), dict):
-                node["config"]["name"] = "float32"
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
+    def unroll(node: dict) -> bool:
+        if node.get("class_name") in RECURRENT_LAYERS and isinstance(node.get("config"), dict):
+            node["config"]["unroll"] = True
+            return True
+        return False
 
-    walk(config)
-    copy = model.__class__.from_config(config)
-    copy.set_weights(model.get_weights())
-    return copy
+    return rebuilt(model, lambda node: unroll(node) | _float32_policy(node))
 
 
 def _check_quantization(quantize: str, accepted: tuple[str, ...], calibration: np.ndarray | None) -> None:

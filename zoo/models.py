@@ -94,19 +94,17 @@ def _head(x, arch: ArchConfig):
     return x
 
 
-def as_float32(model: keras.Model) -> keras.Model:
-    """`model` computing in float32: a model trained in mixed bfloat16 keeps that policy in its saved
-    layers, which would make reading slow on CPUs without bf16 units and differ from its exports."""
+
+def rebuilt(model: keras.Model, edit) -> keras.Model:
+    """A copy of `model` with the same weights whose config went through `edit(node) -> bool` at every
+    dict node (True where it changed something); `model` itself when nothing changed."""
     config = model.get_config()
     changed = False
 
     def walk(node) -> None:
         nonlocal changed
         if isinstance(node, dict):
-            if node.get("class_name") == "DTypePolicy" and isinstance(node.get("config"), dict) \
-                    and node["config"].get("name") != "float32":
-                node["config"]["name"] = "float32"
-                changed = True
+            changed |= bool(edit(node))
             for value in node.values():
                 walk(value)
         elif isinstance(node, list):
@@ -119,3 +117,17 @@ def as_float32(model: keras.Model) -> keras.Model:
     copy = model.__class__.from_config(config)
     copy.set_weights(model.get_weights())
     return copy
+
+
+def _float32_policy(node: dict) -> bool:
+    if node.get("class_name") == "DTypePolicy" and isinstance(node.get("config"), dict) \
+            and node["config"].get("name") != "float32":
+        node["config"]["name"] = "float32"
+        return True
+    return False
+
+
+def as_float32(model: keras.Model) -> keras.Model:
+    """`model` computing in float32: a model trained in mixed bfloat16 keeps that policy in its saved
+    layers, which would make reading slow on CPUs without bf16 units and differ from its exports."""
+    return rebuilt(model, _float32_policy)
