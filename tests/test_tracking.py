@@ -21,6 +21,11 @@ def test_a_throwaway_store_leaves_the_real_store_usable(store):
     assert mlflow.get_experiment_by_name("bench-overhead") is None  # nothing of the throwaway store leaked
 
 
+def test_a_new_experiment_has_no_best_run_to_ship(store):
+    # a campaign's first command asks for the best finished run before its experiment exists
+    assert tracking.best_finished_run("campaign-not-started") is None
+
+
 def test_a_resumed_run_registers_its_model_once_and_drops_its_interruption(store, tmp_path):
     """A kill between model registration and the end of the run, then --resume: one registered
     version, not two; the run that then ends FINISHED no longer carries the kill as its error."""

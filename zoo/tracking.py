@@ -408,8 +408,10 @@ def run_summary(run_id: str) -> dict[str, float]:
 
 def best_finished_run(experiment: str) -> dict[str, Any] | None:
     """The FINISHED zoo run of `experiment` with the highest test full-sequence accuracy that logged a
-    model: run_id, run_name, test_seq_acc, model_uri; None when there is none."""
+    model: run_id, run_name, test_seq_acc, model_uri; None when there is none (or no such experiment yet)."""
     mlflow.set_tracking_uri(tracking_uri())
+    if MlflowClient().get_experiment_by_name(experiment) is None:
+        return None  # a campaign's first command: nothing of it has run yet
     runs = zoo_runs(experiment)
     if runs.empty or "metrics.test_seq_acc" not in runs:
         return None
