@@ -107,6 +107,37 @@ def test_bad_input_never_touches_an_existing_study(store, tmp_path):
     assert journal.read_bytes() == before
 
 
+def _resolve_parent(config: str, journal: str, uri: str, start, results) -> None:
+    """One `zoo.study` process's start-up, up to its parent run (run in a spawned process)."""
+    os.environ["MLFLOW_TRACKING_URI"] = uri
+    from zoo import study as study_lib
+
+    study_config = load_study_config(config)
+    study = study_lib.open_study(study_config, journal)
+    start.wait()
+    results.put(study_lib.parent_run(study, study_config, journal))
+
+
+def test_study_processes_started_together_share_one_parent_run(store, tmp_path):
+    import multiprocessing
+
+    config, journal = str(write_config(tmp_path, "together")), str(tmp_path / "studies.journal")
+    context = multiprocessing.get_context("spawn")
+    start, results = context.Event(), context.Queue()
+    processes = [context.Process(target=_resolve_parent, args=(config, journal, os.environ["MLFLOW_TRACKING_URI"], start, results))
+                 for _ in range(4)]
+    for process in processes:
+        process.start()
+    time.sleep(8)  # all four have opened the study and wait at the same line
+    start.set()
+    parents = {results.get(timeout=120) for _ in processes}
+    for process in processes:
+        process.join(60)
+    client = MlflowClient()
+    runs = client.search_runs([client.get_experiment_by_name("together").experiment_id])
+    assert len(parents) == 1 and [run.info.run_id for run in runs] == list(parents)
+
+
 @pytest.mark.slow
 def test_study_with_two_workers_tracks_parent_and_children_and_writes_the_tuned_preset(store, tmp_path):
     config = write_config(tmp_path, "two", trials=4)
@@ -140,6 +171,22 @@ def test_study_with_two_workers_tracks_parent_and_children_and_writes_the_tuned_
     assert sorted(done["number"]) == finished(study) and done["user_attrs_mlflow_run_id"].notna().all()
     assert trials.loc[trials["number"] == best.number, "value"].item() == pytest.approx(best.value)
     assert (tmp_path / "report" / "plots" / "optimization_history.png").stat().st_size > 5_000
+
+
+@pytest.mark.slow
+def test_under_mlflow_run_the_trials_nest_under_the_launched_run_in_its_experiment(store, tmp_path):
+    client = MlflowClient()
+    launched_in = client.create_experiment("launched-here")  # `mlflow run --experiment-name launched-here`
+    launched = client.create_run(launched_in, run_name="mlflow-run-study").info.run_id
+    environment = {**os.environ, "MLFLOW_RUN_ID": launched, "MLFLOW_EXPERIMENT_ID": launched_in}
+    config = write_config(tmp_path, "nested", trials=2)
+    result = subprocess.run(study_command(config, str(tmp_path / "studies.journal")), capture_output=True, text=True,
+                            cwd=tmp_path, env=environment)
+    assert result.returncode == 0, result.stderr[-4000:]
+    trials = [run for run in client.search_runs([launched_in]) if run.info.run_id != launched]
+    assert len(trials) == 2 and all(run.data.tags["mlflow.parentRunId"] == launched for run in trials)
+    assert client.get_experiment_by_name("nested") is None  # nothing split off into the study's own experiment
+    assert client.get_run(launched).data.metrics["trials_complete"] + client.get_run(launched).data.metrics["trials_pruned"] == 2
 
 
 @pytest.mark.slow

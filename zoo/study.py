@@ -12,6 +12,8 @@ several machines. The best schedule is written as a preset, `experiments/tuned-<
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import json
 import multiprocessing
 import os
@@ -21,6 +23,7 @@ import time
 import warnings
 from datetime import date
 from pathlib import Path
+from typing import Iterator
 
 from zoo import config as config_lib
 from zoo.config import ConfigError
@@ -109,8 +112,15 @@ def make_sampler(study_config: StudyConfig, worker_index: int = 0):
                                           n_startup_trials=study_config.sampler_startup_trials, constant_liar=True)
 
 
-def open_study(study_config: StudyConfig, storage):
-    """Create the study or load it; an existing study with another search space or budget is refused."""
+def open_study(study_config: StudyConfig, storage_url: str | None):
+    """Create the study or load it; an existing study with another search space or budget is refused.
+    Processes starting together take turns (storage_lock), so none sees a half-described study."""
+    storage = open_storage(storage_url)
+    with storage_lock(storage_url):
+        return _open_study(study_config, storage)
+
+
+def _open_study(study_config: StudyConfig, storage):
     import optuna
 
     try:  # load first: an existing study is only read until its search space is known to match
@@ -187,8 +197,12 @@ def worker(study_config: StudyConfig, storage_url: str | None, parent_run_id: st
     import optuna
     from optuna.trial import TrialState
 
-    for variable in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID"):  # trials are runs of their own under the parent
-        os.environ.pop(variable, None)
+    from zoo import tracking
+
+    # trials are runs of their own, nested under the parent in the parent's experiment (under `mlflow run`
+    # that is the experiment MLflow was given, not the study's name): the UI shows them nested only there
+    os.environ.pop("MLFLOW_RUN_ID", None)
+    os.environ["MLFLOW_EXPERIMENT_ID"] = tracking.run_experiment_id(parent_run_id)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.load_study(study_name=study_config.name, storage=open_storage(storage_url),
                               pruner=make_pruner(study_config), sampler=make_sampler(study_config, worker_index))
@@ -270,18 +284,22 @@ def _alive(pid: int) -> bool:
 
 
 def parent_run(study, study_config: StudyConfig, storage_url: str | None) -> str:
-    """The study's MLflow parent run: the one `mlflow run` opened, the one of an earlier session, or a new one."""
+    """The study's MLflow parent run: the one `mlflow run` opened, else the study's own (kept in its user
+    attrs, so a later session and a second `zoo.study` process on the same storage find the same one)."""
     from zoo import tracking
 
-    run_id = os.environ.get("MLFLOW_RUN_ID") or study.user_attrs.get("mlflow_parent_run_id")
-    if run_id and not tracking.run_exists(run_id):
-        run_id = None
-    if run_id is None:
-        run_id = tracking.create_run(study_config.name, f"study-{study_config.name}",
-                                     {"study": study_config.name, "arch": study_config.arch, "kind": "study"})
+    if os.environ.get("MLFLOW_RUN_ID"):  # `mlflow run -e study`: the run MLflow opened holds this session's trials
+        run_id = os.environ["MLFLOW_RUN_ID"]
+        study.set_user_attr("mlflow_parent_run_id", run_id)
     else:
-        tracking.reopen_run(run_id, study_config.name)
-    study.set_user_attr("mlflow_parent_run_id", run_id)
+        with storage_lock(storage_url):  # one parent even when several processes start the study at once
+            run_id = study.user_attrs.get("mlflow_parent_run_id")  # read again from the storage, under the lock
+            if run_id and tracking.run_exists(run_id):
+                tracking.reopen_run(run_id, study_config.name)
+            else:
+                run_id = tracking.create_run(study_config.name, f"study-{study_config.name}",
+                                             {"study": study_config.name, "arch": study_config.arch, "kind": "study"})
+                study.set_user_attr("mlflow_parent_run_id", run_id)
     tracking.log_to_run(run_id, params={
         "study_name": study_config.name, "storage": redact(storage_url or str(DEFAULT_STORAGE)),
         "arch": study_config.arch, "preset": study_config.preset, "budget_epochs": study_config.epochs,
@@ -290,6 +308,31 @@ def parent_run(study, study_config: StudyConfig, storage_url: str | None) -> str
         "config_file": study_config.source,
     })
     return run_id
+
+
+@contextlib.contextmanager
+def storage_lock(url: str | None) -> Iterator[None]:
+    """Held by one process at a time among those using the storage `url`: a file lock beside a journal
+    or SQLite file, an advisory lock on PostgreSQL (other databases: none)."""
+    url = url or str(DEFAULT_STORAGE)
+    if "://" not in url or url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("journal:").removeprefix("sqlite:///"))
+        with open(path.with_name(path.name + ".parent-lock"), "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed, also by a killed process
+            yield
+    elif url.startswith(("postgresql://", "postgresql+")):
+        import sqlalchemy
+
+        engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
+        with engine.connect() as connection:  # the lock lives as long as this session (ends with the process)
+            connection.execute(sqlalchemy.text("SELECT pg_advisory_lock(hashtext('captcha-zoo study parent'))"))
+            try:
+                yield
+            finally:
+                connection.execute(sqlalchemy.text("SELECT pg_advisory_unlock(hashtext('captcha-zoo study parent'))"))
+        engine.dispose()
+    else:
+        yield
 
 
 def export_study(study, figures: dict[str, object], folder: Path) -> None:
@@ -391,7 +434,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.workers <= 0:
             raise ConfigError(f"--workers must be positive, got {args.workers}")
         study_config = load_study_config(args.config, arch=args.arch, trials=args.trials, name=args.name)
-        study = open_study(study_config, open_storage(args.storage))
+        study = open_study(study_config, args.storage)
     except (ConfigError, StudyError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -427,7 +470,10 @@ def main(argv: list[str] | None = None) -> int:
     fail_dead_trials(study)
     report_dir = args.report_dir or config_lib.REPO_ROOT / "reports" / "studies" / study_config.name
     preset = finish(study, study_config, parent_run_id, args.tuned_dir, report_dir)
-    if not os.environ.get("MLFLOW_RUN_ID"):
+    from optuna.trial import TrialState
+
+    still_running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))  # another process's trials
+    if not os.environ.get("MLFLOW_RUN_ID") and not still_running:
         tracking.end_run(parent_run_id, "FINISHED")
     print(f"study {study_config.name!r}: {count_finished(study)} trials finished")
     if preset:

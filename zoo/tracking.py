@@ -457,6 +457,12 @@ def create_run(experiment: str, run_name: str, tags: dict[str, str]) -> str:
     return MlflowClient().create_run(experiment_id, run_name=run_name, tags=tags).info.run_id
 
 
+def run_experiment_id(run_id: str) -> str:
+    """The id of the experiment that holds run `run_id`."""
+    mlflow.set_tracking_uri(tracking_uri())
+    return MlflowClient().get_run(run_id).info.experiment_id
+
+
 def log_to_run(run_id: str, *, params: dict[str, Any] | None = None, metrics: dict[str, float] | None = None,
                tags: dict[str, str] | None = None, texts: dict[str, str] | None = None, figures: dict[str, Any] | None = None) -> None:
     """Params, metrics, tags, text files and figures logged to a run given by id."""
