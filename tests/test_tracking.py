@@ -64,3 +64,27 @@ def test_the_read_side_imports_no_deep_learning_framework():
             "print(sorted(m for m in ('tensorflow', 'keras', 'jax', 'torch') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_compare_and_report_under_mlflow_run_record_what_they_did_in_the_launched_run(store, tmp_path, monkeypatch):
+    from zoo import compare, report
+
+    client = MlflowClient()
+    experiment = client.create_experiment("launched")
+    for command in ("compare", "report"):  # `mlflow run . -e <command>` opens a run and passes its id down
+        launched = client.create_run(experiment, run_name=command).info.run_id
+        monkeypatch.setenv("MLFLOW_RUN_ID", launched)
+        monkeypatch.setenv("MLFLOW_EXPERIMENT_ID", experiment)
+        if command == "compare":
+            grid = tmp_path / "grid.toml"
+            grid.write_text('kind = "comparison"\nexperiment = "g"\npreset = "smoke"\narchs = ["bigru", "gru"]\nseeds = [0]\n')
+            assert compare.main([str(grid), "--dry-run"]) == 0
+            run = client.get_run(launched)
+            assert run.data.tags["kind"] == "grid" and run.data.params["archs"] == "bigru,gru"
+            assert run.data.metrics["runs"] == 2 and run.data.metrics["runs_finished"] == 0
+            assert "grid.csv" in {artifact.path for artifact in client.list_artifacts(launched)}
+        else:
+            assert report.main(["--from-csv", str(tracking.REPO_ROOT / "reports" / "heads"), "--out", str(tmp_path / "r")]) == 0
+            run = client.get_run(launched)
+            assert run.data.tags["kind"] == "report" and run.data.metrics["runs"] > 0
+            assert "report/README.md" in {artifact.path for artifact in client.list_artifacts(launched, "report")}

@@ -143,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.dry_run:
         for config, status in plan:
             print(f"  {config.run_name:<28} {status}")
+        _record_in_launched_run(grid, plan, [])
         return 0
     failed = []
     started = time.perf_counter()
@@ -161,11 +162,26 @@ def main(argv: list[str] | None = None) -> int:
         if result.returncode != 0:
             failed.append(config.run_name)
             print(f"{prefix}: FAILED (exit {result.returncode}); the grid goes on", file=sys.stderr, flush=True)
+    _record_in_launched_run(grid, [(config, run_status(config)) for config, _ in plan], failed)
     if failed:
         print(f"{len(failed)} of {len(plan)} runs failed: {', '.join(failed)}; rerun the command to retry them", file=sys.stderr)
         return 1
     print(f"grid complete; report: python -m zoo.report --experiment {grid.experiment}")
     return 0
+
+
+def _record_in_launched_run(grid: GridConfig, plan: list[tuple[RunConfig, str]], failed: list[str]) -> None:
+    """Under `mlflow run -e compare`: the grid, where its runs are, and each one's state, in the launched run."""
+    from zoo import tracking
+
+    rows = "\n".join(f"{config.run_name},{'failed' if config.run_name in failed else status}" for config, status in plan)
+    tracking.record_in_launched_run(
+        tags={"kind": "grid", "experiment": grid.experiment},
+        params={"config_file": str(grid.source or ""), "experiment": grid.experiment, "archs": ",".join(grid.archs),
+                "presets": ",".join(grid.presets), "seeds": ",".join(map(str, grid.seeds))},
+        metrics={"runs": len(plan), "runs_finished": sum(status == "finished" for _, status in plan),
+                 "runs_failed": len(failed)},
+        texts={"grid.csv": "run_name,status\n" + rows + "\n"})
 
 
 if __name__ == "__main__":

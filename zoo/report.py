@@ -291,6 +291,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for path in written:
         print(f"wrote {path}")
+    tracking.record_in_launched_run(tags={"kind": "report", "experiment": tables.experiment},
+                                    params={"experiment": tables.experiment, "out": str(out),
+                                            "from_csv": str(args.from_csv or ""), "baseline": args.baseline or ""},
+                                    metrics={"runs": len(tables.runs)}, folder=out, artifact_path="report")
     return 0
 
 

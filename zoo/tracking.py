@@ -14,6 +14,7 @@ import functools
 import importlib.metadata
 import os
 import subprocess
+import sys
 import tempfile
 import traceback
 from pathlib import Path
@@ -58,6 +59,12 @@ def _prepare_store(uri: str) -> None:
 
 def launched_by_mlflow_run() -> bool:
     return bool(os.environ.get("MLFLOW_RUN_ID"))
+
+
+def _note_default_experiment(experiment_id: str) -> None:
+    if experiment_id == "0":  # MLflow's Default: `mlflow run` without --experiment-name or MLFLOW_EXPERIMENT_NAME
+        print("note: this run is in MLflow's Default experiment; give `mlflow run` --experiment-name captcha-zoo "
+              "(or export MLFLOW_EXPERIMENT_NAME=captcha-zoo) to keep the zoo's runs together", file=sys.stderr)
 
 
 def _use_store(experiment: str) -> None:
@@ -116,6 +123,7 @@ def tracked_run(*, run_name: str, experiment: str, tags: dict[str, str], resume_
         _clear_interruption(run)
     if launched_by_mlflow_run():
         mlflow.set_tags({**tags, "mlflow.runName": run_name})
+        _note_default_experiment(run.info.experiment_id)
     try:
         yield run.info.run_id
     except KeyboardInterrupt:
@@ -479,6 +487,23 @@ def log_to_run(run_id: str, *, params: dict[str, Any] | None = None, metrics: di
         client.log_text(run_id, text, path)
     for path, figure in (figures or {}).items():
         log_figure(figure, path, run_id)
+
+
+def record_in_launched_run(*, tags: dict[str, str], params: dict[str, Any] | None = None,
+                           metrics: dict[str, float] | None = None, texts: dict[str, str] | None = None,
+                           folder: Path | None = None, artifact_path: str | None = None) -> str | None:
+    """Under `mlflow run`, a command that makes no training run of its own (compare, report) records in
+    the run MLflow opened for it what it did (its parameters, counts, tables, written files), so that
+    run is not left empty; elsewhere nothing is logged. Returns the launched run's id, or None."""
+    if not launched_by_mlflow_run():
+        return None
+    run_id = os.environ["MLFLOW_RUN_ID"]
+    mlflow.set_tracking_uri(tracking_uri())
+    _note_default_experiment(run_experiment_id(run_id))
+    log_to_run(run_id, params=params, metrics=metrics, tags=tags, texts=texts)
+    if folder is not None:
+        MlflowClient().log_artifacts(run_id, str(folder), artifact_path)
+    return run_id
 
 
 def end_run(run_id: str, status: str = "FINISHED") -> None:
