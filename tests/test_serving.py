@@ -65,6 +65,11 @@ def test_the_champion_is_served_over_http_and_reads_like_the_reader(store, tmp_p
     assert list(frame.columns) == ["text", "confidence", "error"] and frame["error"][0] is None
     clean = pyfunc.predict(pd.DataFrame({"image": [png_base64(batch[0])]}))
     assert list(clean.columns) == ["text", "confidence", "error"]  # the same columns when nothing failed
+    signature = pyfunc.metadata.signature  # the contract the UI shows and the server checks
+    assert signature.inputs.input_names() == ["image"] and signature.outputs.input_names() == ["text", "confidence", "error"]
+    logged = mlflow.artifacts.download_artifacts("models:/zoo-bigru@champion", dst_path=str(tmp_path / "logged"))
+    serving_example = json.loads((tmp_path / "logged" / "serving_input_example.json").read_text())
+    assert serving_example["dataframe_split"]["columns"] == ["image"] and logged
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -94,8 +99,8 @@ def test_the_champion_is_served_over_http_and_reads_like_the_reader(store, tmp_p
         good, bad = mixed["predictions"]
         assert good["text"] == expected[0] and good["error"] is None
         assert bad["text"] is None and bad["confidence"] is None and "not base64" in bad["error"]
-        as_array = post(port, {"inputs": batch.tolist()})
-        assert [row["text"] for row in as_array["predictions"]] == expected
+        example = post_strict(port, serving_example)  # the logged input example, as a user would try it first
+        assert len(example["predictions"]) == 1 and 0 < example["predictions"][0]["confidence"] <= 1
     finally:
         os.killpg(server.pid, 15)
         server.wait(timeout=60)

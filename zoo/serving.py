@@ -5,11 +5,12 @@
          -d '{"dataframe_split": {"columns": ["image"], "data": [["<base64 of a png>"]]}}'
     # -> {"predictions": [{"text": "<what it read>", "confidence": <0..1>}]}
 
-Input: a DataFrame whose `image` column (or only column) holds encoded image bytes or their base64
-text, or an array of images (batch x height x width [x channels]). Any size and mode is adapted like
-`zoo.predict` does (zoo.images). Output: a DataFrame with the columns `text`, `confidence` and `error`
-per image: an image that could not be read has text and confidence null and its error; the others
-are still answered, with error null.
+Input (the model's signature): a DataFrame with one string column `image`, each value the base64 text
+of an encoded image file (PNG, JPEG, ...); any size and mode is adapted like `zoo.predict` does
+(zoo.images). The logged input example is one such captcha. Output: the columns `text` (string),
+`confidence` (double) and `error` (string), always all three, per image: an image that could not be
+read has text and confidence null and its error; the others are still answered, with error null.
+(Arrays of decoded images go to `zoo.load(...).predict` instead: they are not the served contract.)
 
 The Keras model travels as the artifact `keras_model` (a `.keras` file, loaded in safe mode); its
 charset and lengths as the model config.
@@ -22,6 +23,7 @@ import pandas as pd
 from mlflow.pyfunc import PythonModel
 
 KERAS_ARTIFACT = "keras_model"
+INPUT_COLUMN = "image"
 
 
 class CaptchaReaderModel(PythonModel):
@@ -56,17 +58,31 @@ class CaptchaReaderModel(PythonModel):
 
 
 def _items(model_input) -> list:
-    """The images in whatever container MLflow hands over."""
-    if isinstance(model_input, pd.DataFrame):
-        column = "image" if "image" in model_input.columns else model_input.columns[0]
-        if len(model_input.columns) > 1 and "image" not in model_input.columns:
-            raise ValueError(f"expected one column of images (named 'image'), got columns {list(model_input.columns)}")
-        return list(model_input[column])
-    if isinstance(model_input, dict):  # {"image": [...]} from the `inputs` JSON form
-        if "image" not in model_input:
-            raise ValueError(f"expected the key 'image', got {sorted(model_input)}")
-        return list(model_input["image"])
-    array = np.asarray(model_input)
-    if array.dtype != object and array.ndim in (3, 4):
-        return list(array)  # a batch of images
-    return list(model_input)
+    """The base64 texts of the `image` column (MLflow has checked the input against the signature)."""
+    return list(model_input[INPUT_COLUMN])
+
+
+def signature():
+    """image (base64 text of an image file) -> text, confidence, error; null where not applicable."""
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, Schema
+
+    return ModelSignature(inputs=Schema([ColSpec("string", INPUT_COLUMN)]),
+                          outputs=Schema([ColSpec("string", "text", required=False),
+                                          ColSpec("double", "confidence", required=False),
+                                          ColSpec("string", "error", required=False)]))
+
+
+def input_example(metadata: dict, height: int, width: int) -> pd.DataFrame:
+    """One captcha of the model's task and input size, as the served input (base64 PNG)."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    from zoo.data import CaptchaSource
+
+    source = CaptchaSource(metadata["charset"], metadata["min_length"], metadata["max_length"], width, height, seed=0)
+    buffer = io.BytesIO()
+    Image.fromarray(source.sample(0)[0]).save(buffer, format="PNG")
+    return pd.DataFrame({INPUT_COLUMN: [base64.b64encode(buffer.getvalue()).decode()]})

@@ -299,6 +299,8 @@ def log_reader_model(model, *, registered_name: str | None, metadata: dict[str, 
             artifacts={serving.KERAS_ARTIFACT: str(path)},
             model_config=metadata,
             code_paths=[_package_code(Path(folder))],  # the zoo package travels with the model
+            signature=serving.signature(),
+            input_example=serving.input_example(metadata, *model.input_shape[1:3]),
             pip_requirements=pip_requirements(),
             metadata=metadata,
             registered_model_name=registered_name,
