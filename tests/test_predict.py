@@ -188,7 +188,7 @@ def test_onnx_runtime_reads_what_keras_reads_and_converts_once(reader, captchas,
     for index, image in enumerate(batch):
         save(image, folder / f"{index:02d}.png")
     cache = tmp_path / "cache"
-    monkeypatch.setenv("ZOO_CACHE", str(cache))
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(cache))
     assert predict.main([str(folder), "--format", "json"]) == 0
     by_keras = json.loads(capsys.readouterr().out)
     assert predict.main([str(folder), "--format", "json", "--runtime", "onnx"]) == 0

@@ -193,7 +193,11 @@ def render(source: CaptchaSource, count: int, workers: int = 0, batch_size: int 
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("ZOO_CACHE_DIR", Path.home() / ".cache" / "captcha-zoo"))
+    """The zoo's cache (test sets, converted models): $ZOO_CACHE_DIR, else $XDG_CACHE_HOME/captcha-zoo,
+    else ~/.cache/captcha-zoo."""
+    if os.environ.get("ZOO_CACHE_DIR"):
+        return Path(os.environ["ZOO_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "captcha-zoo"
 
 
 def cached_split(source: CaptchaSource, count: int, workers: int = 0) -> tuple[np.ndarray, np.ndarray]:

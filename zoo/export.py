@@ -8,13 +8,15 @@
 The recurrent layers are unrolled first (same weights, same outputs): a TFLite graph of Keras'
 `while` loop needs TensorFlow's Flex delegate, which the plain interpreter does not carry.
 `quantize`: "none" (float32), "dynamic" (int8 weights, float activations) or "int8" (weights and
-activations, calibrated on `calibration` images). ONNX (tf2onnx + ONNX Runtime, the `onnx` extra):
-"none" or "int8" (static QDQ, per-channel int8 convolutions, uint8 activations calibrated on
-`calibration`). `python -m zoo.bench --exports` measures them all against the Keras model.
+activations, calibrated on `calibration` images). ONNX (Keras' `model.export(format="onnx")`, which
+uses tf2onnx, and ONNX Runtime: the `onnx` extra): "none" or "int8" (static QDQ, per-channel int8
+convolutions, uint8 activations calibrated on `calibration`). `python -m zoo.bench --exports`
+measures them all against the Keras model.
 """
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -114,15 +116,15 @@ def to_onnx(model, path: str | Path, quantize: str = "none", calibration: np.nda
     """Write `model` as an .onnx file (input "image": uint8 b x h x w x 3); "int8" needs `calibration`."""
     _check_quantization(quantize, ONNX_QUANTIZATIONS, calibration)
     _require_onnx()
-    import tensorflow as tf
-    import tf2onnx
+    import keras
 
     path = Path(path)
     copy = unrolled(model)  # the same fixed-length steps as for LiteRT: plain MatMul/Sigmoid/Tanh ops, no loop
-    signature = (tf.TensorSpec((None, *model.input_shape[1:]), tf.uint8, name="image"),)
+    signature = [keras.InputSpec(shape=(None, *model.input_shape[1:]), dtype="uint8", name="image")]
     float_path = path if quantize == "none" else path.with_suffix(".float.onnx")
-    tf2onnx.convert.from_function(tf.function(lambda images: copy(images, training=False)), input_signature=signature,
-                                  opset=ONNX_OPSET, output_path=str(float_path))
+    with warnings.catch_warnings():  # Keras' bundled tf2onnx probes the removed np.object
+        warnings.simplefilter("ignore", FutureWarning)
+        copy.export(str(float_path), format="onnx", input_signature=signature, opset_version=ONNX_OPSET, verbose=False)
     if quantize == "int8":
         _quantize_onnx(float_path, path, calibration)
         float_path.unlink()
@@ -165,13 +167,10 @@ class OnnxModel:
 
 
 def onnx_cache_dir() -> Path:
-    """Where converted models are kept: $ZOO_CACHE, else $XDG_CACHE_HOME/captcha-zoo, else ~/.cache/captcha-zoo."""
-    import os
+    """Where converted models are kept: `onnx/` in the zoo's cache (zoo.data.cache_dir, $ZOO_CACHE_DIR)."""
+    from zoo.data import cache_dir
 
-    if os.environ.get("ZOO_CACHE"):
-        return Path(os.environ["ZOO_CACHE"]) / "onnx"
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "captcha-zoo" / "onnx"
+    return cache_dir() / "onnx"
 
 
 def weights_digest(model) -> str:
