@@ -88,3 +88,9 @@ def test_compare_and_report_under_mlflow_run_record_what_they_did_in_the_launche
             run = client.get_run(launched)
             assert run.data.tags["kind"] == "report" and run.data.metrics["runs"] > 0
             assert "report/README.md" in {artifact.path for artifact in client.list_artifacts(launched, "report")}
+
+
+def test_the_zoos_experiments_open_in_the_ui_model_training_view(store):
+    tracking.create_run("kind-check", "r", {})
+    experiment = MlflowClient().get_experiment_by_name("kind-check")
+    assert experiment.tags[tracking.EXPERIMENT_KIND_TAG] == "custom_model_development"

@@ -67,6 +67,16 @@ def _note_default_experiment(experiment_id: str) -> None:
               "(or export MLFLOW_EXPERIMENT_NAME=captcha-zoo) to keep the zoo's runs together", file=sys.stderr)
 
 
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"  # MLflow 3's UI opens an experiment without it in the GenAI view
+MODEL_TRAINING = "custom_model_development"  # ...and with this value in its "Model training" view
+
+
+def _mark_model_training(experiment_id: str) -> None:
+    experiment = MlflowClient().get_experiment(experiment_id)
+    if EXPERIMENT_KIND_TAG not in experiment.tags:
+        MlflowClient().set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG, MODEL_TRAINING)
+
+
 def _use_store(experiment: str) -> None:
     uri = tracking_uri()
     mlflow.set_tracking_uri(uri)
@@ -81,7 +91,7 @@ def _use_store(experiment: str) -> None:
         except mlflow.exceptions.MlflowException:
             if mlflow.get_experiment_by_name(experiment) is None:  # not a lost race with another process
                 raise
-    mlflow.set_experiment(experiment)
+    _mark_model_training(mlflow.set_experiment(experiment).experiment_id)
 
 
 @contextlib.contextmanager
@@ -124,6 +134,7 @@ def tracked_run(*, run_name: str, experiment: str, tags: dict[str, str], resume_
     if launched_by_mlflow_run():
         mlflow.set_tags({**tags, "mlflow.runName": run_name})
         _note_default_experiment(run.info.experiment_id)
+        _mark_model_training(run.info.experiment_id)
     try:
         yield run.info.run_id
     except KeyboardInterrupt:
