@@ -14,13 +14,14 @@ Every figure is the median of repeats after a warm-up; paired figures run back t
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import tempfile
 import time
 
 import numpy as np
+
+from zoo import cli
 
 
 def data_rate(source, workers: int, batches: int, batch_size: int) -> float:
@@ -162,8 +163,8 @@ def export_figures(model_name: str, config, count: int, repeats: int) -> dict[st
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m zoo.bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--arch", default="bigru")
+    parser = cli.parser("python -m zoo.bench", __doc__)
+    parser.add_argument("--arch", default="bigru", help="registered architecture to measure (default bigru)")
     parser.add_argument("--preset", default="reference", help="model and data shape to measure (default: the reference)")
     parser.add_argument("--quick", action="store_true", help="3 steps x 3 repeats instead of 10 x 5 (18 min instead of over an hour on a 2-core CPU)")
     parser.add_argument("--no-track", action="store_true", help="do not log the figures as an MLflow run")

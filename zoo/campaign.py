@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from zoo import cli
 from zoo import compare
 from zoo import config as config_lib
 from zoo.config import ConfigError, RunConfig
@@ -185,7 +186,7 @@ def commit(paths: list[Path], message: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m zoo.campaign", description=__doc__.splitlines()[1].strip(": "))
+    parser = cli.parser("python -m zoo.campaign", __doc__)
     parser.add_argument("config", help="a comparison config, e.g. experiments/campaign-reference.toml")
     parser.add_argument("--commit", action="store_true", help="git-commit the state, report CSVs and shipped model after each run")
     parser.add_argument("--hours", type=float, help="start no run after this many hours (e.g. a borrowed GPU's budget)")

@@ -9,7 +9,6 @@ A run that fails is reported and the grid goes on; the exit status says whether 
 
 from __future__ import annotations
 
-import argparse
 import fnmatch
 import os
 import subprocess
@@ -18,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from zoo import cli
 from zoo import config as config_lib
 from zoo import registry
 from zoo.config import ConfigError, RunConfig
@@ -124,7 +124,7 @@ def _child_environment() -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m zoo.compare", description=__doc__.splitlines()[0])
+    parser = cli.parser("python -m zoo.compare", __doc__)
     parser.add_argument("config", help="a comparison config, e.g. experiments/heads.toml")
     parser.add_argument("--dry-run", action="store_true", help="print the plan (and what is already done) and stop")
     args = parser.parse_args(argv)

@@ -11,20 +11,24 @@ import argparse
 import sys
 from pathlib import Path
 
+from zoo import cli
 from zoo.config import DataConfig
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     defaults = DataConfig()
-    parser = argparse.ArgumentParser(prog="python -m zoo.evaluate", description=__doc__.splitlines()[0])
+    parser = cli.parser("python -m zoo.evaluate", __doc__)
     parser.add_argument("--model", required=True, help="a shipped model name, models:/NAME/VERSION, models:/NAME@ALIAS, "
                         "runs:/ID/model or a .keras file")
-    parser.add_argument("--test-size", type=int, default=defaults.test_size)
-    parser.add_argument("--test-seed", type=int, default=defaults.test_seed)
+    parser.add_argument("--test-size", type=int, default=defaults.test_size,
+                        help=f"fresh captchas to score (default {defaults.test_size:,})")
+    parser.add_argument("--test-seed", type=int, default=defaults.test_seed,
+                        help=f"seed of the test captchas (default {defaults.test_seed}, the training presets' test set)")
     parser.add_argument("--charset", help="characters the model reads (default: from the model's metadata)")
-    parser.add_argument("--min-length", type=int)
-    parser.add_argument("--max-length", type=int)
-    parser.add_argument("--experiment", default="captcha-zoo-evaluations")
+    parser.add_argument("--min-length", type=int, help="shortest label to draw (default: from the model's metadata)")
+    parser.add_argument("--max-length", type=int, help="longest label to draw (default: from the model's metadata)")
+    parser.add_argument("--experiment", default="captcha-zoo-evaluations",
+                        help="MLflow experiment of the evaluation run (default: captcha-zoo-evaluations)")
     return parser.parse_args(argv)
 
 

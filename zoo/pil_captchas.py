@@ -22,6 +22,8 @@ from typing import Callable
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
+from zoo import cli
+
 STYLES = ("plain", "distorted")
 
 
@@ -101,13 +103,14 @@ def _lengths(text: str) -> tuple[int, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m zoo.pil_captchas", description=__doc__.splitlines()[0])
+    parser = cli.parser("python -m zoo.pil_captchas", __doc__)
     parser.add_argument("out", type=Path, help="folder to write (created; existing files of the same names are replaced)")
-    parser.add_argument("--count", type=int, default=3000)
+    parser.add_argument("--count", type=int, default=3000, help="images to draw (default 3000)")
     parser.add_argument("--lengths", type=_lengths, default=(4, 8), help="label lengths, e.g. 4-8 (default) or 5")
-    parser.add_argument("--charset", default=string.digits + string.ascii_uppercase)
-    parser.add_argument("--style", choices=STYLES, default="distorted")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--charset", default=string.digits + string.ascii_uppercase,
+                        help="characters the labels are drawn from (default 0-9A-Z)")
+    parser.add_argument("--style", choices=STYLES, default="distorted", help="how the images look (see above; default distorted)")
+    parser.add_argument("--seed", type=int, default=0, help="the same seed and arguments draw the same folder (default 0)")
     parser.add_argument("--names", action="store_true", help="labels in the file names instead of labels.csv")
     args = parser.parse_args(argv)
     try:

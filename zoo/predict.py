@@ -19,19 +19,21 @@ from pathlib import Path
 
 import pandas as pd
 
+from zoo import cli
 from zoo.export import RUNTIMES
 from zoo.pretrained import DEFAULT_MODEL
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m zoo.predict", description=__doc__.splitlines()[2])
-    parser.add_argument("inputs", nargs="+", metavar="IMAGE_OR_DIR")
+    parser = cli.parser("python -m zoo.predict", __doc__)
+    parser.add_argument("inputs", nargs="+", metavar="IMAGE_OR_DIR", help="image files, or folders of them")
     parser.add_argument("--model", default=DEFAULT_MODEL,
                         help=f"shipped name, model folder, .keras file, models:/... or runs:/... (default {DEFAULT_MODEL})")
     parser.add_argument("--beam", type=int, default=0, metavar="N", help="beam search of width N (default: greedy)")
-    parser.add_argument("--format", choices=("text", "csv", "json"), default="text")
+    parser.add_argument("--format", choices=("text", "csv", "json"), default="text",
+                        help="text: one aligned line per file (default); csv or json: one record per file")
     parser.add_argument("--labels", type=Path, help="CSV with columns file,label: also print accuracy")
-    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--batch-size", type=int, default=128, help="images read per model call (default 128)")
     parser.add_argument("--runtime", choices=RUNTIMES, default="keras",
                         help="onnx: ONNX Runtime (needs the onnx extra; the first use converts the model, ~20 s)")
     return parser.parse_args(argv)

@@ -10,13 +10,13 @@ card for people). Loading checks the sha256 and uses Keras safe mode.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import sys
 from datetime import date
 from pathlib import Path
 
+from zoo import cli
 from zoo.export import RUNTIMES
 from zoo.reader import ModelInfo, Reader
 
@@ -203,7 +203,7 @@ def model_card_text(card: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m zoo.pretrained", description=__doc__.splitlines()[0])
+    parser = cli.parser("python -m zoo.pretrained", __doc__)
     parser.add_argument("--ship", metavar="MODEL_URI", help="a tracked model to ship (models:/..., runs:/...)")
     parser.add_argument("--name", help="the shipped model's name (with --ship)")
     args = parser.parse_args(argv)

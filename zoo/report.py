@@ -9,7 +9,6 @@ architecture, e.g. learning-rate schedules); see zoo.run_tables.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import html
 import io
@@ -22,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from zoo import cli
 from zoo import config as config_lib
 from zoo.run_tables import ReportDataError, RunTables
 from zoo.stats import mean_ci, samples_to_reach, welch_p_value
@@ -265,7 +265,7 @@ def write(report: Report, out: Path, notes: list[str] = ()) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m zoo.report", description=__doc__.splitlines()[0])
+    parser = cli.parser("python -m zoo.report", __doc__)
     parser.add_argument("--experiment", default="heads", help="MLflow experiment of zoo runs (default: heads)")
     parser.add_argument("--out", type=Path, help="output folder (default: reports/<experiment>)")
     parser.add_argument("--from-csv", type=Path, help="rebuild from the runs.csv/curves.csv/char_errors.csv of a report folder")

@@ -25,6 +25,7 @@ from datetime import date
 from pathlib import Path
 from typing import Iterator
 
+from zoo import cli
 from zoo import config as config_lib
 from zoo.config import ConfigError
 from zoo.study_config import StudyConfig, load_study_config
@@ -415,7 +416,7 @@ def _optional_int(text: str) -> int | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m zoo.study", description=__doc__.splitlines()[0])
+    parser = cli.parser("python -m zoo.study", __doc__)
     parser.add_argument("--arch", help="registered architecture (default: the config's)")
     parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="study config in experiments/ (kind = \"study\")")
     parser.add_argument("--trials", type=_optional_int, help="finished trials the study should hold (default: the config's)")
@@ -423,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--storage", help=f"journal file path or RDB URL (default: {DEFAULT_STORAGE.name} in the repository)")
     parser.add_argument("--name", help="study name (default: the config's)")
     parser.add_argument("--tuned-dir", type=Path, default=config_lib.EXPERIMENTS_DIR, help="where tuned-<arch>.toml is written")
-    parser.add_argument("--report-dir", type=Path, help="where trials.csv and the plots are written "
+    parser.add_argument("--out", "--report-dir", dest="report_dir", type=Path, metavar="DIR", help="where trials.csv and the plots are written "
                         "(default: reports/studies/<study name>)")
     args = parser.parse_args(argv)
     # `mlflow run -e study` passes "" for parameters left at their default

@@ -9,12 +9,13 @@ import argparse
 import signal
 import sys
 
+from zoo import cli
 from zoo import config as config_lib
 from zoo import registry
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m zoo.train", description=__doc__.splitlines()[0])
+    parser = cli.parser("python -m zoo.train", __doc__)
     parser.add_argument("--arch", default="bigru", help=f"registered model: {', '.join(registry.list_models())}")
     parser.add_argument("--preset", default="cpu", help=f"preset in experiments/: {', '.join(config_lib.list_presets())}")
     parser.add_argument("--seed", type=int, default=0, help="seed of the training stream and weights")
