@@ -120,3 +120,89 @@ def test_pil_captchas_cli_refuses_bad_arguments(tmp_path, capsys):
     assert pil_captchas.main([str(tmp_path / "x"), "--lengths", "8-4"]) == 2
     assert "lengths must be 1 <= shortest <= longest, got 8-4" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_pad_keeps_the_aspect_ratio_and_pads_with_the_background():
+    from PIL import Image
+
+    from zoo import images
+
+    wide = Image.new("RGB", (200, 80), (250, 240, 200))  # cream background, a dark block on the left
+    wide.paste((20, 20, 120), (10, 20, 60, 60))
+    padded = np.asarray(images.fit(wide, 32, 160, "pad"))  # 200 x 80 -> 80 x 32, then 80 px of background
+    assert padded.shape == (32, 160, 3)
+    assert (np.abs(padded[:, 82:].astype(int) - [250, 240, 200]) <= 1).all()
+    assert padded[8:24, 6:22].mean() < 120  # the block, scaled by 0.4, where it was
+    squeezed = np.asarray(images.fit(Image.new("RGB", (800, 80), "white"), 32, 160, "pad"))  # too wide: fit the width
+    assert squeezed.shape == (32, 160, 3)
+    stretched = np.asarray(images.fit(wide, 32, 160, "stretch"))
+    dark_columns = lambda image: int((image.mean(axis=(0, 2)) < 200).sum())  # noqa: E731
+    assert dark_columns(padded) == 20 and dark_columns(stretched) == 40  # 50 px wide, scaled 0.4 or stretched 0.8
+
+
+def test_augmentation_is_seeded_by_sample_and_keeps_the_image_shape(tmp_path):
+    draw_folder(tmp_path / "imgs", 40, lengths=(4, 6), style="distorted")
+    config = make_config("bigru", "smoke", 0, [f"data.source=folder:{tmp_path / 'imgs'}", "data.height=48",
+                                               "data.resize=pad", "data.auto_width=true", "data.augment=text"])
+    train, test = source_for(config.data, "train", seed=0), source_for(config.data, "test")
+    first, label = train.sample(7)
+    again, _ = train.sample(7)  # a resumed run draws sample 7 exactly as before
+    assert np.array_equal(first, again) and first.shape == (48, config.data.width, 3) and first.dtype == np.uint8
+    plain = folder_data.FolderSource(train.images, train.charset, train.max_length, train.width, train.height,
+                                     0, "pad", "none")
+    assert plain.sample(7)[1] == label and not np.array_equal(plain.sample(7)[0], first)  # augmented
+    assert not np.array_equal(train.sample(8)[0], train.sample(8 + len(train.images))[0])  # new draws each pass
+    assert np.array_equal(test.sample(0)[0], test.sample(0)[0]) and test.augment == "text" and test.seed is None
+
+
+def test_auto_width_follows_the_images_and_leaves_two_ctc_steps_per_character(tmp_path):
+    from zoo.architectures import output_steps
+
+    draw_folder(tmp_path / "imgs", 30, lengths=(4, 8), style="distorted")  # 140-219 x 48-71 px
+    config = make_config("bigru", "folder-cpu", 0, [f"data.source=folder:{tmp_path / 'imgs'}"])
+    sizes = folder_data.image_sizes(folder_data.scan(str(tmp_path / "imgs"), r"^([^_.]+)"))
+    aspect = np.percentile(sizes[:, 0] / sizes[:, 1], 95)
+    assert config.data.resize == "pad" and config.data.auto_width and config.data.width % 8 == 0
+    assert aspect * config.data.height <= config.data.width
+    assert output_steps(config.arch_config(), config.data.width, config.data.height) >= 2 * config.data.max_length
+    with pytest.raises(ConfigError, match="data.auto_width reads a folder's images"):
+        make_config("bigru", "smoke", 0, ["data.auto_width=true"])
+    with pytest.raises(ConfigError, match="data.resize 'crop' is not accepted; use one of stretch, pad"):
+        make_config("bigru", "smoke", 0, ["data.resize=crop"])
+
+
+def test_the_summary_says_what_was_understood_and_warns_about_suspicious_labels(tmp_path):
+    draw_folder(tmp_path / "imgs", 12, lengths=(4, 5), name=lambda label, i: f"{label}-0.png")
+    config = make_config("bigru", "smoke", 0, [f"data.source=folder:{tmp_path / 'imgs'}", "data.label_pattern=^([^.]+)"])
+    text = folder_data.summary_for(config.data)
+    assert "12 labeled images" in text and "10 train / 1 validation / 1 test" in text
+    assert f"input: {config.data.width} x {config.data.height}" in text and "-> '" in text
+    assert "warning: every label ends with '-0'" in text
+    rare = folder_data.label_warnings(folder_data.LabeledImages("x", ("1", "2", "3"), ("AAB", "AAB", "AAZ")))
+    assert any("characters seen fewer than 3 times cannot be learned: 'BZ'" in warning for warning in rare)
+
+
+@pytest.mark.slow
+def test_a_padded_augmented_folder_run_ends_on_its_best_epoch_and_reads_as_it_trained(store, tmp_path):
+    from mlflow.tracking import MlflowClient
+
+    from zoo import tracking
+    from zoo.checkpoints import RunCheckpoint
+    from zoo.training import train
+
+    draw_folder(tmp_path / "imgs", 60, lengths=(4, 6), style="distorted")
+    config = make_config("bigru", "smoke", 0, [f"data.source=folder:{tmp_path / 'imgs'}", "data.height=48",
+                                               "data.resize=pad", "data.auto_width=true", "data.augment=text",
+                                               "train.restore_best=true", "train.phases=[{epochs=3, lr=1e-3}]",
+                                               f"checkpoint_dir={tmp_path / 'ckpt'}"])
+    result = train(config)
+    run = MlflowClient().get_run(result.run_id)
+    best = RunCheckpoint(config).best()
+    history = MlflowClient().get_metric_history(result.run_id, "val_seq_acc")
+    assert best["score"] == pytest.approx(max(m.value for m in history))
+    assert run.data.metrics["best_epoch"] == best["epoch"] and run.data.tags["restored_best_epoch"] == str(best["epoch"])
+    assert run.data.params["data.resize"] == "pad" and run.data.params["data.width"] == str(config.data.width)
+    summary = MlflowClient().download_artifacts(result.run_id, "data_summary.txt", str(tmp_path))
+    assert "60 labeled images" in open(summary).read()
+    reader = tracking.load_reader(result.model_uri)  # the logged model fits images the way it was trained
+    assert reader.info.resize == "pad" and (reader.height, reader.width) == (48, config.data.width)

@@ -37,6 +37,8 @@ class RunCheckpoint:
         self.folder = Path(config.checkpoint_dir) / f"{config.arch}-{config.preset}-s{config.seed}-{config_hash(config)}"
         self.model_path = self.folder / "last.keras"
         self.state_path = self.folder / "state.json"
+        self.best_weights_path = self.folder / "best.weights.h5"  # train.restore_best: the best epoch so far
+        self.best_path = self.folder / "best.json"
 
     @contextlib.contextmanager
     def exclusive(self):
@@ -73,6 +75,19 @@ class RunCheckpoint:
         os.replace(partial, self.model_path)
         self._write_state(CheckpointState(run_id, epochs_done))
 
+    def save_best(self, model: keras.Model, epoch: int, score: float) -> None:
+        """Keep `model`'s weights as the best epoch's (weights first, then the record naming them)."""
+        partial = self.folder / "best.partial.weights.h5"
+        model.save_weights(partial)
+        os.replace(partial, self.best_weights_path)
+        record = self.best_path.with_suffix(".partial")
+        record.write_text(json.dumps({"epoch": epoch, "score": score}))
+        os.replace(record, self.best_path)
+
+    def best(self) -> dict | None:
+        """{"epoch", "score"} of the best epoch kept so far, or None."""
+        return json.loads(self.best_path.read_text()) if self.best_path.is_file() else None
+
     def start(self, run_id: str) -> None:
         """Record the run before its first epoch, so even an early kill is resumable."""
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -96,6 +111,20 @@ class RunCheckpoint:
         partial = self.state_path.with_suffix(".partial")
         partial.write_text(json.dumps(asdict(state)))
         os.replace(partial, self.state_path)
+
+
+class KeepBest(keras.callbacks.Callback):
+    """Keeps the weights of the epoch with the highest `monitor` in the checkpoint folder (before the
+    epoch's checkpoint is written, so a resumed run knows its best epoch too)."""
+
+    def __init__(self, checkpoint: RunCheckpoint, monitor: str = "val_seq_acc"):
+        super().__init__()
+        self.checkpoint, self.monitor = checkpoint, monitor
+
+    def on_epoch_end(self, epoch, logs=None):
+        score, best = (logs or {}).get(self.monitor), self.checkpoint.best()
+        if score is not None and (best is None or score > best["score"]):
+            self.checkpoint.save_best(self.model, epoch + 1, float(score))
 
 
 class SaveEveryEpoch(keras.callbacks.Callback):

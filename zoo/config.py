@@ -49,6 +49,15 @@ class DataConfig:
     label_pattern: str = r"^([^_.]+)"  # folder: first group = the label, from the file name
     val_fraction: float = 0.1  # folder: shares of the images held out for validation and test
     test_fraction: float = 0.1
+    # how an image is fitted to width x height: "stretch" (the reference) or "pad" (keep the aspect
+    # ratio: scale to the height, pad on the right with the background; zoo.images.fit)
+    resize: str = "stretch"
+    # folder: choose `width` from the images' aspect ratios at `height` (their 95th percentile, and at
+    # least 2 CTC steps per character of the longest label), replacing the preset's width
+    auto_width: bool = False
+    # training images only: "none", or "text" (small rotation/shear/scale/shift, colour and contrast
+    # jitter, blur, pixel noise and noise lines; seeded by sample index, so resumable: zoo.augment)
+    augment: str = "none"
 
 
 DECAYS = ("constant", "linear", "cosine")
@@ -86,6 +95,9 @@ class TrainConfig:
     # "auto" (bf16 where the CPU has bf16 instructions or on a GPU, else fp32; zoo.hardware), "fp32",
     # or "bf16": mixed bfloat16 compute, float32 weights, logits, softmax and CTC
     precision: str = "auto"
+    # end with the weights of the epoch with the best validation full-sequence accuracy (kept in the
+    # checkpoint folder), not the last epoch's: a small folder of real images overfits
+    restore_best: bool = False
 
     @property
     def epochs(self) -> int:
@@ -145,7 +157,8 @@ RESULT_NEUTRAL_KEYS = {"checkpoint_dir", "data.workers", "data.prefetch_batches"
 # fields added after runs were tracked, with the value every earlier run had: hashed only when they
 # differ from it, so earlier runs keep their hashes
 LATER_KEYS = {"data.source": "captcha", "data.label_pattern": r"^([^_.]+)", "data.val_fraction": "0.1",
-              "data.test_fraction": "0.1", "train.init": "", "train.precision": "fp32"}
+              "data.test_fraction": "0.1", "train.init": "", "train.precision": "fp32", "data.resize": "stretch",
+              "data.auto_width": "false", "data.augment": "none", "train.restore_best": "false"}
 PRECISIONS = {"fp32": "float32", "bf16": "mixed_bfloat16"}  # train.precision -> Keras dtype policy
 PRECISION_CHOICES = ("auto", *PRECISIONS)
 
@@ -284,15 +297,17 @@ def make_config(
         _apply_override(config, key, value)
         given.add(key)
     if config.data.source != "captcha":
-        _read_folder(config.data, charset_given="data.charset" in given)
+        _read_folder(config, charset_given="data.charset" in given)
     validate(config)
     return config
 
 
-def _read_folder(data: DataConfig, charset_given: bool) -> None:
-    """Fill charset, lengths and split sizes from a `folder:PATH` source's labels."""
+def _read_folder(config: RunConfig, charset_given: bool) -> None:
+    """Fill charset, lengths and split sizes from a `folder:PATH` source's labels (and with
+    `data.auto_width`, the width from its images)."""
     from zoo import folder_data
 
+    data = config.data
     root = folder_data.folder_path(data.source)
     if root is None:
         raise ConfigError(f"data.source {data.source!r} is not accepted: use \"captcha\" or \"folder:PATH\"")
@@ -311,6 +326,10 @@ def _read_folder(data: DataConfig, charset_given: bool) -> None:
     lengths = [len(label) for label in labeled.labels]
     data.min_length, data.max_length = min(lengths), max(lengths)
     data.val_size, data.test_size = len(val), len(test)
+    if data.auto_width and config.arch in registry.list_models():  # an unknown arch is reported by validate
+        arch = config.arch_config()
+        data.width = folder_data.choose_width(folder_data.image_sizes(labeled), data.height, arch, data.max_length,
+                                              MAX_INPUT["width"])
 
 
 def _split(assignment: str) -> tuple[str, str]:
@@ -448,6 +467,14 @@ def validate(config: RunConfig) -> None:
         if getattr(data, name) > largest:
             problems.append(f"data.{name} = {getattr(data, name)} is larger than the {largest} px accepted; "
                             "resize your images smaller (text captchas read well at 32-128 px high)")
+    from zoo import augment, images
+
+    if data.resize not in images.RESIZES:
+        problems.append(f"data.resize {data.resize!r} is not accepted; use one of {', '.join(images.RESIZES)}")
+    if data.augment not in augment.AUGMENTS:
+        problems.append(f"data.augment {data.augment!r} is not accepted; use one of {', '.join(augment.AUGMENTS)}")
+    if data.auto_width and data.source == "captcha":
+        problems.append("data.auto_width reads a folder's images: it needs data.source = \"folder:PATH\" (--data)")
     if data.workers < 0:
         problems.append(f"data.workers must be >= 0 (0 = one per core), got {data.workers}")
     for name in ("batch_size", "steps_per_epoch", "eval_batch_size"):

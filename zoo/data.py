@@ -117,7 +117,7 @@ def source_for(data, split: str, seed: int = 0):
     parts = dict(zip(("train", "val", "test"), folder_data.split(folder_data.scan(str(root), data.label_pattern),
                                                                data.val_fraction, data.test_fraction)))
     return folder_data.FolderSource(parts[split], data.charset, data.max_length, data.width, data.height,
-                                    seed if split == "train" else None)
+                                    seed if split == "train" else None, data.resize, data.augment)
 
 
 def _render_batch(source: CaptchaSource, batch_index: int, batch_size: int):

@@ -15,9 +15,12 @@ continues with exactly the batches it would have seen.
 
 from __future__ import annotations
 
+import collections
 import csv
 import functools
 import hashlib
+import math
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +28,10 @@ from pathlib import Path
 import numpy as np
 
 from zoo import images
+from zoo.augment import augment
 
 PREFIX = "folder:"
+AUGMENT_STREAM = 1  # keeps the augmentation draws apart from the permutation's
 SPLIT_SEED = 12345  # the split never depends on a run's seed: every run tests on the same images
 
 
@@ -143,6 +148,90 @@ def split(labeled: LabeledImages, val_fraction: float, test_fraction: float):
             labeled.subset(order[n_val:n_val + n_test]))
 
 
+@functools.lru_cache(maxsize=4)
+def image_sizes(labeled: LabeledImages) -> np.ndarray:
+    """width, height of every readable image (n x 2), from the file headers only (fast)."""
+    from PIL import Image
+
+    sizes = []
+    for name in labeled.files:
+        try:
+            with Image.open(Path(labeled.root) / name) as image:
+                sizes.append(image.size)
+        except (OSError, ValueError, Image.DecompressionBombError):
+            continue  # reported per file when it is read for training
+    return np.array(sizes or [(1, 1)], dtype=np.float64).reshape(-1, 2)
+
+
+ASPECT_PERCENTILE = 95  # auto width: wide enough for all but the widest 5% of the images at full height
+WIDTH_STEP = 8
+
+
+def choose_width(sizes: np.ndarray, height: int, arch, max_length: int, largest: int) -> int:
+    """The input width for images of `sizes` fitted to `height`: their 95th-percentile aspect ratio,
+    widened until the model emits 2 CTC steps per character of the longest label, at most `largest`."""
+    from zoo.architectures import output_steps
+
+    aspect = float(np.percentile(sizes[:, 0] / sizes[:, 1], ASPECT_PERCENTILE))
+    width = WIDTH_STEP * math.ceil(aspect * height / WIDTH_STEP)
+
+    def steps(width: int) -> int:
+        try:
+            return output_steps(arch, width, height)
+        except ValueError:  # too small for the conv blocks
+            return 0
+
+    while width < largest and steps(width) < 2 * max_length:
+        width += WIDTH_STEP
+    return min(width, largest)
+
+
+def summary(labeled: LabeledImages, data, parts: tuple[int, int, int]) -> str:
+    """What was understood of a folder, for the user to check before any compute: the images, the
+    labels, the input shape and the split, then warnings where the labels look wrong."""
+    sizes = image_sizes(labeled)
+    lengths = [len(label) for label in labeled.labels]
+    counts = collections.Counter(char for label in labeled.labels for char in label)
+    examples = ", ".join(f"{name} -> {label!r}" for name, label in list(zip(labeled.files, labeled.labels))[:4])
+    lines = [
+        f"data: {len(labeled):,} labeled images in {labeled.root}",
+        f"  labels: {len(counts)} characters {''.join(sorted(counts))!r}, lengths {min(lengths)}-{max(lengths)}; "
+        f"e.g. {examples}",
+        f"  images: {int(sizes[:, 0].min())}-{int(sizes[:, 0].max())} x {int(sizes[:, 1].min())}-{int(sizes[:, 1].max())} px "
+        f"(width x height; median {int(np.median(sizes[:, 0]))} x {int(np.median(sizes[:, 1]))})",
+        f"  input: {data.width} x {data.height} ({'scaled to the height, aspect ratio kept, padded' if data.resize == 'pad' else 'stretched'}"
+        f"{', width from the images' if data.auto_width else ''}); augmentation: {data.augment}",
+        f"  split: {parts[0]:,} train / {parts[1]:,} validation / {parts[2]:,} test (fixed, seeded)",
+    ]
+    return "\n".join(lines + [f"warning: {warning}" for warning in label_warnings(labeled)])
+
+
+def summary_for(data) -> str:
+    """The summary of a DataConfig whose source is `folder:PATH` (after zoo.config read the folder)."""
+    labeled = scan(str(folder_path(data.source)), data.label_pattern)
+    parts = split(labeled, data.val_fraction, data.test_fraction)
+    return summary(labeled, data, tuple(len(part) for part in parts))
+
+
+def label_warnings(labeled: LabeledImages) -> list[str]:
+    """Signs that the labels were read wrong or cannot be learned."""
+    warnings = []
+    labels = labeled.labels
+    for name, common in (("starts", os.path.commonprefix(labels)), ("ends", os.path.commonprefix([l[::-1] for l in labels])[::-1])):
+        if len(labels) > 1 and common:
+            warnings.append(f"every label {name} with {common!r}: the file-name pattern probably reads too much "
+                            "(set data.label_pattern, e.g. --set 'data.label_pattern=^([^-]+)', or give a labels.csv)")
+    counts = collections.Counter(char for label in labels for char in label)
+    rare = sorted(char for char, count in counts.items() if count < RARE_CHARACTER)
+    if rare:
+        warnings.append(f"characters seen fewer than {RARE_CHARACTER} times cannot be learned: {''.join(rare)!r} "
+                        "(a typo in a label, or too few images)")
+    return warnings
+
+
+RARE_CHARACTER = 3
+
+
 def check_labels(labeled: LabeledImages, charset: str) -> None:
     outside = sorted({char for label in labeled.labels for char in label} - set(charset))
     if outside:
@@ -160,19 +249,25 @@ class FolderSource:
     width: int
     height: int
     seed: int | None
+    resize: str = "stretch"  # zoo.images.fit
+    augment: str = "none"  # zoo.augment, for the seeded (training) stream only
 
     def cache_key(self) -> dict:
         return {"folder": self.images.digest(), "count": len(self.images), "charset": self.charset,
-                "max_length": self.max_length, "width": self.width, "height": self.height, "seed": self.seed}
+                "max_length": self.max_length, "width": self.width, "height": self.height, "seed": self.seed,
+                "resize": self.resize, "augment": self.augment}
 
     def sample(self, index: int, text: str | None = None) -> tuple[np.ndarray, str]:
         epoch, position = divmod(index, len(self.images))
         chosen = position if self.seed is None else int(_permutation(len(self.images), self.seed, epoch)[position])
         path = Path(self.images.root) / self.images.files[chosen]
         try:
-            return images.adapt(path, self.height, self.width), self.images.labels[chosen]  # height x width x 3
+            image = images.adapt(path, self.height, self.width, self.resize)  # height x width x 3
         except (images.ImageError, OSError) as error:
             raise FolderDataError(f"{path}: {error} (remove or fix the file)") from None
+        if self.seed is not None and self.augment != "none":
+            image = augment(image, np.random.default_rng([self.seed, index, AUGMENT_STREAM]))  # sample i: always the same
+        return image, self.images.labels[chosen]
 
     def batch(self, start: int, size: int) -> tuple[np.ndarray, np.ndarray]:
         from zoo.data import stack_samples

@@ -3,8 +3,10 @@
 Files, encoded bytes, base64 text and arrays of any size and mode (grayscale, RGBA, palette,
 16-bit) are adapted the same way everywhere (`zoo.predict`, `zoo.load(...).predict`, the served
 MLflow model): decoded fully (a truncated file is an error, not a half-grey image), transparency
-flattened onto white like the captcha background, converted to RGB and resized to the model's
-input size. Nothing here imports Keras.
+flattened onto white like the captcha background, converted to RGB and fitted to the model's
+input size: stretched to it (`resize = "stretch"`, the reference's generated captchas), or scaled
+to its height keeping the aspect ratio and padded on the right with the image's background colour
+(`"pad"`, for real captchas whose width grows with the text). Nothing here imports Keras.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+RESIZES = ("stretch", "pad")  # how an image is fitted to the model's input size (the model's metadata says which)
 SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
 Image.MAX_IMAGE_PIXELS = 50_000_000  # a decompression bomb is refused, not decoded
 
@@ -95,7 +98,8 @@ def from_array(array: np.ndarray) -> Image.Image:
     return Image.fromarray(array)
 
 
-def adapt(item: bytes | str | Path | np.ndarray | Image.Image, height: int, width: int) -> np.ndarray:
+def adapt(item: bytes | str | Path | np.ndarray | Image.Image, height: int, width: int,
+          resize: str = "stretch") -> np.ndarray:
     """One input of any accepted kind -> uint8 height x width x 3."""
     if isinstance(item, Image.Image):
         image = item
@@ -106,7 +110,26 @@ def adapt(item: bytes | str | Path | np.ndarray | Image.Image, height: int, widt
     else:
         raise ImageError(f"cannot read an image from {type(item).__name__}: pass a path, encoded bytes, "
                          "base64 text, a PIL image or an array")
-    image = to_rgb(image)
-    if image.size != (width, height):
-        image = image.resize((width, height), Image.Resampling.BILINEAR)
-    return np.asarray(image, dtype=np.uint8)  # height x width x 3
+    return np.asarray(fit(to_rgb(image), height, width, resize), dtype=np.uint8)  # height x width x 3
+
+
+def fit(image: Image.Image, height: int, width: int, resize: str = "stretch") -> Image.Image:
+    """An RGB image -> exactly width x height, stretched or (`"pad"`) scaled and padded."""
+    if image.size == (width, height):
+        return image
+    if resize == "stretch":
+        return image.resize((width, height), Image.Resampling.BILINEAR)
+    if resize != "pad":
+        raise ValueError(f"unknown resize {resize!r}; accepted: {', '.join(RESIZES)}")
+    scale = min(height / image.height, width / image.width)  # the model's height, narrower if too wide
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    canvas = Image.new("RGB", (width, height), background(image))
+    canvas.paste(image.resize(size, Image.Resampling.BILINEAR), (0, (height - size[1]) // 2))  # left, centred
+    return canvas
+
+
+def background(image: Image.Image) -> tuple[int, int, int]:
+    """The median colour of an RGB image's border pixels: what its text is drawn on."""
+    array = np.asarray(image)
+    border = np.concatenate([array[0], array[-1], array[:, 0], array[:, -1]])  # (2w + 2h) x 3
+    return tuple(int(value) for value in np.median(border, axis=0))

@@ -35,6 +35,7 @@ class ModelInfo:
     min_length: int
     max_length: int
     arch: str = "?"
+    resize: str = "stretch"  # how images are fitted to the input size (zoo.images.fit), as in training
 
     @classmethod
     def from_metadata(cls, metadata: dict[str, Any], source: str) -> "ModelInfo":
@@ -44,11 +45,11 @@ class ModelInfo:
                              "it was not logged by the zoo (pass the charset and lengths yourself)")
         max_length = int(metadata["max_length"])
         return cls(str(metadata["charset"]), int(metadata.get("min_length") or max_length), max_length,
-                   str(metadata.get("arch", "?")))
+                   str(metadata.get("arch", "?")), str(metadata.get("resize") or "stretch"))
 
     def metadata(self) -> dict[str, Any]:
         return {"charset": self.charset, "min_length": self.min_length, "max_length": self.max_length,
-                "arch": self.arch, "blank_index": ctc.BLANK}
+                "arch": self.arch, "blank_index": ctc.BLANK, "resize": self.resize}
 
 
 class Reader:
@@ -64,7 +65,7 @@ class Reader:
         items = list(items)
         if not items:
             return np.zeros((0, self.height, self.width, 3), np.uint8)
-        return np.stack([images.adapt(item, self.height, self.width) for item in items])
+        return np.stack([images.adapt(item, self.height, self.width, self.info.resize) for item in items])
 
     def predict(self, items, beam_width: int | None = None, batch_size: int = 128) -> list[Reading]:
         """Read each image; `beam_width` switches greedy decoding to beam search.
@@ -93,7 +94,7 @@ class Reader:
             good, arrays = [], []
             for path in files[start:start + batch_size]:
                 try:
-                    arrays.append(images.adapt(path, self.height, self.width))
+                    arrays.append(images.adapt(path, self.height, self.width, self.info.resize))
                     good.append(path)
                 except (images.ImageError, OSError) as error:
                     results.append((str(path), None, str(error)))

@@ -45,7 +45,7 @@ class CaptchaReaderModel(PythonModel):
         good, arrays = [], []
         for index, item in enumerate(items):
             try:
-                arrays.append(images.adapt(item, self.reader.height, self.reader.width))
+                arrays.append(images.adapt(item, self.reader.height, self.reader.width, self.reader.info.resize))
                 good.append(index)
             except images.ImageError as error:
                 rows[index] = {"text": None, "confidence": None, "error": str(error)}

@@ -9,7 +9,7 @@ import argparse
 import signal
 import sys
 
-from zoo import cli
+from zoo import cli, folder_data
 from zoo import config as config_lib
 from zoo import registry
 
@@ -48,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     except config_lib.ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if folder_data.folder_path(config.data.source) is not None:  # what was understood, before any compute
+        print(folder_data.summary_for(config.data), flush=True)
     from zoo.training import train  # heavy imports only once the config is known to be good
 
     signal.signal(signal.SIGTERM, _interrupt)  # a kill by SIGTERM ends the run KILLED, resumable

@@ -20,8 +20,8 @@ import pandas as pd
 from keras import ops
 
 from zoo import config as config_lib
-from zoo import ctc, evaluation, hardware, plots, schedules, tracking
-from zoo.checkpoints import RunCheckpoint, SaveEveryEpoch
+from zoo import ctc, evaluation, folder_data, hardware, plots, schedules, tracking
+from zoo.checkpoints import KeepBest, RunCheckpoint, SaveEveryEpoch
 from zoo.config import ConfigError, RunConfig
 from zoo.data import BatchStream, CaptchaSource, cached_split, default_workers, source_for
 from zoo.models import create_model
@@ -98,6 +98,8 @@ def _train_locked(checkpoint, config, resume, restart, parent_run_id, extra_tags
                                  "train.precision_resolved": config_lib.resolved_precision(config),
                                  "machine": hardware.describe()})
             tracking.log_dict(config_lib.to_dict(config), "config.json")
+            if folder_data.folder_path(data.source) is not None:
+                tracking.log_text(folder_data.summary_for(data), "data_summary.txt")
         epochs_done = state.epochs_done if state else 0
         keras.utils.set_random_seed(config.seed + epochs_done)
         if epochs_done:
@@ -110,12 +112,24 @@ def _train_locked(checkpoint, config, resume, restart, parent_run_id, extra_tags
                                    "init_layers": str(_initialize_from(model, config.train.init))})
             tracking.log_text(_summary(model), "model_summary.txt")
         history = _fit_phases(model, config, epochs_done, (val_images, val_labels), checkpoint, run_id, workers, callbacks)
+        if config.train.restore_best:
+            _restore_best(model, checkpoint)
         if final_test:
             metrics, model_uri = _final_evaluation(model, config, run_id, workers)
         else:
             metrics, model_uri = history, None
         checkpoint.mark_finished()
     return TrainResult(run_id, metrics, model_uri)
+
+
+def _restore_best(model: keras.Model, checkpoint: RunCheckpoint) -> None:
+    """Load the best epoch's weights (train.restore_best) and record which epoch the model is."""
+    best = checkpoint.best()
+    if best is None:
+        return
+    model.load_weights(checkpoint.best_weights_path)
+    tracking.log_metrics({"best_epoch": best["epoch"], "best_val_seq_acc": best["score"]})
+    tracking.set_tags({"restored_best_epoch": str(best["epoch"])})
 
 
 def _initialize_from(model: keras.Model, spec: str) -> int:
@@ -177,6 +191,7 @@ def _fit_phases(model, config: RunConfig, epochs_done: int, validation, checkpoi
     callbacks = [
         EpochStats(train_cfg.steps_per_epoch * train_cfg.batch_size),
         tracking.epoch_logger(),  # after EpochStats: logs its values too
+        *([KeepBest(checkpoint)] if train_cfg.restore_best else []),
         SaveEveryEpoch(checkpoint, run_id),  # an epoch counts as done once it is logged
         *extra_callbacks,
     ]
@@ -237,7 +252,7 @@ def _final_evaluation(model, config: RunConfig, run_id: str, workers: int):
             inference,
             registered_name=config_lib.registered_model_name(config) if tracking_cfg.register_model else None,
             metadata={"charset": data.charset, "min_length": data.min_length, "max_length": data.max_length,
-                      "arch": config.arch, "blank_index": ctc.BLANK, "run_name": config.run_name},
+                      "arch": config.arch, "blank_index": ctc.BLANK, "run_name": config.run_name, "resize": data.resize},
             score=metrics["test_seq_acc"],
         )
     return metrics, model_uri

@@ -1,0 +1,75 @@
+"""Augmentation for text captchas: what a small folder of real images needs so as not to be memorized.
+
+`augment(image, rng)` returns a new uint8 height x width x 3 image of the same size: a small affine
+warp (rotation, shear, scale, shift, keeping the text inside), colour and contrast jitter (a channel
+swap included, so a colour is not learned as part of a glyph), sometimes blur, pixel noise and thin
+noise lines. Every draw comes from `rng`, which the training stream seeds with (seed, sample index):
+sample i is augmented the same way however often a run is resumed. Pure PIL + NumPy, no Keras.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageEnhance, ImageFilter
+
+from zoo.images import background
+
+AUGMENTS = ("none", "text")  # data.augment
+ROTATION_DEGREES = 4.0
+SHEAR = 0.25  # x shift per unit of y, either way (italic-like slant)
+SCALE = (0.88, 1.06)
+SHIFT = 0.04  # of the width / height, either way
+JITTER = (0.7, 1.3)  # brightness and contrast factors
+
+
+def augment(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One augmented copy of an RGB uint8 image (height x width x 3 -> height x width x 3)."""
+    picture = Image.fromarray(image)
+    fill = background(picture)
+    picture = _warp(picture, rng, fill)
+    picture = ImageEnhance.Brightness(picture).enhance(rng.uniform(*JITTER))
+    picture = ImageEnhance.Contrast(picture).enhance(rng.uniform(*JITTER))
+    if rng.random() < 0.3:
+        picture = picture.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.0)))
+    if rng.random() < 0.5:
+        picture = _noise_lines(picture, rng)
+    array = np.asarray(picture, dtype=np.int16)  # height x width x 3
+    if rng.random() < 0.3:
+        array = array[..., rng.permutation(3)]  # the same text in other colours
+    if rng.random() < 0.3:
+        array = array + rng.normal(0.0, rng.uniform(2.0, 10.0), array.shape).astype(np.int16)
+    return np.clip(array, 0, 255).astype(np.uint8)
+
+
+def _warp(picture: Image.Image, rng: np.random.Generator, fill: tuple[int, int, int]) -> Image.Image:
+    """Rotate, shear, scale and shift about the centre (one affine map; the uncovered border is `fill`)."""
+    width, height = picture.size
+    angle = math.radians(rng.uniform(-ROTATION_DEGREES, ROTATION_DEGREES))
+    shear, scale = rng.uniform(-SHEAR, SHEAR), rng.uniform(*SCALE)
+    shift_x, shift_y = rng.uniform(-SHIFT, SHIFT) * width, rng.uniform(-SHIFT, SHIFT) * height
+    # output pixel (x, y) samples input (a x + b y + c, d x + e y + f): the inverse of
+    # translate(centre + shift) . rotate . shear . scale . translate(-centre)
+    cos, sin = math.cos(angle) / scale, math.sin(angle) / scale
+    a, b = cos + shear * sin, sin - shear * cos  # (R Sh S)^-1 = S^-1 Sh^-1 R^-1
+    d, e = -sin, cos
+    centre_x, centre_y = width / 2, height / 2
+    out_x, out_y = centre_x + shift_x, centre_y + shift_y
+    c = centre_x - a * out_x - b * out_y
+    f = centre_y - d * out_x - e * out_y
+    return picture.transform(picture.size, Image.Transform.AFFINE, (a, b, c, d, e, f),
+                             resample=Image.Resampling.BILINEAR, fillcolor=fill)
+
+
+def _noise_lines(picture: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """1-3 thin lines across the image in random colours."""
+    picture = picture.copy()
+    draw = ImageDraw.Draw(picture)
+    width, height = picture.size
+    for _ in range(int(rng.integers(1, 4))):
+        start = (0, float(rng.uniform(0, height)))
+        end = (width, float(rng.uniform(0, height)))
+        colour = tuple(int(v) for v in rng.integers(0, 256, 3))
+        draw.line([start, end], fill=colour, width=int(rng.integers(1, 3)))
+    return picture
