@@ -148,11 +148,13 @@ def test_augmentation_is_seeded_by_sample_and_keeps_the_image_shape(tmp_path):
     first, label = train.sample(7)
     again, _ = train.sample(7)  # a resumed run draws sample 7 exactly as before
     assert np.array_equal(first, again) and first.shape == (48, config.data.width, 3) and first.dtype == np.uint8
-    plain = folder_data.FolderSource(train.images, train.charset, train.max_length, train.width, train.height,
-                                     0, "pad", "none")
+    plain = train.source  # the same stream without augmentation
     assert plain.sample(7)[1] == label and not np.array_equal(plain.sample(7)[0], first)  # augmented
     assert not np.array_equal(train.sample(8)[0], train.sample(8 + len(train.images))[0])  # new draws each pass
-    assert np.array_equal(test.sample(0)[0], test.sample(0)[0]) and test.augment == "text" and test.seed is None
+    import pickle
+
+    assert np.array_equal(pickle.loads(pickle.dumps(train)).sample(7)[0], first)  # as the data workers get it
+    assert isinstance(test, folder_data.FolderSource) and test.seed is None  # test images are not augmented
 
 
 def test_auto_width_follows_the_images_and_leaves_two_ctc_steps_per_character(tmp_path):
@@ -206,3 +208,35 @@ def test_a_padded_augmented_folder_run_ends_on_its_best_epoch_and_reads_as_it_tr
     assert "60 labeled images" in open(summary).read()
     reader = tracking.load_reader(result.model_uri)  # the logged model fits images the way it was trained
     assert reader.info.resize == "pad" and (reader.height, reader.width) == (48, config.data.width)
+
+
+def test_the_website_stream_is_seeded_varied_and_fitted_to_the_input(tmp_path):
+    import pickle
+
+    from zoo.pil_captchas import DRAWERS, PilSource
+
+    config = make_config("bigru", "folder-base", 0)
+    source = source_for(config.data, "train", seed=0).source  # the stream under the augmentation
+    assert isinstance(source, PilSource) and source.style == "website"
+    image, label = source.sample(5)
+    assert image.shape == (32, 256, 3) and 4 <= len(label) <= 8 and set(label) <= set(config.data.charset)
+    assert np.array_equal(pickle.loads(pickle.dumps(source)).sample(5)[0], image)  # seeded, as workers get it
+    widths = [DRAWERS["website"](np.random.default_rng(i), text).width for i, text in enumerate(["AB12", "AB12CD34"])]
+    assert widths[0] < widths[1]  # the width grows with the text
+    with pytest.raises(ConfigError, match="unknown style; accepted: pil:plain, pil:distorted, pil:website"):
+        make_config("bigru", "smoke", 0, ["data.source=pil:fancy"])
+
+
+def test_a_head_start_transfers_to_another_width_and_charset(tmp_path):
+    from zoo.models import create_model
+    from zoo.training import _initialize_from
+
+    base = make_config("bigru", "folder-base", 0)
+    pretrained = create_model("bigru", height=32, width=256, num_classes=37, **base.model)
+    pretrained.save(tmp_path / "base.keras")
+    target = create_model("bigru", height=32, width=184, num_classes=11, **base.model)  # another folder
+    copied = _initialize_from(target, str(tmp_path / "base.keras"))
+    with_weights = [layer for layer in target.layers if layer.weights]
+    assert copied == len(with_weights) - 1  # everything but the output layer (another charset)
+    conv = next(layer for layer in target.layers if layer.weights and "conv" in layer.name)
+    assert np.array_equal(conv.get_weights()[0], pretrained.get_layer(conv.name).get_weights()[0])

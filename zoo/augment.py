@@ -10,6 +10,8 @@ sample i is augmented the same way however often a run is resumed. Pure PIL + Nu
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter
@@ -17,11 +19,38 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageFilter
 from zoo.images import background
 
 AUGMENTS = ("none", "text")  # data.augment
+AUGMENT_STREAM = 1  # keeps these draws apart from any other seeded by (seed, index)
 ROTATION_DEGREES = 4.0
 SHEAR = 0.25  # x shift per unit of y, either way (italic-like slant)
 SCALE = (0.88, 1.06)
 SHIFT = 0.04  # of the width / height, either way
 JITTER = (0.7, 1.3)  # brightness and contrast factors
+
+
+@dataclass(frozen=True)
+class AugmentedSource:
+    """A training source whose sample i is augmented by draws seeded with (seed, i): the same on every
+    pass through `sample(i)`, so a resumed run sees exactly the images it would have seen."""
+
+    source: Any  # any index-addressed source: sample(i), width, height, charset, max_length
+    seed: int
+
+    def __getattr__(self, name: str):  # width, height, charset, max_length, images... of the source
+        if name.startswith("__") or name == "source":  # (no source yet while unpickling)
+            raise AttributeError(name)
+        return getattr(self.source, name)
+
+    def sample(self, index: int, text: str | None = None) -> tuple[np.ndarray, str]:
+        image, label = self.source.sample(index, text)
+        return augment(image, np.random.default_rng([self.seed, index, AUGMENT_STREAM])), label
+
+    def batch(self, start: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+        from zoo.data import stack_samples
+
+        return stack_samples(self, start, size)
+
+    def cache_key(self) -> dict:
+        return {**self.source.cache_key(), "augment": "text", "augment_seed": self.seed}
 
 
 def augment(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -228,6 +228,7 @@ def _is_run_preset(path: Path) -> bool:
 
 
 MAX_INPUT = {"width": 2048, "height": 512}  # model input, pixels
+PIL_PREFIX, PIL_STYLES = "pil:", ("plain", "distorted", "website")  # generated streams of zoo.pil_captchas
 
 
 KIND_NAMES = {"study": ("study config", "studies"), "comparison": ("comparison config", "comparisons")}
@@ -296,7 +297,7 @@ def make_config(
     for key, value in items:
         _apply_override(config, key, value)
         given.add(key)
-    if config.data.source != "captcha":
+    if config.data.source != "captcha" and not config.data.source.startswith(PIL_PREFIX):
         _read_folder(config, charset_given="data.charset" in given)
     validate(config)
     return config
@@ -310,7 +311,8 @@ def _read_folder(config: RunConfig, charset_given: bool) -> None:
     data = config.data
     root = folder_data.folder_path(data.source)
     if root is None:
-        raise ConfigError(f"data.source {data.source!r} is not accepted: use \"captcha\" or \"folder:PATH\"")
+        raise ConfigError(f"data.source {data.source!r} is not accepted: use \"captcha\", \"folder:PATH\" or "
+                          f"\"{PIL_PREFIX}STYLE\" (STYLE: {', '.join(PIL_STYLES)})")
     if not (0 < data.val_fraction < 1 and 0 < data.test_fraction < 1):
         raise ConfigError(f"data.val_fraction and data.test_fraction must be in (0, 1), got {data.val_fraction}, {data.test_fraction}")
     try:
@@ -473,8 +475,11 @@ def validate(config: RunConfig) -> None:
         problems.append(f"data.resize {data.resize!r} is not accepted; use one of {', '.join(images.RESIZES)}")
     if data.augment not in augment.AUGMENTS:
         problems.append(f"data.augment {data.augment!r} is not accepted; use one of {', '.join(augment.AUGMENTS)}")
-    if data.auto_width and data.source == "captcha":
+    if data.auto_width and not data.source.startswith("folder:"):
         problems.append("data.auto_width reads a folder's images: it needs data.source = \"folder:PATH\" (--data)")
+    if data.source.startswith(PIL_PREFIX) and data.source[len(PIL_PREFIX):] not in PIL_STYLES:
+        problems.append(f"data.source {data.source!r}: unknown style; accepted: "
+                        + ", ".join(PIL_PREFIX + style for style in PIL_STYLES))
     if data.workers < 0:
         problems.append(f"data.workers must be >= 0 (0 = one per core), got {data.workers}")
     for name in ("batch_size", "steps_per_epoch", "eval_batch_size"):

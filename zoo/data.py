@@ -107,17 +107,32 @@ def stack_samples(source, start: int, size: int) -> tuple[np.ndarray, np.ndarray
 
 def source_for(data, split: str, seed: int = 0):
     """The source of `split` ("train", "val" or "test") for a DataConfig: generated captchas, or
-    the labeled images of `data.source = "folder:PATH"` (zoo.folder_data)."""
+    the labeled images of `data.source = "folder:PATH"` (zoo.folder_data); the training stream
+    augmented when `data.augment` asks for it (zoo.augment)."""
+    source = _plain_source(data, split, seed)
+    if split == "train" and data.augment != "none":  # validation and test images stay as they are
+        from zoo.augment import AugmentedSource
+
+        return AugmentedSource(source, seed)
+    return source
+
+
+def _plain_source(data, split: str, seed: int):
     from zoo import folder_data
 
+    seeds = {"train": seed, "val": data.val_seed, "test": data.test_seed}
+    if data.source.startswith("pil:"):
+        from zoo.pil_captchas import PilSource
+
+        return PilSource(data.source.removeprefix("pil:"), data.charset, data.min_length, data.max_length,
+                         data.width, data.height, seeds[split], data.resize)
     root = folder_data.folder_path(data.source)
     if root is None:
-        seeds = {"train": seed, "val": data.val_seed, "test": data.test_seed}
         return CaptchaSource.from_config(data, seeds[split])
     parts = dict(zip(("train", "val", "test"), folder_data.split(folder_data.scan(str(root), data.label_pattern),
                                                                data.val_fraction, data.test_fraction)))
     return folder_data.FolderSource(parts[split], data.charset, data.max_length, data.width, data.height,
-                                    seed if split == "train" else None, data.resize, data.augment)
+                                    seed if split == "train" else None, data.resize)
 
 
 def _render_batch(source: CaptchaSource, batch_index: int, batch_size: int):

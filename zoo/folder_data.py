@@ -28,10 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from zoo import images
-from zoo.augment import augment
 
 PREFIX = "folder:"
-AUGMENT_STREAM = 1  # keeps the augmentation draws apart from the permutation's
 SPLIT_SEED = 12345  # the split never depends on a run's seed: every run tests on the same images
 
 
@@ -250,24 +248,20 @@ class FolderSource:
     height: int
     seed: int | None
     resize: str = "stretch"  # zoo.images.fit
-    augment: str = "none"  # zoo.augment, for the seeded (training) stream only
 
     def cache_key(self) -> dict:
         return {"folder": self.images.digest(), "count": len(self.images), "charset": self.charset,
                 "max_length": self.max_length, "width": self.width, "height": self.height, "seed": self.seed,
-                "resize": self.resize, "augment": self.augment}
+                "resize": self.resize}
 
     def sample(self, index: int, text: str | None = None) -> tuple[np.ndarray, str]:
         epoch, position = divmod(index, len(self.images))
         chosen = position if self.seed is None else int(_permutation(len(self.images), self.seed, epoch)[position])
         path = Path(self.images.root) / self.images.files[chosen]
         try:
-            image = images.adapt(path, self.height, self.width, self.resize)  # height x width x 3
+            return images.adapt(path, self.height, self.width, self.resize), self.images.labels[chosen]  # height x width x 3
         except (images.ImageError, OSError) as error:
             raise FolderDataError(f"{path}: {error} (remove or fix the file)") from None
-        if self.seed is not None and self.augment != "none":
-            image = augment(image, np.random.default_rng([self.seed, index, AUGMENT_STREAM]))  # sample i: always the same
-        return image, self.images.labels[chosen]
 
     def batch(self, start: int, size: int) -> tuple[np.ndarray, np.ndarray]:
         from zoo.data import stack_samples

@@ -2,11 +2,15 @@
 folder of captchas from a generator unlike ours (Pillow's own font, not the `captcha` package), to
 try `python -m zoo.train --data folder:OUT` on images the zoo has never seen the like of.
 
-Two styles, both seeded (the same arguments draw the same folder):
+Three styles, all seeded (the same arguments draw the same folder):
 * plain: the text in one piece, each image its own size (90-159 x 36-59), background and offset,
   three grey lines across;
 * distorted: each character its own size, colour and rotation (+-30 degrees), characters
-  overlapping, on a 140-219 x 48-71 image with speckle noise, two arcs and a slight blur.
+  overlapping, on a 140-219 x 48-71 image with speckle noise, two arcs and a slight blur;
+* website: each character in its own font (the DejaVu and STIX faces that ship with matplotlib),
+  size and strong colour, rotated up to 15 degrees, on near-white 80 px high, the width growing with
+  the text (about 150-700 px), 2-5 thin lines across: generic website captchas. As the stream
+  `data.source = "pil:website"` it is the synthetic set the `folder-base` head start trains on.
 Labels go into `labels.csv` (file,label) or, with `--names`, into the file names (`LABEL_0001.png`).
 """
 
@@ -14,17 +18,22 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import string
 import sys
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
+import captcha
 import numpy as np
+import PIL
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from zoo import cli
+from zoo import cli, images
 
-STYLES = ("plain", "distorted")
+STYLES = ("plain", "distorted", "website")  # = zoo.config.PIL_STYLES
+PREFIX = "pil:"  # data.source = "pil:website": an endless seeded stream of these images (PilSource)
 
 
 def label_name(label: str, index: int) -> str:
@@ -67,6 +76,84 @@ def _distorted(rng: np.random.Generator, label: str) -> Image.Image:
     return Image.fromarray(pixels).filter(ImageFilter.GaussianBlur(0.6))
 
 
+@functools.lru_cache(maxsize=1)
+def fonts() -> tuple[str, ...]:
+    """Font files that ship with the required packages (matplotlib's DejaVu and STIX text faces, the
+    captcha package's DroidSansMono), so a seed draws the same images on every machine."""
+    import matplotlib
+
+    folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    faces = sorted(p for p in folder.glob("*.ttf") if p.name.startswith(("DejaVuSans", "DejaVuSerif", "STIXGeneral"))
+                   and "Display" not in p.name)
+    return tuple(map(str, faces)) + (str(Path(captcha.__file__).parent / "data" / "DroidSansMono.ttf"),)
+
+
+@functools.lru_cache(maxsize=256)
+def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(path, size)
+
+
+def _website(rng: np.random.Generator, label: str) -> Image.Image:
+    """A generic website captcha: each character in its own font, size and strong colour, slightly
+    rotated, on a near-white background 80 px high whose width grows with the text (about 150-700 px),
+    crossed by thin lines in random colours."""
+    height = 80
+    faces = fonts()
+    glyphs, width = [], int(rng.integers(8, 30))
+    for char in label:
+        size = int(rng.integers(34, 56))
+        tile = Image.new("L", (size * 2, size * 2), 0)  # a mask: the character, rotated, pasted in colour
+        ImageDraw.Draw(tile).text((size // 2, size // 3), char, fill=255, font=_font(faces[int(rng.integers(len(faces)))], size))
+        tile = tile.rotate(float(rng.uniform(-15, 15)), resample=Image.Resampling.BICUBIC)
+        box = tile.getbbox() or (0, 0, 1, 1)
+        tile = tile.crop(box)
+        hue_colour = np.array(Image.new("HSV", (1, 1), (int(rng.integers(0, 256)), int(rng.integers(140, 256)),
+                                                        int(rng.integers(60, 200)))).convert("RGB"))[0, 0]
+        glyphs.append((tile, tuple(int(v) for v in hue_colour), width))
+        width += tile.width + int(rng.integers(2, 30))
+    width += int(rng.integers(8, 30))
+    image = Image.new("RGB", (width, height), tuple(int(v) for v in rng.integers(236, 256, 3)))
+    for tile, colour, x in glyphs:
+        y = int((height - tile.height) / 2 + rng.uniform(-0.12, 0.12) * height)
+        image.paste(colour, (x, max(0, min(height - tile.height, y))), tile)
+    draw = ImageDraw.Draw(image)
+    for _ in range(int(rng.integers(2, 6))):
+        ends = [(0, int(rng.integers(0, height))), (width, int(rng.integers(0, height)))]
+        draw.line(ends, fill=tuple(int(v) for v in rng.integers(0, 256, 3)), width=int(rng.integers(1, 3)))
+    return image
+
+
+DRAWERS = {"plain": _plain, "distorted": _distorted, "website": _website}
+
+
+@dataclass(frozen=True)
+class PilSource:
+    """An endless, index-addressed stream of one style's labeled images (`data.source = "pil:STYLE"`),
+    fitted to width x height like any image (zoo.images.fit): a synthetic set to pre-train on."""
+
+    style: str
+    charset: str
+    min_length: int
+    max_length: int
+    width: int
+    height: int
+    seed: int
+    resize: str = "pad"
+
+    def sample(self, index: int, text: str | None = None) -> tuple[np.ndarray, str]:
+        rng = np.random.default_rng([self.seed, index % 2**64])  # (index -1: the argmax plot's extra sample)
+        label = text or "".join(rng.choice(list(self.charset), int(rng.integers(self.min_length, self.max_length + 1))))
+        return np.asarray(images.fit(DRAWERS[self.style](rng, label), self.height, self.width, self.resize)), label
+
+    def batch(self, start: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+        from zoo.data import stack_samples
+
+        return stack_samples(self, start, size)
+
+    def cache_key(self) -> dict:
+        return {**asdict(self), "pil": PIL.__version__, "fonts": [Path(face).name for face in fonts()]}
+
+
 def draw_folder(folder: str | Path, count: int, lengths: tuple[int, int] = (2, 4), charset: str = "ABC123",
                 seed: int = 0, style: str = "plain",
                 name: Callable[[str, int], str] | None = label_name, labels_csv: bool = False) -> list[str]:
@@ -78,7 +165,7 @@ def draw_folder(folder: str | Path, count: int, lengths: tuple[int, int] = (2, 4
         raise ValueError(f"lengths must be 1 <= shortest <= longest, got {lengths[0]}-{lengths[1]}")
     if count < 1 or not charset:
         raise ValueError(f"need count >= 1 and a non-empty charset, got {count} and {charset!r}")
-    drawer = _plain if style == "plain" else _distorted
+    drawer = DRAWERS[style]
     rng = np.random.default_rng(seed)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

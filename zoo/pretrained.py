@@ -56,6 +56,15 @@ def load(spec: str = DEFAULT_MODEL, *, charset: str | None = None, min_length: i
     return reader
 
 
+def keras_model(spec: str):
+    """The Keras model of anything `load` accepts; a bare .keras file needs no card (train.init copies
+    weights only, whatever the model reads)."""
+    path = Path(spec)
+    if path.is_file() and path.suffix == ".keras" and not (path.parent / CARD_FILE).is_file():
+        return _load_keras(path)
+    return load(spec).model
+
+
 def _load(spec: str, charset, min_length, max_length) -> Reader:
     if spec.startswith(("models:/", "runs:/", "file:", "mlflow-artifacts:")):
         from zoo import tracking

@@ -23,7 +23,7 @@ from zoo import config as config_lib
 from zoo import ctc, evaluation, folder_data, hardware, plots, schedules, tracking
 from zoo.checkpoints import KeepBest, RunCheckpoint, SaveEveryEpoch
 from zoo.config import ConfigError, RunConfig
-from zoo.data import BatchStream, CaptchaSource, cached_split, default_workers, source_for
+from zoo.data import BatchStream, cached_split, default_workers, source_for
 from zoo.models import create_model
 
 ARGMAX_TEXT = "0O0O"  # the reference's hardest case: digit zero vs letter O
@@ -139,7 +139,7 @@ def _initialize_from(model: keras.Model, spec: str) -> int:
     from zoo import pretrained
 
     try:
-        source = pretrained.load(spec).model
+        source = pretrained.keras_model(spec)
     except (pretrained.ModelLoadError, tracking.TrackingError, ValueError) as error:
         raise ConfigError(f"train.init {spec!r}: {error}") from None
     copied = 0
@@ -238,7 +238,7 @@ def _final_evaluation(model, config: RunConfig, run_id: str, workers: int):
     tracking.log_table(errors, "errors/character_errors.csv")
     tracking.log_figure(plots.character_errors(errors, f"{config.run_name}: errors per true character on {len(labels)} test captchas"),
                         "plots/character_errors.png")
-    if isinstance(test_source, CaptchaSource):  # the reference's 0-vs-O case, drawn for this charset
+    if not isinstance(test_source, folder_data.FolderSource):  # the reference's 0-vs-O case, drawn for this charset
         text = _argmax_text(data)
         image, _ = test_source.sample(-1, text=text)
     else:  # your own images: the first test image
