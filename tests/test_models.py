@@ -76,3 +76,34 @@ def test_conv_only_has_no_recurrent_layer():
 def test_images_too_small_for_the_backbone_are_refused():
     with pytest.raises(ValueError, match="too small"):
         create_model("bigru", height=20, width=30)
+
+
+def test_transformer_head_attends_over_the_steps_without_recurrence():
+    model = create_model("transformer")
+    assert sum(isinstance(layer, keras.layers.MultiHeadAttention) for layer in model.layers) == 2
+    assert not any(isinstance(layer, keras.layers.RNN) for layer in model.layers)
+    assert registry.resolve("transformer").tags()["family"] == "transformer"
+
+
+def test_a_head_field_of_another_head_is_refused_with_what_this_head_accepts():
+    with pytest.raises(TypeError, match="unknown model field.s. cell for head 'transformer'; accepted: .*attention_heads"):
+        registry.resolve("transformer", cell="lstm")
+    with pytest.raises(ValueError, match="units .30. must be a multiple of attention_heads .4."):
+        registry.resolve("transformer", units=30)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", registry.list_models())
+def test_every_registered_head_learns_a_small_batch(name):
+    """A short learning check: 16 two-digit captchas (64 x 32, a small backbone), 80 Adam steps on
+    that batch. A model that ignores the image cannot go below log(100) = 4.6 (the labels' entropy),
+    so a loss under 3.5 means the head reads the backbone's steps."""
+    from zoo import ctc
+    from zoo.data import CaptchaSource
+
+    images, labels = CaptchaSource("0123456789", 2, 2, 64, 32, seed=0).batch(0, 16)
+    keras.utils.set_random_seed(0)
+    model = create_model(name, height=32, width=64, num_classes=11, conv_filters=(16, 32), projection_units=32, units=32)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=ctc.CTCLoss())
+    losses = [float(model.train_on_batch(images, labels)) for _ in range(80)]
+    assert np.isfinite(losses).all() and min(losses[-5:]) < 3.5, (losses[0], losses[-5:])

@@ -1,4 +1,3 @@
-import dataclasses
 
 import pytest
 
@@ -24,7 +23,7 @@ def test_unknown_name_lists_the_known_ones():
 
 def test_explicit_overrides_win_over_variant_defaults():
     assert registry.resolve("bigru_drop3", drop_steps=1).drop_steps == 1
-    assert registry.resolve("bilstm", units=64).cell == "lstm"
+    assert registry.resolve("bilstm", units=64).settings.cell == "lstm"
 
 
 def test_unknown_override_field_is_refused():
@@ -38,13 +37,14 @@ def test_invalid_field_value_is_refused():
 
 
 def _changed_fields(name):
-    reference, variant = dataclasses.asdict(registry.resolve("bigru")), dataclasses.asdict(registry.resolve(name))
-    return {key for key in reference if reference[key] != variant[key]}
+    reference, variant = registry.resolve("bigru").fields(), registry.resolve(name).fields()
+    return {key for key in reference.keys() | variant.keys() if reference.get(key) != variant.get(key)}
 
 
 @pytest.mark.parametrize("name,expected", [
     ("bigru_aligned", {"layout"}), ("bilstm", {"cell"}), ("gru", {"layout"}), ("lstm", {"cell", "layout"}),
-    ("bigru_drop0", {"drop_steps"}), ("bigru_drop4", {"drop_steps"}), ("conv_only", {"head", "layout"}),
+    ("bigru_drop0", {"drop_steps"}), ("bigru_drop4", {"drop_steps"}), ("conv_only", {"head", "cell", "layout", "merge_modes"}),
+    ("transformer", {"head", "cell", "layout", "merge_modes", "attention_heads", "ff_units"}),
 ])
 def test_each_variant_changes_only_what_it_compares(name, expected):
     assert _changed_fields(name) == expected
@@ -52,5 +52,6 @@ def test_each_variant_changes_only_what_it_compares(name, expected):
 
 def test_reference_is_the_reversed_pair_with_add_then_concat():
     arch = registry.resolve("bigru")
-    assert (arch.cell, arch.layout, arch.merge_modes, arch.drop_steps) == ("gru", "reversed_pair", ("sum", "concat"), 2)
+    settings = arch.settings
+    assert (settings.cell, settings.layout, settings.merge_modes, arch.drop_steps) == ("gru", "reversed_pair", ("sum", "concat"), 2)
     assert architectures.output_steps(arch, 170, 80) == 15

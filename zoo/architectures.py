@@ -8,48 +8,32 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
+from zoo import heads
 from zoo.registry import register_model
 
-CELLS = ("gru", "lstm")
-HEADS = ("recurrent", "dense")
-# reversed_pair: forward RNN + go_backwards RNN merged as returned, i.e. step t with step T-1-t
-#                (the reference, faithfully); aligned: keras.layers.Bidirectional (time-aligned);
-# forward: unidirectional.
-LAYOUTS = ("reversed_pair", "aligned", "forward")
-MERGES = ("sum", "concat")
+BACKBONE_FIELDS = ("conv_filters", "convs_per_block", "projection_units", "dropout", "drop_steps")
 
 
 @dataclass(frozen=True)
 class ArchConfig:
+    """The backbone's fields, the head's name and the head's own settings (zoo.heads)."""
+
     conv_filters: tuple[int, ...] = (32, 64, 128)  # one block per entry: [conv3x3-BN-ReLU] x2, maxpool 2x2
     convs_per_block: int = 2
     projection_units: int = 128  # Dense after reshaping the conv map to steps x features
     dropout: float = 0.2
-    head: str = "recurrent"
-    cell: str = "gru"
-    layout: str = "reversed_pair"
-    merge_modes: tuple[str, ...] = ("sum", "concat")  # one per layer of a bidirectional head
-    layers: int = 2
-    units: int = 128
     drop_steps: int = 2  # leading output steps cut before CTC (the reference drops 2)
+    head: str = "recurrent"
+    settings: Any = None  # the head's settings dataclass; make() fills it
 
     def __post_init__(self) -> None:
         problems = []
-        if self.head not in HEADS:
-            problems.append(f"head must be one of {HEADS}, got {self.head!r}")
-        if self.cell not in CELLS:
-            problems.append(f"cell must be one of {CELLS}, got {self.cell!r}")
-        if self.layout not in LAYOUTS:
-            problems.append(f"layout must be one of {LAYOUTS}, got {self.layout!r}")
-        if self.is_bidirectional and len(self.merge_modes) != self.layers:
-            problems.append(f"merge_modes needs one entry per layer ({self.layers}), got {self.merge_modes}")
-        if any(mode not in MERGES for mode in self.merge_modes):
-            problems.append(f"merge_modes entries must be in {MERGES}, got {self.merge_modes}")
         if not self.conv_filters or min(self.conv_filters) <= 0 or self.convs_per_block <= 0:
             problems.append("conv_filters needs at least one positive entry and convs_per_block > 0")
-        if min(self.layers, self.units, self.projection_units) <= 0:
-            problems.append("layers, units and projection_units must be positive")
+        if self.projection_units <= 0:
+            problems.append("projection_units must be positive")
         if not 0 <= self.dropout < 1:
             problems.append(f"dropout must be in [0, 1), got {self.dropout}")
         if self.drop_steps < 0:
@@ -59,19 +43,43 @@ class ArchConfig:
 
     @property
     def is_bidirectional(self) -> bool:
-        return self.head == "recurrent" and self.layout != "forward"
+        return heads.get(self.head).bidirectional(self.settings)
 
     @property
     def family(self) -> str:
-        return self.cell if self.head == "recurrent" else "conv"
+        return heads.get(self.head).family(self.settings)
+
+    def fields(self) -> dict[str, Any]:
+        """Every field, the head's flattened in: what `make(**fields)` rebuilds this from."""
+        backbone = {name: getattr(self, name) for name in BACKBONE_FIELDS}
+        return {**backbone, "head": self.head, **dataclasses.asdict(self.settings)}
 
     def tags(self) -> dict[str, str]:
         return {
             "family": self.family,
             "bidirectional": str(self.is_bidirectional).lower(),
-            "layout": self.layout if self.head == "recurrent" else "none",
+            "layout": getattr(self.settings, "layout", "none"),
             "drop_steps": str(self.drop_steps),
         }
+
+
+def make(**fields: Any) -> ArchConfig:
+    """An ArchConfig from flat fields: the backbone's, `head`, and that head's own settings."""
+    head = heads.get(fields.pop("head", "recurrent"))
+    own = {name: fields.pop(name) for name in list(fields) if name in head.fields}
+    unknown = sorted(set(fields) - set(BACKBONE_FIELDS))
+    if unknown:
+        raise TypeError(f"unknown model field(s) {', '.join(unknown)} for head {head.name!r}; accepted: "
+                        f"{', '.join([*BACKBONE_FIELDS, 'head', *head.fields])}")
+    return ArchConfig(**fields, head=head.name, settings=head.settings(**own))
+
+
+def field_types() -> dict[str, Any]:
+    """The type of every field a `model` table or `--set model.<field>=...` may give."""
+    from typing import get_type_hints
+
+    hints = get_type_hints(ArchConfig)
+    return {**{name: hints[name] for name in BACKBONE_FIELDS}, "head": str, **heads.setting_types()}
 
 
 def conv_output_size(arch: ArchConfig, size: int) -> int:
@@ -101,7 +109,7 @@ def steps_needed(label_length: int) -> int:
 
 def _variant(overrides: dict, **defaults) -> ArchConfig:
     """ArchConfig from a variant's defaults; explicit overrides win."""
-    return dataclasses.replace(ArchConfig(**defaults), **overrides)
+    return make(**{**defaults, **overrides})
 
 
 @register_model
@@ -161,4 +169,10 @@ def bigru_drop4(**overrides) -> ArchConfig:
 @register_model
 def conv_only(**overrides) -> ArchConfig:
     """Control: no recurrence, two per-step Dense(128) layers where the RNNs were."""
-    return _variant(overrides, head="dense", layout="forward")
+    return _variant(overrides, head="dense")
+
+
+@register_model
+def transformer(**overrides) -> ArchConfig:
+    """The reference backbone with a 2-block Transformer encoder (4 attention heads) for a head."""
+    return _variant(overrides, head="transformer")

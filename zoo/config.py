@@ -344,7 +344,7 @@ def _split(assignment: str) -> tuple[str, str]:
 def _apply_override(config: RunConfig, key: str, value: Any) -> None:
     *parents, leaf = key.split(".")
     if parents == ["model"]:
-        arch_types = get_type_hints(architectures.ArchConfig)
+        arch_types = architectures.field_types()
         if leaf not in arch_types:
             raise ConfigError(f"unknown model field {leaf!r}; accepted: {', '.join(arch_types)}")
         config.model[leaf] = _coerce(value, arch_types[leaf], key)

@@ -1,4 +1,4 @@
-"""One builder for every registered architecture: CNN backbone -> recurrent (or dense) head -> logits.
+"""One builder for every registered architecture: CNN backbone -> a sequence head (zoo.heads) -> logits.
 
 The model takes ordinary uint8 images (batch x height x width x 3) and does the scaling and the
 width-first transposition itself, so a saved or served model cannot drift from training. It
@@ -11,7 +11,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from zoo import architectures, registry
+from zoo import architectures, heads, registry
 from zoo.architectures import ArchConfig
 
 list_models = registry.list_models
@@ -41,7 +41,7 @@ def build_model(arch: ArchConfig, *, height: int, width: int, num_classes: int, 
     x = layers.BatchNormalization(name="project_bn")(x)
     x = layers.Activation("relu", name="project_relu")(x)
     x = layers.Dropout(arch.dropout, name="project_dropout")(x)
-    x = _head(x, arch)  # batch x 17 x 256 (reference: concat of the last pair)
+    x = heads.get(arch.head).build(x, arch.settings, arch.dropout)  # batch x 17 x 256 (reference: concat of the last pair)
     x = layers.Dropout(arch.dropout, name="head_dropout")(x)
     x = layers.Dense(num_classes, name="logits", dtype="float32")(x)  # batch x 17 x 37
     if arch.drop_steps:
@@ -58,41 +58,6 @@ def _backbone(x, arch: ArchConfig):
             x = layers.Activation("relu", name=f"conv{block}_{conv}_relu")(x)
         x = layers.MaxPooling2D((2, 2), name=f"pool{block}")(x)  # each spatial axis halves (floor)
     return x
-
-
-def _rnn(arch: ArchConfig, name: str, go_backwards: bool = False) -> layers.Layer:
-    cell = {"gru": layers.GRU, "lstm": layers.LSTM}[arch.cell]
-    return cell(
-        arch.units,
-        return_sequences=True,
-        go_backwards=go_backwards,
-        kernel_initializer="he_uniform",
-        name=name,
-    )
-
-
-_MERGE_LAYERS = {"sum": layers.Add, "concat": layers.Concatenate}
-
-
-def _head(x, arch: ArchConfig):
-    """batch x steps x features -> batch x steps x units (x2 where the last merge concatenates)."""
-    for index in range(1, arch.layers + 1):
-        if arch.head == "dense":
-            x = layers.Dense(arch.units, activation="relu", kernel_initializer="he_uniform", name=f"dense{index}")(x)
-        elif arch.layout == "forward":
-            x = _rnn(arch, f"{arch.cell}{index}")(x)
-        elif arch.layout == "reversed_pair":
-            merge = arch.merge_modes[index - 1]
-            forward = _rnn(arch, f"{arch.cell}{index}")(x)
-            # go_backwards returns its outputs in reversed time order; merging them as they come
-            # pairs step t with step T-1-t, exactly as the reference does
-            backward = _rnn(arch, f"{arch.cell}{index}_b", go_backwards=True)(x)
-            x = _MERGE_LAYERS[merge](name=f"merge{index}")([forward, backward])
-        else:  # aligned
-            merge = arch.merge_modes[index - 1]
-            x = layers.Bidirectional(_rnn(arch, f"{arch.cell}{index}"), merge_mode=merge, name=f"bi{arch.cell}{index}")(x)
-    return x
-
 
 
 def rebuilt(model: keras.Model, edit) -> keras.Model:
