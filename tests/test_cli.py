@@ -2,6 +2,7 @@
 
 import argparse
 import importlib
+from pathlib import Path
 
 import pytest
 
@@ -28,3 +29,47 @@ def test_help_describes_the_command_and_every_option(command, monkeypatch):
     unexplained = [action.option_strings or action.dest for action in parser._actions if not action.help]
     assert not unexplained, f"options without help: {unexplained}"
     assert parser.format_help()
+
+
+def test_mlproject_defaults_are_the_commands_own():
+    """MLproject repeats each command's default (MLflow logs them as the run's params, so they must be
+    real values); here they are checked against the commands' parsers, so they cannot drift."""
+    import yaml
+
+    from zoo import compare, config, evaluate, report, study, train
+
+    project = yaml.safe_load((config.REPO_ROOT / "MLproject").read_text())["entry_points"]
+    parsers = {"train": train.parse_args([]), "evaluate": evaluate.parse_args(["--model", "x"])}
+    for entry, module in (("report", report), ("study", study)):
+        parsers[entry] = _captured_parser(module).parse_args([])
+    options = {"test_size": "test_size", "test_seed": "test_seed", "overrides": None}
+    for entry, namespace in parsers.items():
+        for name, spec in project[entry]["parameters"].items():
+            if "default" not in spec or options.get(name, name) is None:
+                continue
+            code_default = getattr(namespace, options.get(name, name))
+            if name == "config":  # a path: the code's is absolute
+                assert (config.REPO_ROOT / spec["default"]).resolve() == Path(code_default).resolve(), entry
+                continue
+            assert spec["default"] == ("" if code_default is None else str(code_default)), (entry, name)
+    assert project["compare"]["parameters"]["config"]["default"] == "experiments/heads.toml"
+    assert compare.load_grid(config.REPO_ROOT / "experiments" / "heads.toml").experiment == "heads"
+
+
+def _captured_parser(module):
+    """The ArgumentParser a command's main builds (its parse_args intercepted before anything runs)."""
+    captured = []
+
+    def capture(self, args=None, namespace=None):
+        captured.append(self)
+        raise SystemExit(0)
+
+    original = argparse.ArgumentParser.parse_args
+    argparse.ArgumentParser.parse_args = capture
+    try:
+        module.main([])
+    except SystemExit:
+        pass
+    finally:
+        argparse.ArgumentParser.parse_args = original
+    return captured[0]

@@ -94,3 +94,21 @@ def test_registered_names_keep_tasks_apart():
     assert tiny.startswith("zoo-bigru-10c2-2-64x32-") and tiny != "zoo-bigru"
     other_test = registered_model_name(make_config("bigru", "reference", 0, ["data.test_seed=5"]))
     assert other_test not in ("zoo-bigru", tiny)
+
+
+def test_a_grid_run_is_built_from_the_grid_file_itself(tmp_path, capsys):
+    from zoo import compare, train
+
+    grid_file = tmp_path / "g.toml"
+    grid_file.write_text('kind = "comparison"\nexperiment = "g"\npreset = "smoke"\narchs = ["gru"]\nseeds = [0, 1]\n'
+                         'overrides = { "train.steps_per_epoch" = 3, "train.phases" = [{ epochs = 1, lr = 1e-3 }] }\n')
+    grid = compare.load_grid(grid_file)
+    grid.local["checkpoint_dir"] = str(tmp_path / "elsewhere")  # a campaign's --checkpoint-dir
+    config = grid.run_configs()[1]
+    command = compare.train_command(grid, config, "new")
+    assert command[command.index("--grid") + 1] == str(grid_file) and command[command.index("--run") + 1] == config.run_name
+    rebuilt = compare.load_grid(grid_file).run_config(config.run_name, {"checkpoint_dir": str(tmp_path / "elsewhere")})
+    assert rebuilt == config  # the same typed config, phases and all, with no string round trip
+    assert train.main(["--grid", str(grid_file)]) == 2 and "--grid and --run go together" in capsys.readouterr().err
+    assert train.main(["--grid", str(grid_file), "--run", "nope"]) == 2
+    assert "no run 'nope' in this grid; its runs: gru-smoke-s0-" in capsys.readouterr().err

@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         grid = compare.load_grid(args.config)
         if args.checkpoint_dir:
-            grid.overrides["checkpoint_dir"] = args.checkpoint_dir  # result-neutral: the runs stay the same runs
+            grid.local["checkpoint_dir"] = args.checkpoint_dir  # result-neutral: the runs stay the same runs
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any, Callable
 
 
 def describe(doc: str) -> str:
@@ -11,6 +12,15 @@ def describe(doc: str) -> str:
     if text.startswith("`python -m"):
         text = text[text.index("`", 1) + 1:].lstrip(": \n")
     return text[:1].upper() + text[1:]
+
+
+def blank_means(convert: Callable[[str], Any], default: Any) -> Callable[[str], Any]:
+    """An argparse `type` that reads "" as `default`: MLproject passes "" for a parameter left unset,
+    so the defaults live here in the code and nowhere else."""
+    def parse(text: str) -> Any:
+        return default if text == "" else convert(text)
+    parse.__name__ = getattr(convert, "__name__", "value")  # argparse names the type in its errors
+    return parse
 
 
 def parser(prog: str, doc: str) -> argparse.ArgumentParser:

@@ -33,14 +33,20 @@ class GridConfig:
     seeds: list[int]
     overrides: dict[str, object] = field(default_factory=dict)
     source: Path | None = None
+    # result-neutral settings of this command line (a campaign's --checkpoint-dir), passed on as --set
+    local: dict[str, str] = field(default_factory=dict)
 
-    def run_configs(self) -> list[RunConfig]:
-        overrides = {**self.overrides, "tracking.experiment": self.experiment}
+    def run_configs(self, extra: dict[str, object] | None = None) -> list[RunConfig]:
+        overrides = {**self.overrides, **self.local, **(extra or {}), "tracking.experiment": self.experiment}
         return [config_lib.make_config(arch, preset, seed, overrides)
                 for arch in self.archs for preset in self.presets for seed in self.seeds]
 
-    def set_arguments(self) -> list[str]:
-        return [f"{key}={config_lib.toml_value(value, top=True)}" for key, value in {**self.overrides, "tracking.experiment": self.experiment}.items()]
+    def run_config(self, run_name: str, extra: dict[str, object] | None = None) -> RunConfig:
+        """The config of the grid's run `run_name` (as zoo.train --grid builds it in its own process)."""
+        configs = {config.run_name: config for config in self.run_configs(extra)}
+        if run_name not in configs:
+            raise ConfigError(f"{self.source}: no run {run_name!r} in this grid; its runs: {', '.join(configs)}")
+        return configs[run_name]
 
 
 def load_grid(path: str | Path) -> GridConfig:
@@ -113,8 +119,10 @@ def run_status(config: RunConfig) -> str:
 
 
 def train_command(grid: GridConfig, config: RunConfig, status: str) -> list[str]:
-    command = [sys.executable, "-m", "zoo.train", "--arch", config.arch, "--preset", config.preset, "--seed", str(config.seed)]
-    command += [argument for item in grid.set_arguments() for argument in ("--set", item)]
+    """One run of the grid in its own process: it reads the same grid file and picks its run by name,
+    so the config is never turned into strings and parsed back."""
+    command = [sys.executable, "-m", "zoo.train", "--grid", str(grid.source), "--run", config.run_name]
+    command += [argument for key, value in grid.local.items() for argument in ("--set", f"{key}={value}")]
     return command + (["--resume"] if status == "resume" else [])
 
 

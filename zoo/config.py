@@ -292,7 +292,7 @@ def make_config(
     """The preset, then arch/seed, then `key=value` overrides; validated before it is returned."""
     config = load_preset(preset)
     config.arch, config.seed = arch, seed
-    items = overrides.items() if isinstance(overrides, dict) else map(_split, overrides or [])
+    items = overrides.items() if isinstance(overrides, dict) else map(split_assignment, overrides or [])
     given = set()
     for key, value in items:
         _apply_override(config, key, value)
@@ -334,7 +334,8 @@ def _read_folder(config: RunConfig, charset_given: bool) -> None:
                                               MAX_INPUT["width"])
 
 
-def _split(assignment: str) -> tuple[str, str]:
+def split_assignment(assignment: str) -> tuple[str, str]:
+    """`key=value` -> (key, value), or a clear error."""
     key, sep, value = assignment.partition("=")
     if not sep or not key.strip():
         raise ConfigError(f"override {assignment!r} is not of the form key=value (e.g. train.steps_per_epoch=50)")

@@ -16,15 +16,18 @@ from zoo import registry
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = cli.parser("python -m zoo.train", __doc__)
-    parser.add_argument("--arch", default="bigru", help=f"registered model: {', '.join(registry.list_models())}")
-    parser.add_argument("--preset", default="cpu", help=f"preset in experiments/: {', '.join(config_lib.list_presets())}")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the training stream and weights")
+    parser.add_argument("--arch", default="bigru", type=cli.blank_means(str, "bigru"), help=f"registered model: {', '.join(registry.list_models())}")
+    parser.add_argument("--preset", default="cpu", type=cli.blank_means(str, "cpu"), help=f"preset in experiments/: {', '.join(config_lib.list_presets())}")
+    parser.add_argument("--seed", type=cli.blank_means(int, 0), default=0, help="seed of the training stream and weights")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config field, e.g. train.steps_per_epoch=50; several may be "
                              "given, or joined with ';' in one argument")
     parser.add_argument("--data", help="folder:PATH trains on your labeled images (zoo.folder_data); "
                         "default: generated captchas")
     parser.add_argument("--init", help="start from a trained model's weights: a shipped name, .keras file or models:/...")
+    parser.add_argument("--grid", metavar="CONFIG", help="train one run of a comparison config (with --run; "
+                        "what zoo.compare and zoo.campaign start): --arch/--preset/--seed come from the grid")
+    parser.add_argument("--run", metavar="NAME", help="with --grid: the run's name, e.g. bigru-tiny-s0")
     resume = parser.add_mutually_exclusive_group()
     resume.add_argument("--resume", action="store_true", help="continue the unfinished run of this config")
     resume.add_argument("--restart", action="store_true", help="discard this config's checkpoint and start over")
@@ -44,7 +47,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         overrides = split_overrides(args.overrides)
         overrides += [f"data.source={args.data}"] * bool(args.data) + [f"train.init={args.init}"] * bool(args.init)
-        config = config_lib.make_config(args.arch, args.preset, args.seed, overrides)
+        if bool(args.grid) != bool(args.run):
+            raise config_lib.ConfigError("--grid and --run go together: a comparison config and one of its run names")
+        if args.grid:
+            from zoo.compare import load_grid
+
+            config = load_grid(args.grid).run_config(args.run, dict(map(config_lib.split_assignment, overrides)))
+        else:
+            config = config_lib.make_config(args.arch, args.preset, args.seed, overrides)
     except config_lib.ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
