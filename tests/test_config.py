@@ -112,3 +112,19 @@ def test_a_grid_run_is_built_from_the_grid_file_itself(tmp_path, capsys):
     assert train.main(["--grid", str(grid_file)]) == 2 and "--grid and --run go together" in capsys.readouterr().err
     assert train.main(["--grid", str(grid_file), "--run", "nope"]) == 2
     assert "no run 'nope' in this grid; its runs: gru-smoke-s0-" in capsys.readouterr().err
+
+
+def test_a_variants_own_fields_win_over_the_presets_model_table(monkeypatch):
+    from zoo import architectures, registry
+    from zoo.config import arch_hash, arch_params
+
+    # a variant defined with units=256, as the issue found: on `tiny` (units = 32) it stays a 256-unit model
+    monkeypatch.setitem(registry._VARIANTS, "bigru_wide", lambda **overrides: architectures._variant(overrides, units=256))
+    wide = make_config("bigru_wide", "tiny", 0)
+    assert wide.arch_config().settings.units == 256 and make_config("bigru", "tiny", 0).arch_config().settings.units == 32
+    assert wide.arch_config().conv_filters == (16, 32)  # the preset's problem-wide backbone still applies
+    assert make_config("bigru_wide", "tiny", 0, ["model.units=64"]).arch_config().settings.units == 64  # explicit wins
+    assert arch_params(wide)["arch.units"] == "256" and arch_params(wide)["arch.head"] == "recurrent"
+    before = arch_hash(wide)  # editing the variant changes the fingerprint compare and campaign check
+    monkeypatch.setitem(registry._VARIANTS, "bigru_wide", lambda **overrides: architectures._variant(overrides, units=192))
+    assert arch_hash(make_config("bigru_wide", "tiny", 0)) != before

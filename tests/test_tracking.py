@@ -94,3 +94,17 @@ def test_the_zoos_experiments_open_in_the_ui_model_training_view(store):
     tracking.create_run("kind-check", "r", {})
     experiment = MlflowClient().get_experiment_by_name("kind-check")
     assert experiment.tags[tracking.EXPERIMENT_KIND_TAG] == "custom_model_development"
+
+
+def test_a_finished_run_of_an_edited_variant_is_stale(store, tmp_path):
+    from zoo import compare
+    from zoo.config import arch_hash, config_hash, make_config
+
+    config = make_config("gru", "smoke", 0, {"tracking.experiment": "stale", "checkpoint_dir": str(tmp_path / "ckpt")})
+    experiment = MlflowClient().create_experiment("stale")
+    assert compare.run_status(config) == "new"
+    for tags, expected in (({"arch_hash": "0ther000"}, "new"), ({}, "finished"), ({"arch_hash": arch_hash(config)}, "finished")):
+        run = MlflowClient().create_run(experiment, tags={"config_hash": config_hash(config), **tags})
+        MlflowClient().set_terminated(run.info.run_id, "FINISHED")
+        assert compare.run_status(config) == expected, tags  # the old definition's run, a run from before the tag, a match
+        MlflowClient().delete_run(run.info.run_id)

@@ -55,14 +55,14 @@ def train_rate(config, precision: str, steps: int, repeats: int, workers: int, *
     from zoo import config as config_lib
     from zoo import ctc
     from zoo.data import BatchStream, CaptchaSource
-    from zoo.models import create_model
+    from zoo.models import build_model
 
     policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy(config_lib.PRECISIONS[precision])
     try:
         data = config.data
-        model = create_model(config.arch, height=data.height, width=data.width, num_classes=len(data.charset) + 1,
-                             **config.model)
+        model = build_model(config.arch_config(), height=data.height, width=data.width,
+                            num_classes=len(data.charset) + 1, name=config.arch)
         if unroll:
             from zoo.export import unrolled
 
@@ -96,7 +96,7 @@ def tracking_overhead(config, epochs: int) -> dict[str, float]:
     from zoo import ctc, tracking
     from zoo.checkpoints import RunCheckpoint, SaveEveryEpoch
     from zoo.data import CaptchaSource, render
-    from zoo.models import create_model
+    from zoo.models import build_model
 
     data, train = config.data, config.train
     images, labels = render(CaptchaSource.from_config(data, seed=0), train.steps_per_epoch * train.batch_size)
@@ -104,8 +104,8 @@ def tracking_overhead(config, epochs: int) -> dict[str, float]:
 
     def fit(callbacks) -> float:
         keras.utils.set_random_seed(0)
-        model = create_model(config.arch, height=data.height, width=data.width, num_classes=len(data.charset) + 1,
-                             **config.model)
+        model = build_model(config.arch_config(), height=data.height, width=data.width,
+                            num_classes=len(data.charset) + 1, name=config.arch)
         model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=ctc.CTCLoss(), metrics=ctc.sequence_metrics(data.max_length))
         model.fit(images, labels, batch_size=train.batch_size, epochs=1, verbose=0, validation_data=val)  # warm-up
         start = time.perf_counter()

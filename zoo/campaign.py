@@ -76,7 +76,8 @@ def run_states(grid: compare.GridConfig, out: Path | None = None) -> list[RunSta
         checkpoint = RunCheckpoint(config).state()
         run_id = None
         if status == "finished":
-            run_id = tracking.finished_run_ids(config.tracking.experiment, config_lib.config_hash(config))[0]
+            run_id = tracking.finished_run_ids(config.tracking.experiment, config_lib.config_hash(config),
+                                               config_lib.arch_hash(config))[0]
         elif checkpoint is not None:
             run_id = checkpoint.run_id
         summary = tracking.run_summary(run_id) if run_id else {}

@@ -112,8 +112,8 @@ def run_status(config: RunConfig) -> str:
     from zoo import tracking
     from zoo.checkpoints import RunCheckpoint
 
-    if tracking.finished_run_ids(config.tracking.experiment, config_lib.config_hash(config)):
-        return "finished"
+    if tracking.finished_run_ids(config.tracking.experiment, config_lib.config_hash(config), config_lib.arch_hash(config)):
+        return "finished"  # a run of an edited variant (another arch_hash) is stale: trained again
     state = RunCheckpoint(config).state()
     return "resume" if state is not None and not state.finished else "new"
 

@@ -142,7 +142,17 @@ class RunConfig:
         return "" if config_hash(base) == config_hash(self) else config_hash(self)
 
     def arch_config(self) -> architectures.ArchConfig:
-        return registry.resolve(self.arch, **self.model)
+        """The architecture this run trains. The preset's `[model]` table holds problem-wide defaults
+        (a small backbone for a small problem): a variant's own fields win over them, and fields set
+        on the command line (`--set model.<field>=...`, values other than the preset's) win over both."""
+        try:
+            preset_model = load_preset(self.preset).model
+        except ConfigError:  # a config built without a preset file (tests, tuned configs in memory)
+            preset_model = {}
+        own = registry.variant_fields(self.arch) if self.arch in registry.list_models() else set()
+        fields = {key: value for key, value in self.model.items()
+                  if not (key in own and key in preset_model and preset_model[key] == value)}
+        return registry.resolve(self.arch, **fields)
 
 
 def to_dict(config: Any) -> dict[str, Any]:
@@ -168,6 +178,19 @@ def resolved_precision(config: RunConfig) -> str:
     from zoo import hardware
 
     return hardware.resolve_precision(config.train.precision)
+
+
+def arch_hash(config: RunConfig) -> str:
+    """Hash of the fully resolved architecture: changes when a variant's definition changes, so a
+    finished run of the old definition is not counted as a run of the new one (zoo.compare)."""
+    fields = config.arch_config().fields()
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=list).encode()).hexdigest()[:8]
+
+
+def arch_params(config: RunConfig) -> dict[str, str]:
+    """The resolved architecture as MLflow params: `arch.<field>`."""
+    return {f"arch.{key}": json.dumps(value, default=list) if not isinstance(value, str) else value
+            for key, value in config.arch_config().fields().items()}
 
 
 def config_hash(config: RunConfig) -> str:

@@ -43,6 +43,14 @@ def resolve(name: str, **overrides: Any):
     return _VARIANTS[name](**overrides)  # an unknown field is refused with the accepted ones (architectures.make)
 
 
+def variant_fields(name: str) -> set[str]:
+    """The fields variant `name` sets itself (those where it differs from the reference's defaults)."""
+    from zoo.architectures import make
+
+    own, reference = _VARIANTS[name]().fields(), make().fields()
+    return {key for key, value in own.items() if reference.get(key) != value}
+
+
 def describe(name: str) -> str:
     """First line of the variant's docstring."""
     _load_variants()

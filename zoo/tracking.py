@@ -385,14 +385,15 @@ def experiment_id(name: str) -> str:
     return experiment.experiment_id
 
 
-def finished_run_ids(experiment: str, config_hash: str) -> list[str]:
-    """FINISHED zoo runs of `experiment` whose config hash is `config_hash` ([] if the experiment is new)."""
+def finished_run_ids(experiment: str, config_hash: str, arch_hash: str | None = None) -> list[str]:
+    """FINISHED zoo runs of `experiment` whose config hash is `config_hash` ([] if the experiment is new)
+    and, with `arch_hash`, whose resolved architecture is that one (runs from before the tag count)."""
     mlflow.set_tracking_uri(tracking_uri())
     found = MlflowClient().get_experiment_by_name(experiment)
     if found is None:
         return []
     runs = MlflowClient().search_runs([found.experiment_id], f"tags.config_hash = '{config_hash}' and attributes.status = 'FINISHED'")
-    return [run.info.run_id for run in runs]
+    return [run.info.run_id for run in runs if arch_hash is None or run.data.tags.get("arch_hash", arch_hash) == arch_hash]
 
 
 def zoo_runs(experiment: str):

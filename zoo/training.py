@@ -24,7 +24,7 @@ from zoo import ctc, evaluation, folder_data, hardware, plots, schedules, tracki
 from zoo.checkpoints import KeepBest, RunCheckpoint, SaveEveryEpoch
 from zoo.config import ConfigError, RunConfig
 from zoo.data import BatchStream, cached_split, default_workers, source_for
-from zoo.models import create_model
+from zoo.models import build_model
 
 ARGMAX_TEXT = "0O0O"  # the reference's hardest case: digit zero vs letter O
 
@@ -86,7 +86,8 @@ def _train_locked(checkpoint, config, resume, restart, parent_run_id, extra_tags
     val_images, val_labels = cached_split(source_for(data, "val"), data.val_size, workers)
     arch = config.arch_config()
     tags = {"arch": config.arch, "preset": config.preset, "seed": str(config.seed),
-            "config_hash": config_lib.config_hash(config), "precision": config_lib.resolved_precision(config),
+            "config_hash": config_lib.config_hash(config), "arch_hash": config_lib.arch_hash(config),
+            "precision": config_lib.resolved_precision(config),
             **arch.tags(), **(extra_tags or {})}
     with tracking.tracked_run(run_name=run_name or config.run_name, experiment=config.tracking.experiment, tags=tags,
                               resume_run_id=state.run_id if state else None, parent_run_id=parent_run_id) as run_id:
@@ -94,7 +95,7 @@ def _train_locked(checkpoint, config, resume, restart, parent_run_id, extra_tags
             on_run_started(run_id)
         if state is None:
             checkpoint.start(run_id)
-            tracking.log_params({**config_lib.flatten(config), **tracking.versions(),
+            tracking.log_params({**config_lib.flatten(config), **config_lib.arch_params(config), **tracking.versions(),
                                  "train.precision_resolved": config_lib.resolved_precision(config),
                                  "machine": hardware.describe()})
             tracking.log_dict(config_lib.to_dict(config), "config.json")
@@ -105,8 +106,8 @@ def _train_locked(checkpoint, config, resume, restart, parent_run_id, extra_tags
         if epochs_done:
             model = checkpoint.load_model()
         else:
-            model = create_model(config.arch, height=data.height, width=data.width,
-                                 num_classes=len(data.charset) + 1, **config.model)
+            model = build_model(arch, height=data.height, width=data.width, num_classes=len(data.charset) + 1,
+                                name=config.arch)
             if config.train.init:
                 tracking.set_tags({"init_from": config.train.init,
                                    "init_layers": str(_initialize_from(model, config.train.init))})
