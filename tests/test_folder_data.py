@@ -240,3 +240,20 @@ def test_a_head_start_transfers_to_another_width_and_charset(tmp_path):
     assert copied == len(with_weights) - 1  # everything but the output layer (another charset)
     conv = next(layer for layer in target.layers if layer.weights and "conv" in layer.name)
     assert np.array_equal(conv.get_weights()[0], pretrained.get_layer(conv.name).get_weights()[0])
+
+
+def test_the_train_command_prints_the_summary_before_any_compute(tmp_path, capsys, monkeypatch):
+    from zoo import train, training
+
+    draw_folder(tmp_path / "imgs", 20, lengths=(4, 5), style="website")
+    started = []
+
+    def stop_at_the_first_step(*args, **kwargs):  # the user presses Ctrl-C as training begins
+        started.append(capsys.readouterr().out)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training, "train", stop_at_the_first_step)
+    assert train.main(["--preset", "folder-cpu", "--data", f"folder:{tmp_path / 'imgs'}"]) == 130
+    (printed,) = started  # what the user saw when training began
+    assert printed.startswith(f"data: 20 labeled images in {(tmp_path / 'imgs').resolve()}")
+    assert "scaled to the height, aspect ratio kept, padded, width from the images" in printed
