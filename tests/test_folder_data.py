@@ -221,8 +221,11 @@ def test_the_website_stream_is_seeded_varied_and_fitted_to_the_input(tmp_path):
     image, label = source.sample(5)
     assert image.shape == (32, 256, 3) and 4 <= len(label) <= 8 and set(label) <= set(config.data.charset)
     assert np.array_equal(pickle.loads(pickle.dumps(source)).sample(5)[0], image)  # seeded, as workers get it
-    widths = [DRAWERS["website"](np.random.default_rng(i), text).width for i, text in enumerate(["AB12", "AB12CD34"])]
-    assert widths[0] < widths[1]  # the width grows with the text
+    for style in ("website", "captcha"):
+        widths = [DRAWERS[style](np.random.default_rng(i), text).width for i, text in enumerate(["AB12", "AB12CD34"])]
+        assert widths[0] < widths[1], style  # the width grows with the text
+    again = DRAWERS["captcha"](np.random.default_rng(3), "XY7Z")
+    assert np.array_equal(np.asarray(again), np.asarray(DRAWERS["captcha"](np.random.default_rng(3), "XY7Z")))
     with pytest.raises(ConfigError, match="unknown style; accepted: pil:plain, pil:distorted, pil:website"):
         make_config("bigru", "smoke", 0, ["data.source=pil:fancy"])
 

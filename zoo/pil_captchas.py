@@ -2,7 +2,7 @@
 folder of captchas from a generator unlike ours (Pillow's own font, not the `captcha` package), to
 try `python -m zoo.train --data folder:OUT` on images the zoo has never seen the like of.
 
-Three styles, all seeded (the same arguments draw the same folder):
+Four styles, all seeded (the same arguments draw the same folder):
 * plain: the text in one piece, each image its own size (90-159 x 36-59), background and offset,
   three grey lines across;
 * distorted: each character its own size, colour and rotation (+-30 degrees), characters
@@ -10,7 +10,9 @@ Three styles, all seeded (the same arguments draw the same folder):
 * website: each character in its own font (the DejaVu and STIX faces that ship with matplotlib),
   size and strong colour, rotated up to 15 degrees, on near-white 80 px high, the width growing with
   the text (about 150-700 px), 2-5 thin lines across: generic website captchas. As the stream
-  `data.source = "pil:website"` it is the synthetic set the `folder-base` head start trains on.
+  `data.source = "pil:website"` it is the synthetic set the `folder-base` head start trains on;
+* captcha: the `captcha` package's drawing (the reference's generator) 60 px high, its width growing
+  with the text (28 px a character plus a margin).
 Labels go into `labels.csv` (file,label) or, with `--names`, into the file names (`LABEL_0001.png`).
 """
 
@@ -32,7 +34,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from zoo import cli, images
 
-STYLES = ("plain", "distorted", "website")  # = zoo.config.PIL_STYLES
+STYLES = ("plain", "distorted", "website", "captcha")  # = zoo.config.PIL_STYLES
 PREFIX = "pil:"  # data.source = "pil:website": an endless seeded stream of these images (PilSource)
 
 
@@ -123,7 +125,17 @@ def _website(rng: np.random.Generator, label: str) -> Image.Image:
     return image
 
 
-DRAWERS = {"plain": _plain, "distorted": _distorted, "website": _website}
+def _captcha_package(rng: np.random.Generator, label: str) -> Image.Image:
+    """The `captcha` package's own drawing (its font, warped coloured glyphs, a noise curve and dots)
+    at a width that grows with the text, 60 px high: the reference's generator, sized like a site's."""
+    from zoo.data import CaptchaSource
+
+    width = 28 * len(label) + int(rng.integers(10, 50))
+    source = CaptchaSource(label, len(label), len(label), width, 60, int(rng.integers(2**31)))
+    return Image.fromarray(source.sample(0, text=label)[0])
+
+
+DRAWERS = {"plain": _plain, "distorted": _distorted, "website": _website, "captcha": _captcha_package}
 
 
 @dataclass(frozen=True)
