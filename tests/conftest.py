@@ -5,6 +5,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import pytest  # noqa: E402
 
 
+def pytest_collection_modifyitems(items):
+    """The tiers: quick (unmarked), integration and learning; both of the latter are also `slow`, so
+    `-m "not slow"` stays the quick tier."""
+    for item in items:
+        if item.get_closest_marker("integration") or item.get_closest_marker("learning"):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def data_cache(tmp_path_factory):
     """One cache of rendered splits for the whole session (the rendering is what is slow)."""

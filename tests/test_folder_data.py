@@ -74,7 +74,7 @@ def test_bad_folders_are_refused_before_any_compute(tmp_path, make, overrides, m
         make_config("bigru", "smoke", 0, ["data.source=imagenet"])
 
 
-@pytest.mark.slow
+@pytest.mark.learning
 def test_folder_training_learns_another_generator_and_fine_tunes(store, tmp_path):
     """~1,600 PIL-drawn images of 2-4 characters; the `tiny` preset's budget (19,200 samples)."""
     from zoo.training import train

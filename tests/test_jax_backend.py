@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.integration
 HELPER = Path(__file__).resolve().parent / "helpers" / "without_tensorflow.py"
 
 

@@ -102,7 +102,7 @@ def _one_variant_per_head() -> list[str]:
     return sorted(firsts.values())
 
 
-@pytest.mark.slow
+@pytest.mark.learning
 @pytest.mark.parametrize("name", _one_variant_per_head())
 def test_every_registered_head_learns_a_small_batch(name):
     """A short learning check: 16 two-digit captchas (64 x 32, a small backbone), 80 Adam steps on

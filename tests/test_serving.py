@@ -21,7 +21,7 @@ from zoo import tracking
 from zoo.config import make_config
 from zoo.data import CaptchaSource
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.integration
 
 
 def png_base64(array: np.ndarray, mode: str = "RGB") -> str:

@@ -138,7 +138,7 @@ def test_study_processes_started_together_share_one_parent_run(store, tmp_path):
     assert len(parents) == 1 and [run.info.run_id for run in runs] == list(parents)
 
 
-@pytest.mark.slow
+@pytest.mark.integration
 def test_study_with_two_workers_tracks_parent_and_children_and_writes_the_tuned_preset(store, tmp_path):
     config = write_config(tmp_path, "two", trials=4)
     journal = str(tmp_path / "studies.journal")
@@ -249,7 +249,7 @@ def postgres(tmp_path):
         shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.mark.slow
+@pytest.mark.integration
 def test_workers_on_postgresql_finish_exactly_the_requested_trials(store, tmp_path, postgres):
     config = write_config(tmp_path, "pg", trials=5)
     workers = [subprocess.Popen(study_command(config, postgres), cwd=tmp_path, stdout=subprocess.DEVNULL,

@@ -27,6 +27,7 @@ def steps_logged(run_id, key):
     return sorted(m.step for m in MlflowClient().get_metric_history(run_id, key))
 
 
+@pytest.mark.learning
 def test_learning_small_problem_reaches_80_percent(store, tmp_path):
     """2-digit captchas at 64x32: a broken loss, decoder or data feed cannot get here."""
     from zoo.training import train
