@@ -63,3 +63,28 @@ def test_bad_hours_are_refused(tmp_path):
     with pytest.raises(SystemExit) as exit_info:
         campaign.main(["experiments/campaign-reference.toml", "--hours", "0"])
     assert exit_info.value.code == 2
+
+
+def test_ctrl_c_on_a_grid_leaves_its_training_killed_and_resumable(store, tmp_path):
+    import os
+    import signal
+    import sys
+    import time
+
+    import mlflow
+
+    grid_file = tmp_path / "camp.toml"
+    grid_file.write_text('kind = "comparison"\nexperiment = "interrupted"\narchs = ["gru"]\npreset = "smoke"\nseeds = [0]\n'
+                         f'overrides = {{ checkpoint_dir = "{tmp_path / "ckpt"}", "train.phases" = [{{ epochs = 30, lr = 1e-3 }}] }}\n')
+    process = subprocess.Popen([sys.executable, "-m", "zoo.compare", str(grid_file)], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.time() + 600
+    while time.time() < deadline and not list(tmp_path.glob("ckpt/*/last.keras")):
+        time.sleep(0.5)
+    os.killpg(process.pid, signal.SIGINT)  # a terminal's Ctrl-C: the grid, its training and the data workers
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 130 and "interrupted; rerun the same command to resume the grid" in stderr, stderr[-3000:]
+    assert "Traceback" not in stderr, stderr[-3000:]
+    (run,) = mlflow.search_runs(search_all_experiments=True, output_format="list")
+    assert run.info.status == "KILLED"  # ended by the training itself, not left RUNNING by a SIGKILL
+    assert compare.run_status(compare.load_grid(grid_file).run_configs()[0]) == "resume"

@@ -180,14 +180,19 @@ def test_killed_run_resumes_as_the_same_run(store, tmp_path):
     assert again.returncode == 2 and "already finished" in again.stderr
 
 
-def test_sigterm_ends_with_one_line_and_a_resumable_run(store, tmp_path):
+@pytest.mark.parametrize("how", ["sigterm", "ctrl-c"])
+def test_sigterm_ends_with_one_line_and_a_resumable_run(store, tmp_path, how):
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    process = subprocess.Popen(_train_command(), cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(_train_command(), cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True, start_new_session=True)
     deadline = time.time() + 600
     while time.time() < deadline and not list(tmp_path.glob("ckpt/*/state.json")):
         time.sleep(0.5)
     time.sleep(3)  # inside the training loop
-    process.send_signal(signal.SIGTERM)
+    if how == "sigterm":
+        process.send_signal(signal.SIGTERM)
+    else:  # a terminal's Ctrl-C reaches the whole process group: the trainer and its data workers
+        os.killpg(process.pid, signal.SIGINT)
     _, stderr = process.communicate(timeout=300)
     assert process.returncode == 130, stderr[-2000:]
     assert "Traceback" not in stderr and "continue it with the same command and --resume" in stderr

@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from zoo import cli
+from zoo import cli, processes
 from zoo import compare
 from zoo import config as config_lib
 from zoo.config import ConfigError, RunConfig
@@ -221,16 +221,16 @@ def main(argv: list[str] | None = None) -> int:
             break
         print(f"{config.run_name}: {'resuming at epoch ' + str(state.epochs_done) if state.status == 'in progress' else 'training'}", flush=True)
         try:
-            result = subprocess.run(compare.train_command(grid, config, "resume" if state.status == "in progress" else "new"),
-                                    env=compare._child_environment())
+            returncode = processes.run_training(compare.train_command(grid, config, "resume" if state.status == "in progress" else "new"),
+                                                compare._child_environment())
         except KeyboardInterrupt:
             print(f"\n{config.run_name}: interrupted; rerun the same command to resume the campaign", file=sys.stderr)
             return 130
-        if result.returncode != 0:
+        if returncode != 0:
             failed.append(config.run_name)
-            print(f"{config.run_name}: FAILED (exit {result.returncode}); the campaign goes on", file=sys.stderr)
+            print(f"{config.run_name}: FAILED (exit {returncode}); the campaign goes on", file=sys.stderr)
         write_state(grid, out)
-        _ship_and_commit(grid, args, out, f"{config.run_name} {'finished' if result.returncode == 0 else 'failed'}")
+        _ship_and_commit(grid, args, out, f"{config.run_name} {'finished' if returncode == 0 else 'failed'}")
     return 1 if failed else 0
 
 

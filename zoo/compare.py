@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from zoo import cli
+from zoo import cli, processes
 from zoo import config as config_lib
 from zoo import registry
 from zoo.config import ConfigError, RunConfig
@@ -163,13 +162,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{prefix}: {'resuming' if status == 'resume' else 'training'} "
               f"({time.perf_counter() - started:.0f} s into the grid)", flush=True)
         try:
-            result = subprocess.run(train_command(grid, config, status), env=_child_environment())
+            returncode = processes.run_training(train_command(grid, config, status), _child_environment())
         except KeyboardInterrupt:
             print(f"\n{prefix}: interrupted; rerun the same command to resume the grid", file=sys.stderr)
             return 130
-        if result.returncode != 0:
+        if returncode != 0:
             failed.append(config.run_name)
-            print(f"{prefix}: FAILED (exit {result.returncode}); the grid goes on", file=sys.stderr, flush=True)
+            print(f"{prefix}: FAILED (exit {returncode}); the grid goes on", file=sys.stderr, flush=True)
     _record_in_launched_run(grid, [(config, run_status(config)) for config, _ in plan], failed)
     if failed:
         print(f"{len(failed)} of {len(plan)} runs failed: {', '.join(failed)}; rerun the command to retry them", file=sys.stderr)

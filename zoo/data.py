@@ -161,7 +161,7 @@ class BatchStream:
         if workers > 0:
             context = multiprocessing.get_context("spawn")  # never fork a process holding TF threads
             self._pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=context,
-                                                                initializer=processes.die_with_parent,
+                                                                initializer=processes.data_worker,
                                                                 initargs=(os.getpid(),))
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:

@@ -15,6 +15,31 @@ import sys
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
+def run_training(command: list[str], env: dict[str, str], grace_s: float = 120.0) -> int:
+    """Run a training command and return its exit status. On Ctrl-C (which the child, in the same
+    process group, receives too) wait up to `grace_s` for it to end its run KILLED and resumable before
+    re-raising; `subprocess.run` would SIGKILL it at once and leave the run RUNNING."""
+    import subprocess
+
+    process = subprocess.Popen(command, env=env)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        try:
+            process.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        raise
+
+
+def data_worker(parent_pid: int) -> None:
+    """A data worker's start: it dies with its parent and leaves Ctrl-C to it (the parent stops the
+    pool), so an interrupted run prints one line, not a traceback per worker."""
+    die_with_parent(parent_pid)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def die_with_parent(parent_pid: int) -> None:
     """Call first thing in a child process; `parent_pid` is the pid of the process that started it."""
     if not sys.platform.startswith("linux"):
