@@ -174,6 +174,7 @@ def ship(uri: str, name: str, folder: Path = PRETRAINED_DIR) -> Path:
         "test": {key.removeprefix("test_"): round(value, 4) for key, value in metrics.items() if key.startswith("test_")},
         "test_size": int(params.get("data.test_size", 0)),
         "test_seed": int(params.get("data.test_seed", 0)),
+        "data_source": params.get("data.source", "captcha"),  # the generator (or folder) trained and tested on
         "params": int(metrics.get("params", 0)),
         "source": {"model_uri": uri, "run_id": run["run_id"], "git_commit": params.get("git_commit")},
         "versions": {key.removeprefix("version."): value for key, value in params.items() if key.startswith("version.")},
@@ -192,7 +193,9 @@ def model_card_text(card: dict) -> str:
         "",
         f"Reads {card['min_length']}-{card['max_length']} characters of `{card['charset']}` from {card['input']}.",
         "",
-        f"- **Test** on {card['test_size']:,} fresh captchas (seed {card['test_seed']}): full-sequence accuracy "
+        f"- **Test** on {card['test_size']:,} fresh captchas (seed {card['test_seed']}"
+        + (f", generator `{card['data_source']}`" if card.get("data_source", "captcha") != "captcha" else "")
+        + "): full-sequence accuracy "
         f"**{test.get('seq_acc', float('nan')):.2%}**, character accuracy {test.get('char_acc', float('nan')):.2%}, "
         f"normalized edit distance {test.get('ned', float('nan')):.3f}",
         f"- **Trained** on {card['samples_seen']:,} samples: `{card['training_command']}`"
@@ -231,7 +234,8 @@ def main(argv: list[str] | None = None) -> int:
         card = _read_card(PRETRAINED_DIR / name / CARD_FILE)
         origin = f"{card['preset']} preset" + (f", from {card['init']}" if card.get("init") else "")
         print(f"{name:16} {card['arch']:14} test seq_acc {card['test'].get('seq_acc', float('nan')):.2%} "
-              f"after {samples_in_all(card['samples_seen'], card.get('init')):,} samples in all ({origin})")
+              f"after {card.get('samples_in_all') or samples_in_all(card['samples_seen'], card.get('init')):,} samples in all "
+              f"({origin})")  # as recorded when shipped: the init's name may since point at a newer model
     return 0
 
 
