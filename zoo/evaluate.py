@@ -20,9 +20,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = cli.parser("python -m zoo.evaluate", __doc__)
     parser.add_argument("--model", required=True, help="a shipped model name, models:/NAME/VERSION, models:/NAME@ALIAS, "
                         "runs:/ID/model or a .keras file")
-    parser.add_argument("--test-size", type=cli.blank_means(int, defaults.test_size), default=defaults.test_size,
+    parser.add_argument("--test-size", type=int, default=defaults.test_size,
                         help=f"fresh captchas to score (default {defaults.test_size:,})")
-    parser.add_argument("--test-seed", type=cli.blank_means(int, defaults.test_seed), default=defaults.test_seed,
+    parser.add_argument("--test-seed", type=int, default=defaults.test_seed,
                         help=f"seed of the test captchas (default {defaults.test_seed}, the training presets' test set)")
     parser.add_argument("--charset", help="characters the model reads (default: from the model's metadata)")
     parser.add_argument("--min-length", type=int, help="shortest label to draw (default: from the model's metadata)")

@@ -266,7 +266,7 @@ def write(report: Report, out: Path, notes: list[str] = ()) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = cli.parser("python -m zoo.report", __doc__)
-    parser.add_argument("--experiment", default="heads", type=cli.blank_means(str, "heads"), help="MLflow experiment of zoo runs (default: heads)")
+    parser.add_argument("--experiment", default="heads", help="MLflow experiment of zoo runs (default: heads)")
     parser.add_argument("--out", type=cli.blank_means(Path, None), help="output folder (default: reports/<experiment>)")
     parser.add_argument("--from-csv", type=Path, help="rebuild from the runs.csv/curves.csv/char_errors.csv of a report folder")
     parser.add_argument("--baseline", help="the variant every other one is tested against (default: bigru for "

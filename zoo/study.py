@@ -418,9 +418,9 @@ def _optional_int(text: str) -> int | None:
 def main(argv: list[str] | None = None) -> int:
     parser = cli.parser("python -m zoo.study", __doc__)
     parser.add_argument("--arch", help="registered architecture (default: the config's)")
-    parser.add_argument("--config", default=str(DEFAULT_CONFIG), type=cli.blank_means(str, str(DEFAULT_CONFIG)), help="study config in experiments/ (kind = \"study\")")
+    parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="study config in experiments/ (kind = \"study\")")
     parser.add_argument("--trials", type=_optional_int, help="finished trials the study should hold (default: the config's)")
-    parser.add_argument("--workers", type=cli.blank_means(int, 1), default=1, help="worker processes on this machine (default 1)")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes on this machine (default 1)")
     parser.add_argument("--storage", help=f"journal file path or RDB URL (default: {DEFAULT_STORAGE.name} in the repository)")
     parser.add_argument("--name", help="study name (default: the config's)")
     parser.add_argument("--tuned-dir", type=Path, default=config_lib.EXPERIMENTS_DIR, help="where tuned-<arch>.toml is written")

@@ -16,9 +16,9 @@ from zoo import registry
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = cli.parser("python -m zoo.train", __doc__)
-    parser.add_argument("--arch", default="bigru", type=cli.blank_means(str, "bigru"), help=f"registered model: {', '.join(registry.list_models())}")
-    parser.add_argument("--preset", default="cpu", type=cli.blank_means(str, "cpu"), help=f"preset in experiments/: {', '.join(config_lib.list_presets())}")
-    parser.add_argument("--seed", type=cli.blank_means(int, 0), default=0, help="seed of the training stream and weights")
+    parser.add_argument("--arch", default="bigru", help=f"registered model: {', '.join(registry.list_models())}")
+    parser.add_argument("--preset", default="cpu", help=f"preset in experiments/: {', '.join(config_lib.list_presets())}")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the training stream and weights")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config field, e.g. train.steps_per_epoch=50; several may be "
                              "given, or joined with ';' in one argument")
