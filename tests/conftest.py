@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -11,6 +12,25 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if item.get_closest_marker("integration") or item.get_closest_marker("learning"):
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(autouse=True)
+def zoo_stays_the_checkout():
+    """Loading a logged pyfunc in-process (mlflow.pyfunc.load_model) puts the model's copy of the zoo
+    package first on sys.path and drops the imported zoo modules, so every later test, and every
+    process it spawns, would run the logged copy instead of this checkout. Undo that after each test."""
+    import sys
+
+    path, modules = list(sys.path), {k: v for k, v in sys.modules.items() if k == "zoo" or k.startswith("zoo.")}
+    yield
+    if sys.path == path:
+        return
+    sys.path[:] = path
+    checkout = str(Path(__file__).resolve().parents[1] / "zoo")
+    for name, module in list(sys.modules.items()):
+        if (name == "zoo" or name.startswith("zoo.")) and not str(getattr(module, "__file__", "")).startswith(checkout):
+            del sys.modules[name]
+    sys.modules.update(modules)
 
 
 @pytest.fixture(scope="session")
