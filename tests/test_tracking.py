@@ -56,11 +56,12 @@ def test_a_resumed_run_registers_its_model_once_and_drops_its_interruption(store
 
 
 def test_the_read_side_imports_no_deep_learning_framework():
-    """Reports, run tables, campaign state and grid plans read MLflow only: no 8-15 s TensorFlow import."""
+    """Reports, run tables, campaign state, grid plans, model cards and the commands' --help read MLflow or
+    files only: no 8-15 s TensorFlow import (Keras loads when a model is read)."""
     import subprocess
     import sys
 
-    code = ("import sys, zoo.report, zoo.run_tables, zoo.campaign, zoo.compare; "
+    code = ("import sys, zoo.report, zoo.run_tables, zoo.campaign, zoo.compare, zoo.pretrained, zoo.predict, zoo.reader; "
             "print(sorted(m for m in ('tensorflow', 'keras', 'jax', 'torch') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"

@@ -28,9 +28,9 @@ import captcha.image
 import numpy as np
 
 from zoo import processes
+from zoo.labels import PAD
 
 FORMAT_VERSION = 1  # bump when the drawing of a (seed, index) changes: invalidates cached splits
-PAD = -1  # same as zoo.ctc.PAD (kept here so workers need no Keras)
 _SWAP_LOCK = threading.Lock()
 
 

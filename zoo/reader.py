@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
-import keras
 import numpy as np
-from keras import ops
 
-from zoo import ctc, images
+from zoo import images, labels
+
+if TYPE_CHECKING:  # Keras loads only when a model is read, so listings and cards stay fast
+    import keras
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class ModelInfo:
 
     def metadata(self) -> dict[str, Any]:
         return {"charset": self.charset, "min_length": self.min_length, "max_length": self.max_length,
-                "arch": self.arch, "blank_index": ctc.BLANK, "resize": self.resize}
+                "arch": self.arch, "blank_index": labels.BLANK, "resize": self.resize}
 
 
 class Reader:
@@ -76,6 +77,10 @@ class Reader:
         batch = items if isinstance(items, np.ndarray) and items.ndim == 4 else self.adapt(items)
         if batch.shape[1:] != (self.height, self.width, 3) or batch.dtype != np.uint8:
             batch = self.adapt(list(batch))
+        from keras import ops
+
+        from zoo import ctc
+
         readings = []
         strategy = "beam_search" if beam_width else "greedy"
         for start in range(0, len(batch), batch_size):
