@@ -113,7 +113,8 @@ def test_report_on_an_unknown_or_empty_experiment_is_a_clear_error(grid_store):
 
 
 @pytest.mark.parametrize("text, message", [
-    ('kind = "comparison"\nexperiment = "x"\narchs = ["bigru"]\nseedz = [0]', "unknown keys ['seedz']"),
+    ('kind = "comparison"\nexperiment = "x"\narchs = ["bigru"]\nseedz = [0]', "unknown key(s) seedz; accepted: experiment, preset"),
+    ('kind = "comparison"\nexperiment = "x"\nseeds = 3', "seeds: expected list, got 3"),
     ('kind = "comparison"\nexperiment = "x"\narchs = ["nosuch*"]', "matches no registered model"),
     ('kind = "comparison"\nexperiment = "x"\nseeds = []', "seeds must be a non-empty list"),
     ('kind = "comparison"\nexperiment = "x"\npreset = "huge"', "unknown preset 'huge'"),

@@ -69,10 +69,12 @@ def test_suggest_phases_maps_a_trial_onto_the_fixed_budget(tmp_path):
     (("lr = [1e-4, 1e-2]", "lr = [1e-2, 1e-4]"), "space.lr must be [low, high] with 0 < low < high"),
     (("phases = [1, 3]", "phases = [3, 1]"), "space.phases must be [low, high]"),
     (("phases = [1, 3]", "phases = []"), "space.phases must be a [low, high] pair"),
-    (("epochs = 3", "epochs = 3\nbudget = 9"), "unknown keys ['budget']"),
+    (("epochs = 3", "epochs = 3\nbudget = 9"), "unknown key(s) budget; accepted: name, arch, preset"),
     (("kind = \"median\"", "kind = \"sometimes\""), "pruner.kind must be one of"),
-    (("startup_trials = 1", "startup_trials = -1"), "pruner.startup_trials must be an integer >= 0"),
-    (("warmup_epochs = 1", "warmup_epochs = \"one\""), "pruner.warmup_epochs must be an integer >= 0"),
+    (("startup_trials = 1", "startup_trials = -1"), "pruner.startup_trials must be >= 0"),
+    (("warmup_epochs = 1", "warmup_epochs = \"one\""), "pruner: warmup_epochs: cannot read 'one' as int"),
+    (("warmup_epochs = 1", "warmup_epochs = 1\npatience = 2"), "pruner: unknown key(s) patience; accepted: kind, startup_trials"),
+    (("lr = [1e-4, 1e-2]", "lr = [1e-4, \"high\"]"), "space: lr: cannot read 'high' as float"),
     (("warmup_epochs = 1", "warmup_epochs = 1\npercentile = 150.0"), "pruner.percentile must be a number from 0 to 100"),
     (("preset = \"smoke\"", "preset = \"nope\""), "unknown preset 'nope'"),
 ])
@@ -270,7 +272,7 @@ def test_the_seeded_multivariate_sampler_makes_a_study_reproducible(tmp_path):
 
     text = STUDY.format(name="s", trials=6).replace("warmup_epochs = 1", "warmup_epochs = 1\n[sampler]\nstartup_trials = 2")
     config = load_study_config(write_config(tmp_path, text=text))
-    assert config.sampler_startup_trials == 2
+    assert config.sampler.startup_trials == 2
     sampler = make_sampler(config)
     assert isinstance(sampler, optuna.samplers.TPESampler) and sampler._multivariate and sampler._group
 
@@ -281,5 +283,5 @@ def test_the_seeded_multivariate_sampler_makes_a_study_reproducible(tmp_path):
 
     first = trials_of(0)
     assert first == trials_of(0) and first != trials_of(1)  # another worker draws other points
-    with pytest.raises(ConfigError, match="sampler.startup_trials must be an integer >= 0"):
+    with pytest.raises(ConfigError, match="sampler.startup_trials must be >= 0"):
         load_study_config(write_config(tmp_path, name="bad", text=text.replace("startup_trials = 2\n", "startup_trials = -2\n")))

@@ -21,9 +21,6 @@ from zoo import config as config_lib
 from zoo import registry
 from zoo.config import ConfigError, RunConfig
 
-GRID_KEYS = {"kind", "experiment", "preset", "presets", "archs", "seeds", "overrides"}
-
-
 @dataclass
 class GridConfig:
     experiment: str
@@ -48,42 +45,50 @@ class GridConfig:
         return configs[run_name]
 
 
+@dataclass
+class GridFile:
+    """A comparison config file's keys, parsed by the run schema's parser (`config.build_table`)."""
+
+    experiment: str = ""  # the MLflow experiment of the grid
+    preset: str = ""  # one preset, or
+    presets: list[str] = field(default_factory=list)  # several (not both); default: cpu
+    archs: list[str] = field(default_factory=lambda: ["*"])  # registered names or fnmatch patterns
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
+    overrides: dict[str, object] = field(default_factory=dict)  # run config keys, as `--set` takes them
+
+
 def load_grid(path: str | Path) -> GridConfig:
     """Read and check a comparison config; every run's config is validated before anything runs."""
     raw, problems = config_lib.read_experiment_file(path, "comparison")
-    unknown = sorted(set(raw) - GRID_KEYS)
-    if unknown:
-        problems.append(f"unknown keys {unknown}; accepted: {sorted(GRID_KEYS)}")
-    experiment = raw.get("experiment")
-    if not isinstance(experiment, str) or not experiment.strip():
+    raw.pop("kind", None)
+    try:
+        grid_file = config_lib.build_table(GridFile, raw, where="")
+    except ConfigError as error:
+        raise ConfigError(f"{path}: " + "; ".join([*problems, str(error).removeprefix(": ")])) from None
+    if not grid_file.experiment.strip():
         problems.append("experiment must be a non-empty string (the MLflow experiment of the grid)")
-    presets = _presets(raw, problems)
-    patterns = raw.get("archs", ["*"])
-    archs = _expand(patterns, problems)
-    seeds = raw.get("seeds", [0, 1, 2])
-    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds):
+    if "presets" in raw and not grid_file.presets:
+        problems.append("presets must be a non-empty list of preset names, got []")
+    presets = _presets(grid_file, problems)
+    archs = _expand(grid_file.archs, problems)
+    seeds = grid_file.seeds
+    if not seeds or any(s < 0 for s in seeds):
         problems.append(f"seeds must be a non-empty list of integers >= 0, got {seeds!r}")
     elif len(set(seeds)) != len(seeds):
         problems.append(f"seeds repeat: {seeds}")
-    overrides = raw.get("overrides", {})
-    if not isinstance(overrides, dict):
-        problems.append("overrides must be a table of config keys, e.g. overrides = { \"train.steps_per_epoch\" = 20 }")
     if problems:
         raise ConfigError(f"{path}: " + "; ".join(problems))
-    grid = GridConfig(experiment, presets, archs, seeds, overrides, Path(path))
+    grid = GridConfig(grid_file.experiment, presets, archs, seeds, grid_file.overrides, Path(path))
     grid.run_configs()  # every run validated now, before the first one trains
     return grid
 
 
-def _presets(raw: dict, problems: list[str]) -> list[str]:
+def _presets(grid_file: GridFile, problems: list[str]) -> list[str]:
     """`preset = "tiny"` or `presets = ["a", "b"]` (not both); default: cpu."""
-    if "preset" in raw and "presets" in raw:
+    if grid_file.preset and grid_file.presets:
         problems.append("give either preset (one) or presets (a list), not both")
         return []
-    presets = raw.get("presets", [raw.get("preset", "cpu")])
-    if not isinstance(presets, list) or not presets or not all(isinstance(p, str) for p in presets):
-        problems.append(f"presets must be a non-empty list of preset names, got {presets!r}")
-        return []
+    presets = grid_file.presets or [grid_file.preset or "cpu"]
     if len(set(presets)) != len(presets):
         problems.append(f"presets repeat: {presets}")
     known = config_lib.list_presets()
@@ -93,9 +98,9 @@ def _presets(raw: dict, problems: list[str]) -> list[str]:
     return presets
 
 
-def _expand(patterns: object, problems: list[str]) -> list[str]:
-    if not isinstance(patterns, list) or not patterns or not all(isinstance(p, str) for p in patterns):
-        problems.append(f"archs must be a non-empty list of names or patterns, got {patterns!r}")
+def _expand(patterns: list[str], problems: list[str]) -> list[str]:
+    if not patterns:
+        problems.append("archs must be a non-empty list of names or patterns")
         return []
     names: list[str] = []
     for pattern in patterns:

@@ -280,7 +280,7 @@ def read_experiment_file(path: str | Path, kind: str) -> tuple[dict[str, Any], l
 def load_preset(name: str) -> RunConfig:
     values = _preset_values(name)
     model = values.pop("model", {})
-    config = _build(RunConfig, {**values, "preset": name}, where=f"preset {name!r}")
+    config = build_table(RunConfig, {**values, "preset": name}, where=f"preset {name!r}")
     for key, value in model.items():  # typed like `--set model.<field>=...`
         _apply_override(config, f"model.{key}", value)
     return config
@@ -438,7 +438,7 @@ def _coerce(value: Any, kind: Any, key: str) -> Any:
         if origin is dict:
             return dict(value)
         if dataclasses.is_dataclass(kind):
-            return _build(kind, value, where=key)
+            return build_table(kind, value, where=key)
     except (TypeError, ValueError) as error:
         if isinstance(error, ConfigError):
             raise
@@ -453,7 +453,10 @@ def _type_name(kind: Any) -> str:
     return getattr(kind, "__name__", str(kind))
 
 
-def _build(cls: type, values: Any, where: str) -> Any:
+def build_table(cls: type, values: Any, where: str) -> Any:
+    """A TOML table (or dict) as the dataclass `cls`: unknown keys are refused with the accepted
+    ones, each value is checked against the field's type hint, missing fields take their defaults.
+    The one parser of every config: runs, presets, studies and grids."""
     if not isinstance(values, dict):
         raise ConfigError(f"{where}: expected a table of {', '.join(_field_types(cls))}, got {values!r}")
     types = _field_types(cls)

@@ -110,7 +110,7 @@ def make_sampler(study_config: StudyConfig, worker_index: int = 0):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # multivariate/group
         return optuna.samplers.TPESampler(seed=study_config.seed + worker_index, multivariate=True, group=True,
-                                          n_startup_trials=study_config.sampler_startup_trials, constant_liar=True)
+                                          n_startup_trials=study_config.sampler.startup_trials, constant_liar=True)
 
 
 def open_study(study_config: StudyConfig, storage_url: str | None):
