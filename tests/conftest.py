@@ -33,6 +33,14 @@ def zoo_stays_the_checkout():
     sys.modules.update(modules)
 
 
+def like_a_terminal():
+    """`preexec_fn` for a child that must take Ctrl-C as from a terminal: pytest-xdist workers ignore
+    SIGINT, and an ignored signal stays ignored across exec (as for `cmd &` in a script)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture(scope="session")
 def data_cache(tmp_path_factory):
     """One cache of rendered splits for the whole session (the rendering is what is slow)."""

@@ -5,6 +5,7 @@ import subprocess
 import pandas as pd
 import pytest
 
+from conftest import like_a_terminal
 from zoo import campaign, compare, pretrained
 
 pytestmark = pytest.mark.slow
@@ -77,7 +78,7 @@ def test_ctrl_c_on_a_grid_leaves_its_training_killed_and_resumable(store, tmp_pa
     grid_file.write_text('kind = "comparison"\nexperiment = "interrupted"\narchs = ["gru"]\npreset = "smoke"\nseeds = [0]\n'
                          f'overrides = {{ checkpoint_dir = "{tmp_path / "ckpt"}", "train.phases" = [{{ epochs = 30, lr = 1e-3 }}] }}\n')
     process = subprocess.Popen([sys.executable, "-m", "zoo.compare", str(grid_file)], cwd=tmp_path, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+                               stderr=subprocess.PIPE, text=True, start_new_session=True, preexec_fn=like_a_terminal)
     deadline = time.time() + 600
     while time.time() < deadline and not list(tmp_path.glob("ckpt/*/last.keras")):
         time.sleep(0.5)

@@ -15,6 +15,7 @@ from zoo.compare import load_grid
 from zoo.config import ConfigError
 from zoo.run_tables import RunTables
 
+pytestmark = pytest.mark.xdist_group("report-grid")  # one worker runs the shared grid once
 REPO = Path(__file__).resolve().parent.parent
 GRID = """
 kind = "comparison"

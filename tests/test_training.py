@@ -12,6 +12,7 @@ import mlflow
 import pytest
 from mlflow.tracking import MlflowClient
 
+from conftest import like_a_terminal
 from zoo import tracking
 from zoo.config import make_config
 
@@ -184,7 +185,7 @@ def test_killed_run_resumes_as_the_same_run(store, tmp_path):
 def test_sigterm_ends_with_one_line_and_a_resumable_run(store, tmp_path, how):
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     process = subprocess.Popen(_train_command(), cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               text=True, start_new_session=True)
+                               text=True, start_new_session=True, preexec_fn=like_a_terminal)
     deadline = time.time() + 600
     while time.time() < deadline and not list(tmp_path.glob("ckpt/*/state.json")):
         time.sleep(0.5)
