@@ -244,6 +244,21 @@ def test_a_head_start_transfers_to_another_width_and_charset(tmp_path):
     conv = next(layer for layer in target.layers if layer.weights and "conv" in layer.name)
     assert np.array_equal(conv.get_weights()[0], pretrained.get_layer(conv.name).get_weights()[0])
 
+    # a shipped model says what it reads: its output layer is carried over character by character
+    from zoo import pretrained as shipped
+
+    source = shipped.load("folder-base")
+    target = create_model("bigru", height=32, width=184, num_classes=5, **base.model)
+    fresh_new_character = target.get_layer("logits").get_weights()[0][:, 4].copy()
+    assert _initialize_from(target, "folder-base", charset="Z1A~") == len(with_weights)
+    kernel, bias = target.get_layer("logits").get_weights()
+    source_kernel, source_bias = source.model.get_layer("logits").get_weights()
+    for target_class, char in enumerate("Z1A", start=1):
+        origin = source.info.charset.index(char) + 1
+        assert np.array_equal(kernel[:, target_class], source_kernel[:, origin]) and bias[target_class] == source_bias[origin]
+    assert np.array_equal(kernel[:, 0], source_kernel[:, 0])  # the blank
+    assert np.array_equal(kernel[:, 4], fresh_new_character)  # '~' is new: it starts fresh
+
 
 def test_the_train_command_prints_the_summary_before_any_compute(tmp_path, capsys, monkeypatch):
     from zoo import train, training

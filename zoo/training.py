@@ -110,7 +110,7 @@ def _train_locked(checkpoint, config, resume, restart, parent_run_id, extra_tags
                                 name=config.arch)
             if config.train.init:
                 tracking.set_tags({"init_from": config.train.init,
-                                   "init_layers": str(_initialize_from(model, config.train.init))})
+                                   "init_layers": str(_initialize_from(model, config.train.init, data.charset))})
             tracking.log_text(_summary(model), "model_summary.txt")
         history = _fit_phases(model, config, epochs_done, (val_images, val_labels), checkpoint, run_id, workers, callbacks)
         if config.train.restore_best:
@@ -133,14 +133,17 @@ def _restore_best(model: keras.Model, checkpoint: RunCheckpoint) -> None:
     tracking.set_tags({"restored_best_epoch": str(best["epoch"])})
 
 
-def _initialize_from(model: keras.Model, spec: str) -> int:
+def _initialize_from(model: keras.Model, spec: str, charset: str | None = None) -> int:
     """Copy the weights of a trained zoo model into `model`, layer by layer where names and shapes
-    match (a new charset changes only the output layer, which then starts fresh); returns the
-    number of layers copied."""
+    match; returns the number of layers copied. The output layer is copied character by character
+    when the source model says what it reads (a shipped name, a model folder or an MLflow URI): the
+    blank and every character of `charset` that the source also reads keep their trained weights,
+    a new character starts fresh. A bare .keras file carries no charset: its output layer is copied
+    only when its shape matches."""
     from zoo import pretrained
 
     try:
-        source = pretrained.keras_model(spec)
+        source, source_charset = _source_model(spec)
     except (pretrained.ModelLoadError, tracking.TrackingError, ValueError) as error:
         raise ConfigError(f"train.init {spec!r}: {error}") from None
     copied = 0
@@ -149,14 +152,39 @@ def _initialize_from(model: keras.Model, spec: str) -> int:
             other = source.get_layer(layer.name)
         except ValueError:
             continue
-        weights = other.get_weights()
-        if weights and [w.shape for w in weights] == [w.shape for w in layer.get_weights()]:
+        weights, own = other.get_weights(), layer.get_weights()
+        if layer.name == "logits" and charset and source_charset:
+            weights = _logits_by_character(weights, own, source_charset, charset)
+        if weights and [w.shape for w in weights] == [w.shape for w in own]:
             layer.set_weights(weights)
             copied += 1
     if not copied:
         raise ConfigError(f"train.init {spec!r}: no layer matches this architecture by name and shape; "
                           "initialize from a model of the same arch and image size")
     return copied
+
+
+def _source_model(spec: str) -> tuple[keras.Model, str | None]:
+    """The model of a spec and the charset it reads, when it carries one (a bare .keras file does not)."""
+    from zoo import pretrained
+
+    path = Path(spec)
+    if path.is_file() and path.suffix == ".keras" and not (path.parent / pretrained.CARD_FILE).is_file():
+        return pretrained.keras_model(spec), None
+    reader = pretrained.load(spec)
+    return reader.model, reader.info.charset
+
+
+def _logits_by_character(source: list, own: list, source_charset: str, charset: str) -> list:
+    """The output layer's kernel (features x classes) and bias (classes) for `charset`: class 0 is
+    the blank, class i+1 is charset[i]; a character the source reads takes its column."""
+    (source_kernel, source_bias), (kernel, bias) = source, [w.copy() for w in own]
+    if source_kernel.shape[0] != kernel.shape[0]:
+        return source  # another feature width: the shape check refuses it
+    columns = [(0, 0)] + [(charset.index(c) + 1, source_charset.index(c) + 1) for c in charset if c in source_charset]
+    for target, origin in columns:
+        kernel[:, target], bias[target] = source_kernel[:, origin], source_bias[origin]
+    return [kernel, bias]
 
 
 def _checked_state(checkpoint: RunCheckpoint, config: RunConfig, resume: bool, restart: bool):
