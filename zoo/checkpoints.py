@@ -30,6 +30,7 @@ class CheckpointState:
     run_id: str
     epochs_done: int
     finished: bool = False
+    phases: list[dict] | None = None  # the phases fitted to train.minutes (zoo.time_budget), kept for --resume
 
 
 class RunCheckpoint:
@@ -73,7 +74,8 @@ class RunCheckpoint:
         partial = self.folder / "last.partial.keras"
         model.save(partial)
         os.replace(partial, self.model_path)
-        self._write_state(CheckpointState(run_id, epochs_done))
+        previous = self.state()
+        self._write_state(CheckpointState(run_id, epochs_done, phases=previous.phases if previous else None))
 
     def save_best(self, model: keras.Model, epoch: int, score: float) -> None:
         """Keep `model`'s weights as the best epoch's (weights first, then the record naming them)."""
@@ -92,6 +94,11 @@ class RunCheckpoint:
         """Record the run before its first epoch, so even an early kill is resumable."""
         self.folder.mkdir(parents=True, exist_ok=True)
         self._write_state(CheckpointState(run_id, 0))
+
+    def keep_phases(self, phases: list[dict]) -> None:
+        state = self.state()
+        state.phases = phases
+        self._write_state(state)
 
     def mark_finished(self) -> None:
         state = self.state()

@@ -98,6 +98,9 @@ class TrainConfig:
     # end with the weights of the epoch with the best validation full-sequence accuracy (kept in the
     # checkpoint folder), not the last epoch's: a small folder of real images overfits
     restore_best: bool = False
+    # train for about this many minutes on the machine the run finds: the phases' epochs are scaled to
+    # its measured speed before the first epoch (zoo.time_budget); 0 = the phases' epochs as given
+    minutes: float = 0.0
 
     @property
     def epochs(self) -> int:
@@ -514,6 +517,8 @@ def validate(config: RunConfig) -> None:
             problems.append(f"train.{name} must be positive, got {getattr(train, name)}")
     if train.precision not in PRECISION_CHOICES:
         problems.append(f"train.precision {train.precision!r} is not accepted; use one of {', '.join(PRECISION_CHOICES)}")
+    if not (0 <= train.minutes <= 7 * 24 * 60):  # NaN fails both comparisons
+        problems.append(f"train.minutes must be from 0 (off) to a week of minutes, got {train.minutes}")
     if not train.phases:
         problems.append("train.phases is empty; give at least one phase like [{epochs=20, lr=1e-3}]")
     problems += _phase_problems(train.phases)

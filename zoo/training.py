@@ -7,7 +7,9 @@ whatever the architecture and however often the run was resumed.
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import json
 import tempfile
 import time
 from dataclasses import dataclass
@@ -112,6 +114,7 @@ def _train_locked(checkpoint, config, resume, restart, parent_run_id, extra_tags
                 tracking.set_tags({"init_from": config.train.init,
                                    "init_layers": str(_initialize_from(model, config.train.init, data.charset))})
             tracking.log_text(_summary(model), "model_summary.txt")
+        config = _fitted_to_minutes(config, checkpoint, model, (val_images, val_labels), workers)
         history = _fit_phases(model, config, epochs_done, (val_images, val_labels), checkpoint, run_id, workers, callbacks)
         if config.train.restore_best:
             _restore_best(model, checkpoint)
@@ -121,6 +124,29 @@ def _train_locked(checkpoint, config, resume, restart, parent_run_id, extra_tags
             metrics, model_uri = history, None
         checkpoint.mark_finished()
     return TrainResult(run_id, metrics, model_uri)
+
+
+def _fitted_to_minutes(config: RunConfig, checkpoint: RunCheckpoint, model, validation, workers: int) -> RunConfig:
+    """With train.minutes, the config whose phases fit this machine's measured speed: measured once
+    per run, kept in the checkpoint (a resume goes on with the same epochs) and logged."""
+    from zoo import time_budget
+
+    if not config.train.minutes:
+        return config
+    fitted = checkpoint.state().phases
+    if fitted is None:
+        phases, probe = time_budget.fit(config, model, source_for(config.data, "train", config.seed), validation, workers)
+        fitted = [dataclasses.asdict(phase) for phase in phases]
+        checkpoint.keep_phases(fitted)
+        epochs = sum(phase.epochs for phase in phases)
+        tracking.log_params({"train.fitted_phases": json.dumps(fitted), "train.fitted_epochs": str(epochs)})
+        tracking.log_metrics({"probe_step_seconds": probe.step_seconds, "probe_val_seconds": probe.val_seconds})
+        samples = epochs * config.train.steps_per_epoch * config.train.batch_size
+        print(f"time budget {config.train.minutes:g} min: {probe.step_seconds * 1000:.0f} ms a step of "
+              f"{config.train.batch_size} here, so {epochs} epochs ({samples:,} samples) instead of "
+              f"{config.train.epochs}, the phases scaled alike", flush=True)
+    train = dataclasses.replace(config.train, phases=[config_lib.Phase(**phase) for phase in fitted])
+    return dataclasses.replace(config, train=train)
 
 
 def _restore_best(model: keras.Model, checkpoint: RunCheckpoint) -> None:

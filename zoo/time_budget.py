@@ -1,0 +1,85 @@
+"""`train.minutes`: fit a run's epochs to a wall-clock budget on the machine it runs on.
+
+Before the first epoch, a copy of the model trains a few batches of the run's own stream (the
+stream is index-addressed, so reading them costs the run nothing) and evaluates one validation
+batch; the measured seconds per step and per validated sample give how many epochs fit the budget.
+The phases keep their shape (each phase's epochs and warm-up are scaled by the same factor), the
+fitted phases are stored in the checkpoint, so `--resume` goes on with exactly them, and logged.
+An AVX2-only machine gets fewer epochs than an AVX-512 BF16 one for the same minutes.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+
+import keras
+import numpy as np
+
+from zoo import ctc
+from zoo.config import Phase, RunConfig
+from zoo.data import BatchStream
+
+PROBE_STEPS, PROBE_WARMUP = 8, 2  # timed training steps, after untimed ones that trace the step
+FIXED_SECONDS = 90.0  # start-up, final test evaluation and model logging (measured: 40-80 s here)
+
+
+@dataclass(frozen=True)
+class Probe:
+    step_seconds: float  # one training step of batch_size samples
+    val_seconds: float  # one epoch's validation pass
+
+    def epoch_seconds(self, steps_per_epoch: int) -> float:
+        return steps_per_epoch * self.step_seconds + self.val_seconds
+
+
+def measure(model: keras.Model, config: RunConfig, source, validation: tuple[np.ndarray, np.ndarray],
+            workers: int) -> Probe:
+    """Time a fresh copy of `model` on the run's first batches and one validation batch."""
+    train_cfg = config.train
+    probe = keras.models.clone_model(model)  # same layers and dtypes, its own weights: the run is untouched
+    probe.compile(optimizer=keras.optimizers.Adam(1e-4), loss=ctc.CTCLoss(),
+                  metrics=ctc.sequence_metrics(config.data.max_length))
+    with BatchStream(source, train_cfg.batch_size, start_batch=0, stop_batch=PROBE_WARMUP + PROBE_STEPS,
+                     workers=workers, prefetch=config.data.prefetch_batches) as stream:
+        batches = iter(stream)
+        for _ in range(PROBE_WARMUP):
+            probe.train_on_batch(*next(batches))
+        start = time.perf_counter()
+        for _ in range(PROBE_STEPS):
+            probe.train_on_batch(*next(batches))
+        step_seconds = (time.perf_counter() - start) / PROBE_STEPS
+    images, labels = validation
+    batch = slice(0, min(len(images), train_cfg.eval_batch_size))
+    probe.evaluate(images[batch], labels[batch], verbose=0)  # traces the test step
+    start = time.perf_counter()
+    probe.evaluate(images[batch], labels[batch], verbose=0)
+    per_sample = (time.perf_counter() - start) / (batch.stop or 1)
+    return Probe(step_seconds, per_sample * len(images))
+
+
+def fitted_epochs(minutes: float, probe: Probe, steps_per_epoch: int) -> int:
+    """The whole epochs that fit `minutes` after the fixed costs (at least one)."""
+    return max(1, int((minutes * 60 - FIXED_SECONDS) // probe.epoch_seconds(steps_per_epoch)))
+
+
+def scale_phases(phases: list[Phase], epochs: int) -> list[Phase]:
+    """`phases` stretched or shrunk to `epochs` in all, each phase >= 1 epoch, warm-ups in proportion."""
+    total = sum(phase.epochs for phase in phases)
+    epochs = max(epochs, len(phases))
+    boundaries = [round(epochs * sum(p.epochs for p in phases[:i + 1]) / total) for i in range(len(phases))]
+    scaled, start = [], 0
+    for index, (phase, end) in enumerate(zip(phases, boundaries)):
+        end = max(end, start + 1)
+        end = min(end, epochs - (len(phases) - 1 - index))  # leave one epoch to each later phase
+        length = end - start
+        scaled.append(replace(phase, epochs=length, warmup=min(phase.warmup * length / phase.epochs, float(length))))
+        start = end
+    return scaled
+
+
+def fit(config: RunConfig, model: keras.Model, source, validation, workers: int) -> tuple[list[Phase], Probe]:
+    """The run's phases scaled to `config.train.minutes` on this machine, and what was measured."""
+    probe = measure(model, config, source, validation, workers)
+    epochs = fitted_epochs(config.train.minutes, probe, config.train.steps_per_epoch)
+    return scale_phases(config.train.phases, epochs), probe
