@@ -1,4 +1,4 @@
-"""`python -m zoo.train --arch bigru [--preset cpu] [--seed 0] [--data folder:PATH] [--init MODEL] [--set key=value ...] [--resume|--restart]`
+"""`python -m zoo.train --arch bigru [--preset cpu] [--seed 0] [--data folder:PATH] [--init MODEL] [--minutes M] [--set key=value ...] [--resume|--restart]`
 
 Trains one registered architecture and tracks it in MLflow; see README.md for the presets.
 """
@@ -25,6 +25,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--data", help="folder:PATH trains on your labeled images (zoo.folder_data); "
                         "default: generated captchas")
     parser.add_argument("--init", help="start from a trained model's weights: a shipped name, .keras file or models:/...")
+    parser.add_argument("--minutes", type=float, help="train for about this many minutes on this machine: the "
+                        "phases' epochs are scaled to its measured speed (train.minutes; 0 = as the preset says)")
     parser.add_argument("--grid", metavar="CONFIG", help="train one run of a comparison config (with --run; "
                         "what zoo.compare and zoo.campaign start): --arch/--preset/--seed come from the grid")
     parser.add_argument("--run", metavar="NAME", help="with --grid: the run's name, e.g. bigru-tiny-s0")
@@ -47,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         overrides = split_overrides(args.overrides)
         overrides += [f"data.source={args.data}"] * bool(args.data) + [f"train.init={args.init}"] * bool(args.init)
+        overrides += [f"train.minutes={args.minutes}"] * (args.minutes is not None)
         if bool(args.grid) != bool(args.run):
             raise config_lib.ConfigError("--grid and --run go together: a comparison config and one of its run names")
         if args.grid:
