@@ -46,7 +46,7 @@ def test_run_name_ignores_fields_that_cannot_change_results():
 
 
 def test_flattened_params_hold_the_whole_config():
-    flat = flatten(make_config("bigru", "smoke"))
+    flat = flatten(make_config("bigru", "smoke", 0, ["train.phases=[{epochs=1, lr=1e-3}, {epochs=1, lr=1e-4}]"]))
     assert flat["data.charset"] == "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
     assert flat["train.phases"] == '[{"epochs": 1, "lr": 0.001}, {"epochs": 1, "lr": 0.0001}]'
 

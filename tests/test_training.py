@@ -45,7 +45,8 @@ def test_smoke_run_is_fully_tracked(store, tmp_path):
 
     import matplotlib.pyplot as plt
 
-    config = make_config("bilstm", "smoke", 1, {"checkpoint_dir": str(tmp_path / "ckpt")})
+    config = make_config("bilstm", "smoke", 1, {"checkpoint_dir": str(tmp_path / "ckpt"),
+                                                "train.phases": [{"epochs": 1, "lr": 1e-3}, {"epochs": 1, "lr": 1e-4}]})
     open_figures = set(plt.get_fignums())
     result = train(config)
     assert set(plt.get_fignums()) == open_figures  # the logged figures are closed: a grid of runs does not pile them up
