@@ -38,7 +38,7 @@ def test_mlproject_defaults_are_the_commands_own():
 
     from zoo import compare, config, evaluate, report, study, train
 
-    project = yaml.safe_load((config.REPO_ROOT / "MLproject").read_text())["entry_points"]
+    project = yaml.safe_load((config.PROJECT_DIR / "MLproject").read_text())["entry_points"]
     parsers = {"train": train.parse_args([]), "evaluate": evaluate.parse_args(["--model", "x"])}
     for entry, module in (("report", report), ("study", study)):
         parsers[entry] = _captured_parser(module).parse_args([])
@@ -49,11 +49,11 @@ def test_mlproject_defaults_are_the_commands_own():
                 continue
             code_default = getattr(namespace, options.get(name, name))
             if name == "config":  # a path: the code's is absolute
-                assert (config.REPO_ROOT / spec["default"]).resolve() == Path(code_default).resolve(), entry
+                assert (config.PROJECT_DIR / spec["default"]).resolve() == Path(code_default).resolve(), entry
                 continue
             assert spec["default"] == ("" if code_default is None else str(code_default)), (entry, name)
     assert project["compare"]["parameters"]["config"]["default"] == "experiments/heads.toml"
-    assert compare.load_grid(config.REPO_ROOT / "experiments" / "heads.toml").experiment == "heads"
+    assert compare.load_grid(config.PROJECT_DIR / "experiments" / "heads.toml").experiment == "heads"
 
 
 def _captured_parser(module):
@@ -73,3 +73,18 @@ def _captured_parser(module):
     finally:
         argparse.ArgumentParser.parse_args = original
     return captured[0]
+
+
+def test_an_installed_wheel_carries_every_subpackage_and_the_presets():
+    """A non-editable install has only what pyproject.toml lists: every package under zoo/ and the
+    presets (experiments/ as zoo/experiments, where zoo.config looks outside a checkout)."""
+    import tomllib
+
+    from zoo import config
+
+    setuptools = tomllib.loads((config.PROJECT_DIR / "pyproject.toml").read_text())["tool"]["setuptools"]
+    subpackages = {".".join(p.parent.relative_to(config.PROJECT_DIR).parts) for p in (config.PROJECT_DIR / "zoo").rglob("__init__.py")}
+    assert subpackages | {"zoo.experiments"} == set(setuptools["packages"])
+    assert setuptools["package-dir"]["zoo.experiments"] == "experiments"
+    assert setuptools["package-data"]["zoo.experiments"] == ["*.toml"]
+    assert config.IN_CHECKOUT and config.EXPERIMENTS_DIR == config.PROJECT_DIR / "experiments"

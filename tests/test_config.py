@@ -128,3 +128,13 @@ def test_a_variants_own_fields_win_over_the_presets_model_table(monkeypatch):
     before = arch_hash(wide)  # editing the variant changes the fingerprint compare and campaign check
     monkeypatch.setitem(registry._VARIANTS, "bigru_wide", lambda **overrides: architectures._variant(overrides, units=192))
     assert arch_hash(make_config("bigru_wide", "tiny", 0)) != before
+
+
+def test_adding_a_config_field_keeps_the_hashes_of_configs_that_do_not_use_it():
+    """Tracked runs and checkpoints are found by config hash (zoo.compare, zoo.campaign, --resume):
+    a new field enters the hash only when it differs from what earlier runs had (LATER_KEYS).
+    These are the hashes of 2026-11-27, before train.minutes existed."""
+    from zoo.config import config_hash
+
+    assert config_hash(make_config("bigru", "tiny", 0, ["train.precision=fp32"])) == "8a734eb5"
+    assert config_hash(make_config("bigru", "reference", 0, ["train.precision=fp32"])) == "4178b6ca"

@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    out = args.out or config_lib.REPO_ROOT / "reports" / grid.experiment
+    out = args.out or config_lib.PROJECT_DIR / "reports" / grid.experiment
     states = write_state(grid, out)
     print(f"{grid.experiment}: {sum(s.status == 'finished' for s in states)} of {len(states)} runs finished; state in {out / 'STATE.md'}")
     if args.status:

@@ -21,8 +21,15 @@ from typing import Any, get_args, get_origin, get_type_hints
 
 from zoo import architectures, registry
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-EXPERIMENTS_DIR = REPO_ROOT / "experiments"
+PACKAGE_DIR = Path(__file__).resolve().parent
+# From a checkout (an editable install) everything lives in the checkout: experiments/, mlflow.db,
+# reports/, checkpoints/. From an installed wheel the shipped presets and experiment configs are
+# package data (zoo/experiments/, mapped from experiments/ by pyproject.toml) and what the zoo writes
+# goes under the working directory, as `mlflow` and `optuna` do.
+IN_CHECKOUT = (PACKAGE_DIR.parent / "pyproject.toml").is_file() and (PACKAGE_DIR.parent / "experiments").is_dir()
+PROJECT_DIR = PACKAGE_DIR.parent if IN_CHECKOUT else Path.cwd()
+EXPERIMENTS_DIR = PROJECT_DIR / "experiments" if IN_CHECKOUT else PACKAGE_DIR / "experiments"
+USER_EXPERIMENTS_DIR = PROJECT_DIR / "experiments"  # where studies write tuned presets; searched too
 DEFAULT_CHARSET = string.digits + string.ascii_uppercase
 
 
@@ -171,7 +178,8 @@ RESULT_NEUTRAL_KEYS = {"checkpoint_dir", "data.workers", "data.prefetch_batches"
 # differ from it, so earlier runs keep their hashes
 LATER_KEYS = {"data.source": "captcha", "data.label_pattern": r"^([^_.]+)", "data.val_fraction": "0.1",
               "data.test_fraction": "0.1", "train.init": "", "train.precision": "fp32", "data.resize": "stretch",
-              "data.auto_width": "false", "data.augment": "none", "train.restore_best": "false"}
+              "data.auto_width": "false", "data.augment": "none", "train.restore_best": "false",
+              "train.minutes": "0.0"}
 PRECISIONS = {"fp32": "float32", "bf16": "mixed_bfloat16"}  # train.precision -> Keras dtype policy
 PRECISION_CHOICES = ("auto", *PRECISIONS)
 
@@ -245,8 +253,13 @@ def flatten(config: RunConfig) -> dict[str, str]:
     return flat
 
 
+def _experiment_paths() -> list[Path]:
+    folders = dict.fromkeys([EXPERIMENTS_DIR, USER_EXPERIMENTS_DIR])  # one folder in a checkout
+    return [path for folder in folders for path in sorted(folder.glob("*.toml"))]
+
+
 def list_presets() -> list[str]:
-    return sorted(path.stem for path in EXPERIMENTS_DIR.glob("*.toml") if _is_run_preset(path))
+    return sorted({path.stem for path in _experiment_paths() if _is_run_preset(path)})
 
 
 def _is_run_preset(path: Path) -> bool:
@@ -262,7 +275,7 @@ KIND_NAMES = {"study": ("study config", "studies"), "comparison": ("comparison c
 
 def experiment_files(kind: str) -> list[Path]:
     """The configs in experiments/ that declare `kind = "<kind>"` (studies, comparisons)."""
-    return sorted(path for path in EXPERIMENTS_DIR.glob("*.toml") if tomllib.loads(path.read_text()).get("kind") == kind)
+    return sorted(path for path in _experiment_paths() if tomllib.loads(path.read_text()).get("kind") == kind)
 
 
 def read_experiment_file(path: str | Path, kind: str) -> tuple[dict[str, Any], list[str]]:
@@ -293,8 +306,8 @@ def _preset_values(name: str, chain: tuple[str, ...] = ()) -> dict[str, Any]:
     """A preset's tables; `base = "other"` starts from that preset's tables and replaces the keys it sets."""
     if name in chain:
         raise ConfigError(f"presets name each other as base in a cycle: {' -> '.join([*chain, name])}")
-    path = EXPERIMENTS_DIR / f"{name}.toml"
-    if not path.is_file() or not _is_run_preset(path):
+    path = next((p for p in _experiment_paths() if p.stem == name and _is_run_preset(p)), None)
+    if path is None:
         where = f" (the base of preset {chain[-1]!r})" if chain else ""
         raise ConfigError(f"unknown preset {name!r}{where}; known presets: {', '.join(list_presets())}")
     values = tomllib.loads(path.read_text())
@@ -582,7 +595,7 @@ def toml_value(value: Any, top: bool = False) -> str:
     return repr(value)
 
 
-def write_preset(config: RunConfig, name: str, header: str, folder: Path = EXPERIMENTS_DIR) -> Path:
+def write_preset(config: RunConfig, name: str, header: str, folder: Path = USER_EXPERIMENTS_DIR) -> Path:
     """Save `config` (minus arch and seed) as <folder>/<name>.toml, atomically; `header` becomes comments."""
     sections = {"data": to_dict(config.data), "model": dict(config.model), "train": to_dict(config.train),
                 "tracking": to_dict(config.tracking)}

@@ -31,7 +31,7 @@ from zoo.config import ConfigError
 from zoo.study_config import StudyConfig, load_study_config
 
 DEFAULT_CONFIG = config_lib.EXPERIMENTS_DIR / "study-bigru.toml"
-DEFAULT_STORAGE = config_lib.EXPERIMENTS_DIR.parent / "optuna-studies.journal"
+DEFAULT_STORAGE = config_lib.PROJECT_DIR / "optuna-studies.journal"
 FINISHED_STATES = ("COMPLETE", "PRUNED")
 
 
@@ -397,8 +397,8 @@ def finish(study, study_config: StudyConfig, parent_run_id: str, tuned_dir: Path
                         figures=figures)
     name = f"tuned-{study_config.arch}"
     source = study_config.source
-    if source is not None and Path(source).resolve().is_relative_to(config_lib.REPO_ROOT):
-        source = Path(source).resolve().relative_to(config_lib.REPO_ROOT)  # no machine's paths in a committed preset
+    if source is not None and Path(source).resolve().is_relative_to(config_lib.PROJECT_DIR):
+        source = Path(source).resolve().relative_to(config_lib.PROJECT_DIR)  # no machine's paths in a committed preset
     header = (f"The best learning-rate phases of Optuna study {study_config.name!r} ({source}), written "
               f"{date.today()}:\ntrial {best.number} reached val_seq_acc {best.value:.4f} after "
               f"{study_config.samples():,} samples on preset {study_config.preset!r} (seed {study_config.seed}).\n"
@@ -423,7 +423,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1, help="worker processes on this machine (default 1)")
     parser.add_argument("--storage", help=f"journal file path or RDB URL (default: {DEFAULT_STORAGE.name} in the repository)")
     parser.add_argument("--name", help="study name (default: the config's)")
-    parser.add_argument("--tuned-dir", type=Path, default=config_lib.EXPERIMENTS_DIR, help="where tuned-<arch>.toml is written")
+    parser.add_argument("--tuned-dir", type=Path, default=config_lib.USER_EXPERIMENTS_DIR, help="where tuned-<arch>.toml is written")
     parser.add_argument("--out", "--report-dir", dest="report_dir", type=Path, metavar="DIR", help="where trials.csv and the plots are written "
                         "(default: reports/studies/<study name>)")
     args = parser.parse_args(argv)
@@ -469,7 +469,7 @@ def main(argv: list[str] | None = None) -> int:
               "rerun the same command to continue the study", file=sys.stderr)
         return 130 if isinstance(error, KeyboardInterrupt) else 1
     fail_dead_trials(study)
-    report_dir = args.report_dir or config_lib.REPO_ROOT / "reports" / "studies" / study_config.name
+    report_dir = args.report_dir or config_lib.PROJECT_DIR / "reports" / "studies" / study_config.name
     preset = finish(study, study_config, parent_run_id, args.tuned_dir, report_dir)
     from optuna.trial import TrialState
 

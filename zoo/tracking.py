@@ -25,7 +25,7 @@ import numpy as np
 from mlflow.entities import RunStatus
 from mlflow.tracking import MlflowClient
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from zoo.config import PROJECT_DIR  # the checkout, or the working directory of an installed zoo
 RESUMABLE_STATUSES = {"RUNNING", "FAILED", "KILLED"}
 
 
@@ -38,7 +38,7 @@ class StopRun(Exception):
 
 
 def tracking_uri() -> str:
-    uri = os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{REPO_ROOT / 'mlflow.db'}"
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{PROJECT_DIR / 'mlflow.db'}"
     _prepare_store(uri)
     return uri
 
@@ -198,8 +198,8 @@ def versions() -> dict[str, str]:
 
 def git_commit() -> str:
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT, capture_output=True, text=True).stdout.strip()
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_DIR, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=PROJECT_DIR, capture_output=True, text=True).stdout.strip()
         return commit + ("-dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
