@@ -1,6 +1,7 @@
 """train.minutes: the phases scaled to the measured speed of the machine, measured once per run."""
 
 import json
+import time
 
 import mlflow
 import pytest
@@ -23,9 +24,10 @@ def test_scaled_phases_keep_their_shape_and_sum_to_the_epochs(epochs):
 
 def test_a_slower_machine_gets_fewer_epochs_for_the_same_minutes():
     fast, slow = time_budget.Probe(step_seconds=0.1, val_seconds=5), time_budget.Probe(step_seconds=0.3, val_seconds=15)
-    assert time_budget.fitted_epochs(60, fast, 100) == int((3600 - time_budget.FIXED_SECONDS) // 15)
-    assert time_budget.fitted_epochs(60, slow, 100) == int((3600 - time_budget.FIXED_SECONDS) // 45)
-    assert time_budget.fitted_epochs(1, slow, 100) == 1  # never nothing
+    left = 3600 - 20 - time_budget.LOGGING_SECONDS  # an hour, less a 20 s test and the logging
+    assert time_budget.fitted_epochs(3600, fast, 100, test_seconds=20) == int(left // (15 + time_budget.EPOCH_OVERHEAD_SECONDS))
+    assert time_budget.fitted_epochs(3600, slow, 100, test_seconds=20) == int(left // (45 + time_budget.EPOCH_OVERHEAD_SECONDS))
+    assert time_budget.fitted_epochs(60, slow, 100) == 1  # never nothing
 
 
 @pytest.mark.parametrize("minutes", ["-1", "nan", "inf"])
@@ -48,7 +50,7 @@ def test_the_fitted_phases_are_measured_once_and_kept_for_resume(store, tmp_path
     checkpoint = RunCheckpoint(config)
     with mlflow.start_run() as run:
         checkpoint.start(run.info.run_id)
-        fitted = _fitted_to_minutes(config, checkpoint, model, validation, 1)
+        fitted = _fitted_to_minutes(config, checkpoint, model, validation, 1, time.monotonic())
     step = mlflow.get_run(run.info.run_id).data.metrics["probe_step_seconds"]
     assert 0 < step < 60
     epochs = sum(p.epochs for p in fitted.train.phases)
@@ -61,4 +63,4 @@ def test_the_fitted_phases_are_measured_once_and_kept_for_resume(store, tmp_path
 
     monkeypatch.setattr(time_budget, "measure", measured_again)
     checkpoint.save(model, run.info.run_id, 1)  # an epoch later, the state keeps the fitted phases
-    assert _fitted_to_minutes(config, checkpoint, model, validation, 1).train.phases == fitted.train.phases
+    assert _fitted_to_minutes(config, checkpoint, model, validation, 1, time.monotonic()).train.phases == fitted.train.phases

@@ -1,8 +1,10 @@
 """`train.minutes`: fit a run's epochs to a wall-clock budget on the machine it runs on.
 
-Before the first epoch, a copy of the model trains a few batches of the run's own stream (the
-stream is index-addressed, so reading them costs the run nothing) and evaluates one validation
-batch; the measured seconds per step and per validated sample give how many epochs fit the budget.
+Before the first epoch, a copy of the model trains on the run's own stream (index-addressed, so
+reading it costs the run nothing) until the data workers' prefetched batches are used up, then is
+timed for a few more steps, so the time includes rendering and augmenting the batches on the same
+cores; one validation batch is timed too. What is left of the budget after the start-up so far and
+the test at the end, divided by the measured time of an epoch, is how many epochs fit.
 The phases keep their shape (each phase's epochs and warm-up are scaled by the same factor), the
 fitted phases are stored in the checkpoint, so `--resume` goes on with exactly them, and logged.
 An AVX2-only machine gets fewer epochs than an AVX-512 BF16 one for the same minutes.
@@ -20,8 +22,9 @@ from zoo import ctc
 from zoo.config import Phase, RunConfig
 from zoo.data import BatchStream
 
-PROBE_STEPS, PROBE_WARMUP = 8, 2  # timed training steps, after untimed ones that trace the step
-FIXED_SECONDS = 90.0  # start-up, final test evaluation and model logging (measured: 40-80 s here)
+PROBE_STEPS, PROBE_WARMUP = 12, 2  # timed training steps, after untimed ones that trace the step
+LOGGING_SECONDS = 45.0  # the end of a run besides its test pass: plots, the model's files, registration
+EPOCH_OVERHEAD_SECONDS = 1.0  # each epoch's checkpoint and logging
 
 
 @dataclass(frozen=True)
@@ -30,7 +33,7 @@ class Probe:
     val_seconds: float  # one epoch's validation pass
 
     def epoch_seconds(self, steps_per_epoch: int) -> float:
-        return steps_per_epoch * self.step_seconds + self.val_seconds
+        return steps_per_epoch * self.step_seconds + self.val_seconds + EPOCH_OVERHEAD_SECONDS
 
 
 def measure(model: keras.Model, config: RunConfig, source, validation: tuple[np.ndarray, np.ndarray],
@@ -40,10 +43,11 @@ def measure(model: keras.Model, config: RunConfig, source, validation: tuple[np.
     probe = keras.models.clone_model(model)  # same layers and dtypes, its own weights: the run is untouched
     probe.compile(optimizer=keras.optimizers.Adam(1e-4), loss=ctc.CTCLoss(),
                   metrics=ctc.sequence_metrics(config.data.max_length))
-    with BatchStream(source, train_cfg.batch_size, start_batch=0, stop_batch=PROBE_WARMUP + PROBE_STEPS,
+    untimed = PROBE_WARMUP + config.data.prefetch_batches  # tracing, then the batches rendered meanwhile
+    with BatchStream(source, train_cfg.batch_size, start_batch=0, stop_batch=untimed + PROBE_STEPS,
                      workers=workers, prefetch=config.data.prefetch_batches) as stream:
         batches = iter(stream)
-        for _ in range(PROBE_WARMUP):
+        for _ in range(untimed):
             probe.train_on_batch(*next(batches))
         start = time.perf_counter()
         for _ in range(PROBE_STEPS):
@@ -58,9 +62,9 @@ def measure(model: keras.Model, config: RunConfig, source, validation: tuple[np.
     return Probe(step_seconds, per_sample * len(images))
 
 
-def fitted_epochs(minutes: float, probe: Probe, steps_per_epoch: int) -> int:
-    """The whole epochs that fit `minutes` after the fixed costs (at least one)."""
-    return max(1, int((minutes * 60 - FIXED_SECONDS) // probe.epoch_seconds(steps_per_epoch)))
+def fitted_epochs(seconds_left: float, probe: Probe, steps_per_epoch: int, test_seconds: float = 0.0) -> int:
+    """The whole epochs that fit the seconds left after the test and logging at the end (at least one)."""
+    return max(1, int((seconds_left - test_seconds - LOGGING_SECONDS) // probe.epoch_seconds(steps_per_epoch)))
 
 
 def scale_phases(phases: list[Phase], epochs: int) -> list[Phase]:
@@ -78,8 +82,12 @@ def scale_phases(phases: list[Phase], epochs: int) -> list[Phase]:
     return scaled
 
 
-def fit(config: RunConfig, model: keras.Model, source, validation, workers: int) -> tuple[list[Phase], Probe]:
-    """The run's phases scaled to `config.train.minutes` on this machine, and what was measured."""
+def fit(config: RunConfig, model: keras.Model, source, validation, workers: int,
+        started: float) -> tuple[list[Phase], Probe]:
+    """The run's phases scaled to what is left of `config.train.minutes` since `started` (a
+    time.monotonic() of the run's start) on this machine, and what was measured."""
     probe = measure(model, config, source, validation, workers)
-    epochs = fitted_epochs(config.train.minutes, probe, config.train.steps_per_epoch)
+    seconds_left = config.train.minutes * 60 - (time.monotonic() - started)
+    test_seconds = probe.val_seconds * config.data.test_size / max(1, len(validation[0]))
+    epochs = fitted_epochs(seconds_left, probe, config.train.steps_per_epoch, test_seconds)
     return scale_phases(config.train.phases, epochs), probe

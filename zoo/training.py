@@ -82,6 +82,7 @@ def _train(config, resume, restart, parent_run_id, extra_tags, callbacks, on_run
 
 def _train_locked(checkpoint, config, resume, restart, parent_run_id, extra_tags, callbacks, on_run_started,
                   final_test, run_name):
+    started = time.monotonic()  # train.minutes counts from here (zoo.time_budget)
     state = _checked_state(checkpoint, config, resume, restart)
     data = config.data
     workers = data.workers or default_workers()
@@ -114,7 +115,7 @@ def _train_locked(checkpoint, config, resume, restart, parent_run_id, extra_tags
                 tracking.set_tags({"init_from": config.train.init,
                                    "init_layers": str(_initialize_from(model, config.train.init, data.charset))})
             tracking.log_text(_summary(model), "model_summary.txt")
-        config = _fitted_to_minutes(config, checkpoint, model, (val_images, val_labels), workers)
+        config = _fitted_to_minutes(config, checkpoint, model, (val_images, val_labels), workers, started)
         history = _fit_phases(model, config, epochs_done, (val_images, val_labels), checkpoint, run_id, workers, callbacks)
         if config.train.restore_best:
             _restore_best(model, checkpoint)
@@ -126,7 +127,8 @@ def _train_locked(checkpoint, config, resume, restart, parent_run_id, extra_tags
     return TrainResult(run_id, metrics, model_uri)
 
 
-def _fitted_to_minutes(config: RunConfig, checkpoint: RunCheckpoint, model, validation, workers: int) -> RunConfig:
+def _fitted_to_minutes(config: RunConfig, checkpoint: RunCheckpoint, model, validation, workers: int,
+                       started: float) -> RunConfig:
     """With train.minutes, the config whose phases fit this machine's measured speed: measured once
     per run, kept in the checkpoint (a resume goes on with the same epochs) and logged."""
     from zoo import time_budget
@@ -135,7 +137,8 @@ def _fitted_to_minutes(config: RunConfig, checkpoint: RunCheckpoint, model, vali
         return config
     fitted = checkpoint.state().phases
     if fitted is None:
-        phases, probe = time_budget.fit(config, model, source_for(config.data, "train", config.seed), validation, workers)
+        phases, probe = time_budget.fit(config, model, source_for(config.data, "train", config.seed), validation,
+                                        workers, started)
         fitted = [dataclasses.asdict(phase) for phase in phases]
         checkpoint.keep_phases(fitted)
         epochs = sum(phase.epochs for phase in phases)
