@@ -108,6 +108,9 @@ class TrainConfig:
     # train for about this many minutes on the machine the run finds: the phases' epochs are scaled to
     # its measured speed before the first epoch (zoo.time_budget); 0 = the phases' epochs as given
     minutes: float = 0.0
+    # run every step as Python instead of a traced graph: for runs of a few steps (the tests' smoke
+    # preset), where tracing the step costs more than the steps; the same numbers, slower per step
+    run_eagerly: bool = False
 
     @property
     def epochs(self) -> int:
@@ -171,7 +174,7 @@ def to_dict(config: Any) -> dict[str, Any]:
 
 # fields that change where or how fast a run goes, never what it computes
 RESULT_NEUTRAL_KEYS = {"checkpoint_dir", "data.workers", "data.prefetch_batches", "tracking.experiment",
-                       "tracking.log_model", "tracking.register_model", "tracking.speed_repeats"}
+                       "tracking.log_model", "tracking.register_model", "tracking.speed_repeats", "train.run_eagerly"}
 
 
 # fields added after runs were tracked, with the value every earlier run had: hashed only when they

@@ -263,6 +263,7 @@ def _fit_phases(model, config: RunConfig, epochs_done: int, validation, checkpoi
             rate = schedules.learning_rate(train_cfg.phases, index, train_cfg.steps_per_epoch)
             model.compile(optimizer=keras.optimizers.Adam(rate), loss=ctc.CTCLoss(),
                           metrics=ctc.sequence_metrics(data.max_length))
+        model.run_eagerly = train_cfg.run_eagerly  # also for a model loaded by --resume
         # exactly this phase's batches: nothing prefetched past its end is lost to the next phase
         with BatchStream(source, train_cfg.batch_size, start_batch=epochs_done * train_cfg.steps_per_epoch,
                          stop_batch=phase_end * train_cfg.steps_per_epoch, workers=workers,
