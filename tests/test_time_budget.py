@@ -48,6 +48,7 @@ def test_the_fitted_phases_are_measured_once_and_kept_for_resume(store, tmp_path
     model = build_model(config.arch_config(), height=data.height, width=data.width, num_classes=len(data.charset) + 1)
     validation = cached_split(source_for(data, "val"), data.val_size, 1)
     checkpoint = RunCheckpoint(config)
+    mlflow.set_experiment("time-budget")  # not an experiment id cached by an earlier test in this worker
     with mlflow.start_run() as run:
         checkpoint.start(run.info.run_id)
         fitted = _fitted_to_minutes(config, checkpoint, model, validation, 1, time.monotonic())

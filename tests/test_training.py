@@ -51,7 +51,8 @@ def test_smoke_run_is_fully_tracked(store, tmp_path):
     result = train(config)
     assert set(plt.get_fignums()) == open_figures  # the logged figures are closed: a grid of runs does not pile them up
     run = run_of(result.run_id)
-    assert run.info.status == "FINISHED" and run.info.run_name == "bilstm-smoke-s1"
+    assert run.info.status == "FINISHED" and run.info.run_name == config.run_name
+    assert config.run_name.startswith("bilstm-smoke-s1-")  # overrides (the phases) add their hash
     assert run.data.tags["arch"] == "bilstm" and run.data.tags["family"] == "lstm"
     assert run.data.tags["bidirectional"] == "true" and run.data.tags["drop_steps"] == "2"
     assert run.data.params["train.batch_size"] == "8" and run.data.params["data.charset"] == config.data.charset
