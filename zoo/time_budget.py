@@ -49,7 +49,7 @@ def measure(model: keras.Model, config: RunConfig, source, validation: tuple[np.
                      workers=workers, prefetch=config.data.prefetch_batches) as stream:
         # through fit on the iterator, as the run trains (timed with train_on_batch, a step measured
         # 93 ms where the run's fit took 105 ms)
-        probe.fit(iter(stream), steps_per_epoch=untimed + PROBE_STEPS, epochs=1, callbacks=[clock], verbose=0)
+        probe.fit(iter(stream), steps_per_epoch=untimed + PROBE_STEPS, epochs=1, callbacks=[clock], shuffle=False, verbose=0)
     step_seconds = (clock.ends[-1] - clock.ends[untimed - 1]) / PROBE_STEPS
     images, labels = validation
     batch = slice(0, min(len(images), train_cfg.eval_batch_size))
