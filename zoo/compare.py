@@ -59,15 +59,10 @@ class GridFile:
 
 def load_grid(path: str | Path) -> GridConfig:
     """Read and check a comparison config; every run's config is validated before anything runs."""
-    raw, problems = config_lib.read_experiment_file(path, "comparison")
-    raw.pop("kind", None)
-    try:
-        grid_file = config_lib.build_table(GridFile, raw, where="")
-    except ConfigError as error:
-        raise ConfigError(f"{path}: " + "; ".join([*problems, str(error).removeprefix(": ")])) from None
+    grid_file, problems, keys = config_lib.parse_experiment_file(path, "comparison", GridFile)
     if not grid_file.experiment.strip():
         problems.append("experiment must be a non-empty string (the MLflow experiment of the grid)")
-    if "presets" in raw and not grid_file.presets:
+    if "presets" in keys and not grid_file.presets:
         problems.append("presets must be a non-empty list of preset names, got []")
     presets = _presets(grid_file, problems)
     archs = _expand(grid_file.archs, problems)

@@ -296,6 +296,18 @@ def read_experiment_file(path: str | Path, kind: str) -> tuple[dict[str, Any], l
     return raw, problems
 
 
+def parse_experiment_file(path: str | Path, kind: str, cls: type, given: dict[str, Any] | None = None):
+    """A `kind` config file parsed as the dataclass `cls` by the run schema's parser (`given` values,
+    e.g. from the command line, win), the problems found so far, and the keys the file set (a key
+    given as an empty list is not the same as one left out); a key or type problem raises."""
+    raw, problems = read_experiment_file(path, kind)
+    raw.pop("kind", None)
+    try:
+        return build_table(cls, {**raw, **(given or {})}, where=""), problems, set(raw)
+    except ConfigError as error:
+        raise ConfigError(f"{path}: " + "; ".join([*problems, str(error).removeprefix(": ")])) from None
+
+
 def load_preset(name: str) -> RunConfig:
     values = _preset_values(name)
     model = values.pop("model", {})

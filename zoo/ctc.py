@@ -17,6 +17,7 @@ from keras import ops
 
 from zoo.labels import BLANK, PAD, encode_labels, labels_to_texts  # noqa: F401 (the ctc vocabulary)
 
+
 def _label_lengths(labels):
     return ops.sum(ops.cast(ops.not_equal(labels, PAD), "int32"), axis=-1)
 

@@ -56,13 +56,14 @@ def load(spec: str = DEFAULT_MODEL, *, charset: str | None = None, min_length: i
     return reader
 
 
-def keras_model(spec: str):
-    """The Keras model of anything `load` accepts; a bare .keras file needs no card (train.init copies
-    weights only, whatever the model reads)."""
+def keras_model(spec: str) -> tuple:
+    """The Keras model of anything `load` accepts and the charset it reads (train.init); a bare .keras
+    file needs no card and gives no charset (its weights only)."""
     path = Path(spec)
     if path.is_file() and path.suffix == ".keras" and not (path.parent / CARD_FILE).is_file():
-        return _load_keras(path)
-    return load(spec).model
+        return _load_keras(path), None
+    reader = load(spec)
+    return reader.model, reader.info.charset
 
 
 def _load(spec: str, charset, min_length, max_length) -> Reader:

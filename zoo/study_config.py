@@ -86,13 +86,8 @@ def load_study_config(path: str | Path, *, arch: str | None = None, trials: int 
                       name: str | None = None) -> StudyConfig:
     """Read and check a study config (command-line values win): the tables' keys and types by the
     run schema's parser, then the ranges, every problem reported at once."""
-    raw, problems = config_lib.read_experiment_file(path, "study")
-    raw.pop("kind", None)
-    given = {"arch": arch, "trials": trials, "name": name}
-    try:
-        config = config_lib.build_table(StudyConfig, {**raw, **{k: v for k, v in given.items() if v is not None}}, where="")
-    except ConfigError as error:
-        raise ConfigError(f"{path}: " + "; ".join([*problems, str(error).removeprefix(": ")])) from None
+    given = {key: value for key, value in {"arch": arch, "trials": trials, "name": name}.items() if value is not None}
+    config, problems, _ = config_lib.parse_experiment_file(path, "study", StudyConfig, given)
     config.name = config.name or f"lr-phases-{config.arch}"
     config.source = str(path)
     problems += _range_problems(config)

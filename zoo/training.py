@@ -22,7 +22,7 @@ import pandas as pd
 from keras import ops
 
 from zoo import config as config_lib
-from zoo import ctc, evaluation, folder_data, hardware, plots, schedules, tracking
+from zoo import ctc, evaluation, folder_data, hardware, plots, schedules, time_budget, tracking
 from zoo.checkpoints import KeepBest, RunCheckpoint, SaveEveryEpoch
 from zoo.config import ConfigError, RunConfig
 from zoo.data import BatchStream, cached_split, default_workers, source_for
@@ -131,8 +131,6 @@ def _fitted_to_minutes(config: RunConfig, checkpoint: RunCheckpoint, model, vali
                        started: float) -> RunConfig:
     """With train.minutes, the config whose phases fit this machine's measured speed: measured once
     per run, kept in the checkpoint (a resume goes on with the same epochs) and logged."""
-    from zoo import time_budget
-
     if not config.train.minutes:
         return config
     fitted = checkpoint.state().phases
@@ -172,7 +170,7 @@ def _initialize_from(model: keras.Model, spec: str, charset: str | None = None) 
     from zoo import pretrained
 
     try:
-        source, source_charset = _source_model(spec)
+        source, source_charset = pretrained.keras_model(spec)
     except (pretrained.ModelLoadError, tracking.TrackingError, ValueError) as error:
         raise ConfigError(f"train.init {spec!r}: {error}") from None
     copied = 0
@@ -191,17 +189,6 @@ def _initialize_from(model: keras.Model, spec: str, charset: str | None = None) 
         raise ConfigError(f"train.init {spec!r}: no layer matches this architecture by name and shape; "
                           "initialize from a model of the same arch and image size")
     return copied
-
-
-def _source_model(spec: str) -> tuple[keras.Model, str | None]:
-    """The model of a spec and the charset it reads, when it carries one (a bare .keras file does not)."""
-    from zoo import pretrained
-
-    path = Path(spec)
-    if path.is_file() and path.suffix == ".keras" and not (path.parent / pretrained.CARD_FILE).is_file():
-        return pretrained.keras_model(spec), None
-    reader = pretrained.load(spec)
-    return reader.model, reader.info.charset
 
 
 def _logits_by_character(source: list, own: list, source_charset: str, charset: str) -> list:
