@@ -1,7 +1,7 @@
 """`python -m zoo.campaign experiments/campaign-reference.toml [--commit] [--hours H] [--ship NAME]`:
 a long grid that outlives any one process or machine.
 
-A campaign is a comparison config (`kind = "comparison"`) run one training at a time, each resumed
+A campaign is a comparison config (`kind = "comparison"`) run one training at a time (or `--jobs`), each resumed
 from its checkpoint when one is there. Before the first run and after each one it writes, under
 `reports/<experiment>/`:
 
@@ -12,7 +12,9 @@ from its checkpoint when one is there. Before the first run and after each one i
 `--commit` commits that folder (and a newly shipped model) with git as soon as a run finishes, so
 losing the machine loses at most the run in flight. `--ship NAME` ships the best finished run as
 `zoo/pretrained/NAME` when it beats the model shipped under that name on the same task. `--hours H`
-starts no run after H hours (a borrowed GPU's time budget). Rerun the same command to go on.
+starts no run after H hours (a borrowed GPU's time budget). `--jobs N` trains N runs at once, the
+CPU cores split between their data workers (a GPU has room for several runs of this size; on a
+2-core CPU one at a time is fastest). Rerun the same command to go on.
 """
 
 from __future__ import annotations
@@ -192,10 +194,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--commit", action="store_true", help="git-commit the state, report CSVs and shipped model after each run")
     parser.add_argument("--hours", type=float, help="start no run after this many hours (e.g. a borrowed GPU's budget)")
     parser.add_argument("--ship", metavar="NAME", help="ship the best finished run as zoo/pretrained/NAME when it beats the shipped one")
-    parser.add_argument("--status", action="store_true", help="write STATE.md (and the report) and stop")
+    parser.add_argument("--status", action="store_true", help="write STATE.md and the report (with --ship/--commit: ship, commit) and train nothing")
     parser.add_argument("--out", type=Path, help="state and report folder (default: reports/<experiment>)")
+    parser.add_argument("--jobs", type=int, default=1, help="trainings at once (default 1); on a GPU several runs "
+                        "fit beside each other, and the CPU cores are split between their data workers")
     parser.add_argument("--checkpoint-dir", help="where the runs' checkpoints live (default: the config's, ./checkpoints)")
     args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error(f"--jobs must be a positive number of trainings at once, got {args.jobs}")
     if args.hours is not None and not args.hours > 0:
         parser.error(f"--hours must be a positive number of hours, got {args.hours}")
     try:
@@ -208,29 +214,41 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or config_lib.PROJECT_DIR / "reports" / grid.experiment
     states = write_state(grid, out)
     print(f"{grid.experiment}: {sum(s.status == 'finished' for s in states)} of {len(states)} runs finished; state in {out / 'STATE.md'}")
+    if args.ship or (args.status and args.commit):  # runs finished before this command (or elsewhere) count too
+        _ship_and_commit(grid, args, out, "recorded" if args.status else "finished earlier")
     if args.status:
         return 0
-    if args.ship:  # runs finished before this command (or by an earlier one that was stopped) count too
-        _ship_and_commit(grid, args, out, "finished earlier")
-    started, failed = time.monotonic(), []
-    for config, state in zip(grid.run_configs(), states):
-        if state.status == "finished":
-            continue
-        if args.hours is not None and time.monotonic() - started > args.hours * 3600:
-            print(f"--hours {args.hours} spent; rerun to go on")
-            break
-        print(f"{config.run_name}: {'resuming at epoch ' + str(state.epochs_done) if state.status == 'in progress' else 'training'}", flush=True)
-        try:
-            returncode = processes.run_training(compare.train_command(grid, config, "resume" if state.status == "in progress" else "new"),
-                                                compare._child_environment())
-        except KeyboardInterrupt:
-            print(f"\n{config.run_name}: interrupted; rerun the same command to resume the campaign", file=sys.stderr)
-            return 130
-        if returncode != 0:
-            failed.append(config.run_name)
-            print(f"{config.run_name}: FAILED (exit {returncode}); the campaign goes on", file=sys.stderr)
-        write_state(grid, out)
-        _ship_and_commit(grid, args, out, f"{config.run_name} {'finished' if returncode == 0 else 'failed'}")
+    todo = [(config, state) for config, state in zip(grid.run_configs(), states) if state.status != "finished"]
+    workers = max(1, processes.cores() // args.jobs)  # the runs share the cores that render their captchas
+    started, running, failed = time.monotonic(), {}, []
+    try:
+        while todo or running:
+            while todo and len(running) < args.jobs:
+                if args.hours is not None and time.monotonic() - started > args.hours * 3600:
+                    print(f"--hours {args.hours} spent; rerun to go on")
+                    todo = []
+                    break
+                config, state = todo.pop(0)
+                resuming = state.status == "in progress"
+                print(f"{config.run_name}: {'resuming at epoch ' + str(state.epochs_done) if resuming else 'training'}", flush=True)
+                command = compare.train_command(grid, config, "resume" if resuming else "new")
+                if args.jobs > 1:
+                    command += ["--set", f"data.workers={workers}"]  # result-neutral
+                running[subprocess.Popen(command, env=compare._child_environment())] = config
+            if not running:
+                break
+            process = processes.wait_any(running)
+            config = running.pop(process)
+            if process.returncode != 0:
+                failed.append(config.run_name)
+                print(f"{config.run_name}: FAILED (exit {process.returncode}); the campaign goes on", file=sys.stderr)
+            write_state(grid, out)
+            _ship_and_commit(grid, args, out, f"{config.run_name} {'finished' if process.returncode == 0 else 'failed'}")
+    except KeyboardInterrupt:
+        processes.stop_after_interrupt(list(running))
+        names = ", ".join(config.run_name for config in running.values())
+        print(f"\n{names}: interrupted; rerun the same command to resume the campaign", file=sys.stderr)
+        return 130
     return 1 if failed else 0
 
 

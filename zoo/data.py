@@ -140,7 +140,7 @@ def _render_batch(source: CaptchaSource, batch_index: int, batch_size: int):
 
 
 def default_workers() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return processes.cores()
 
 
 class BatchStream:

@@ -25,12 +25,39 @@ def run_training(command: list[str], env: dict[str, str], grace_s: float = 120.0
     try:
         return process.wait()
     except KeyboardInterrupt:
+        stop_after_interrupt([process], grace_s)
+        raise
+
+
+def wait_any(running, poll_s: float = 1.0):
+    """The first of several started processes (`subprocess.Popen`) to end."""
+    import time
+
+    while True:
+        for process in running:
+            if process.poll() is not None:
+                return process
+        time.sleep(poll_s)
+
+
+def stop_after_interrupt(running, grace_s: float = 120.0) -> None:
+    """After Ctrl-C, which the children in the same process group received too: give each up to
+    `grace_s` (together) to end its run KILLED and resumable, then SIGKILL what is left."""
+    import subprocess
+    import time
+
+    deadline = time.monotonic() + grace_s
+    for process in running:
         try:
-            process.wait(timeout=grace_s)
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        raise
+
+
+def cores() -> int:
+    """CPU cores this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def data_worker(parent_pid: int) -> None:
