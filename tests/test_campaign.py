@@ -40,7 +40,10 @@ def test_campaign_records_commits_and_ships_what_it_finished(store, tmp_path, mo
     assert "shipped best-gru" in campaign.ship_if_better(grid, "best-gru", shipped_dir)
     card = pretrained.shipped_card("best-gru", shipped_dir)
     assert card["test"]["seq_acc"] == pytest.approx(runs["test_seq_acc"][0], abs=1e-4) and card["samples_in_all"] == 32
+    assert card["trained_on"]["keras_backend"] == "tensorflow" and card["trained_on"]["machine"]
     assert campaign.ship_if_better(grid, "best-gru", shipped_dir) is None  # not better than itself
+    pretrained.ship(card["source"]["model_uri"], "best-gru", shipped_dir)  # shipped again: the same lineage
+    assert pretrained.shipped_card("best-gru", shipped_dir)["samples_in_all"] == 32
 
     assert campaign.main([str(grid_file), "--out", str(out)]) == 0  # all done: nothing retrained
     assert len(pd.read_csv(out / "runs.csv")) == 1

@@ -162,6 +162,14 @@ def ship(uri: str, name: str, folder: Path = PRETRAINED_DIR) -> Path:
     reader.model.save(partial)
     partial.replace(target / MODEL_FILE)  # atomic: a crash never leaves half a model under the real name
     params, metrics, tags = run["params"], run["metrics"], run["tags"]
+    samples = int(metrics.get("samples_seen", 0))
+    before = shipped_card(name, folder)
+    if "init_samples_in_all" in tags:  # the init's lineage when the run started
+        in_all = samples + int(tags["init_samples_in_all"])
+    elif before and before.get("source", {}).get("run_id") == run["run_id"]:  # shipped again: same lineage
+        in_all = before["samples_in_all"]
+    else:
+        in_all = samples_in_all(samples, params.get("train.init"))
     card = {
         **reader.info.metadata(),
         "name": name,
@@ -169,15 +177,17 @@ def ship(uri: str, name: str, folder: Path = PRETRAINED_DIR) -> Path:
         "preset": tags.get("preset"),
         "seed": tags.get("seed"),
         "training_command": f"python -m zoo.train --arch {tags.get('arch')} --preset {tags.get('preset')} --seed {tags.get('seed')}",
-        "samples_seen": int(metrics.get("samples_seen", 0)),
+        "samples_seen": samples,
         "init": params.get("train.init") or None,  # the model it started from (its samples are not counted above)
-        "samples_in_all": samples_in_all(int(metrics.get("samples_seen", 0)), params.get("train.init")),
+        "samples_in_all": in_all,
         "test": {key.removeprefix("test_"): round(value, 4) for key, value in metrics.items() if key.startswith("test_")},
         "test_size": int(params.get("data.test_size", 0)),
         "test_seed": int(params.get("data.test_seed", 0)),
         "data_source": params.get("data.source", "captcha"),  # the generator (or folder) trained and tested on
         "params": int(metrics.get("params", 0)),
         "source": {"model_uri": uri, "run_id": run["run_id"], "git_commit": params.get("git_commit")},
+        "trained_on": {"machine": params.get("machine"), "keras_backend": params.get("keras_backend"),
+                       "precision": params.get("train.precision_resolved")},
         "versions": {key.removeprefix("version."): value for key, value in params.items() if key.startswith("version.")},
         "shipped": str(date.today()),
         "sha256": sha256(target / MODEL_FILE),
@@ -203,6 +213,8 @@ def model_card_text(card: dict) -> str:
         + (f", starting from the weights of `{card['init']}` ({card.get('samples_in_all', 0):,} samples in all)"
            if card.get("init") else ""),
         f"- **Parameters** {card['params']:,}; sha256 of model.keras `{card['sha256']}`",
+        *([f"- **Trained on** {machine['machine']}, Keras backend {machine['keras_backend']}, {machine['precision']}"]
+          if (machine := card.get("trained_on")) and machine.get("machine") else []),
         f"- **Source** {card['source']['model_uri']} (run {card['source']['run_id']}, commit {card['source']['git_commit']})",
         f"- **Versions** " + ", ".join(f"{k} {v}" for k, v in sorted(card["versions"].items())),
         "",

@@ -22,7 +22,7 @@ import pandas as pd
 from keras import ops
 
 from zoo import config as config_lib
-from zoo import ctc, evaluation, folder_data, hardware, plots, schedules, time_budget, tracking
+from zoo import ctc, evaluation, folder_data, hardware, plots, pretrained, schedules, time_budget, tracking
 from zoo.checkpoints import KeepBest, RunCheckpoint, SaveEveryEpoch
 from zoo.config import ConfigError, RunConfig
 from zoo.data import BatchStream, cached_split, default_workers, source_for
@@ -113,7 +113,9 @@ def _train_locked(checkpoint, config, resume, restart, parent_run_id, extra_tags
                                 name=config.arch)
             if config.train.init:
                 tracking.set_tags({"init_from": config.train.init,
-                                   "init_layers": str(_initialize_from(model, config.train.init, data.charset))})
+                                   "init_layers": str(_initialize_from(model, config.train.init, data.charset)),
+                                   # the lineage as it is now: a later ship under the init's own name replaces its card
+                                   "init_samples_in_all": str(pretrained.samples_in_all(0, config.train.init))})
             tracking.log_text(_summary(model), "model_summary.txt")
         config = _fitted_to_minutes(config, checkpoint, model, (val_images, val_labels), workers, started)
         history = _fit_phases(model, config, epochs_done, (val_images, val_labels), checkpoint, run_id, workers, callbacks)
