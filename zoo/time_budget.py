@@ -22,7 +22,7 @@ from zoo import ctc
 from zoo.config import Phase, RunConfig
 from zoo.data import BatchStream
 
-PROBE_STEPS, PROBE_WARMUP = 12, 2  # timed training steps, after untimed ones that trace the step
+PROBE_STEPS, PROBE_WARMUP = 30, 2  # timed training steps, after untimed ones that trace the step
 LOGGING_SECONDS = 45.0  # the end of a run besides its test pass: plots, the model's files, registration
 EPOCH_OVERHEAD_SECONDS = 1.0  # each epoch's checkpoint and logging
 
@@ -45,7 +45,7 @@ def measure(model: keras.Model, config: RunConfig, source, validation: tuple[np.
                   metrics=ctc.sequence_metrics(config.data.max_length))
     untimed = PROBE_WARMUP + config.data.prefetch_batches  # tracing, then the batches rendered meanwhile
     clock = _BatchClock()
-    with BatchStream(source, train_cfg.batch_size, start_batch=0, stop_batch=untimed + PROBE_STEPS,
+    with BatchStream(source, train_cfg.batch_size, start_batch=0, stop_batch=untimed + PROBE_STEPS + config.data.prefetch_batches,  # workers busy to the end
                      workers=workers, prefetch=config.data.prefetch_batches) as stream:
         # through fit on the iterator, as the run trains (timed with train_on_batch, a step measured
         # 93 ms where the run's fit took 105 ms)
