@@ -27,29 +27,46 @@ overrides = {{ checkpoint_dir = "{checkpoints}", "tracking.log_model" = false }}
 """
 
 
-def zoo(*args, cwd):
-    return subprocess.run([sys.executable, "-m", *args], cwd=cwd, capture_output=True, text=True, env=os.environ.copy())
+def zoo(*args, cwd, env=None):
+    return subprocess.run([sys.executable, "-m", *args], cwd=cwd, capture_output=True, text=True,
+                          env=env or os.environ.copy())
 
 
-@pytest.fixture(scope="module")
-def grid_store(tmp_path_factory, data_cache):
-    """One real grid in a temp MLflow store, shared by the tests that only read it."""
-    folder = tmp_path_factory.mktemp("grid")
+@pytest.fixture(scope="session")
+def trained_grid(tmp_path_factory, data_cache):
+    """One real grid in a temp MLflow store, trained once for the whole test session: the first
+    xdist worker to get here trains it under a lock in the folder all workers share, the others
+    wait and read it (xdist may hand this module's tests to both workers; training it twice cost
+    ~2 minutes of the suite)."""
+    import fcntl
+    import json
+
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder = shared / "report-grid"
     uri = f"sqlite:///{folder / 'mlflow.db'}"
-    environment = {"MLFLOW_TRACKING_URI": uri, "ZOO_CACHE_DIR": str(data_cache)}
-    saved = {key: os.environ.get(key) for key in environment}
-    os.environ.update(environment)
+    with open(shared / "report-grid.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        outcome = folder / "outcome.json"
+        if not outcome.is_file():
+            folder.mkdir(exist_ok=True)
+            env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "ZOO_CACHE_DIR": str(data_cache)}
+            config = folder / "grid.toml"
+            config.write_text(GRID.format(experiment="grid-test", checkpoints=folder / "ckpt"))
+            runs = [zoo("zoo.compare", str(config), cwd=folder, env=env) for _ in range(2)]
+            outcome.write_text(json.dumps([vars(run) for run in runs]))
+        first, second = (subprocess.CompletedProcess(**run) for run in json.loads(outcome.read_text()))
+    return folder, folder / "grid.toml", first, second, uri, str(data_cache)
+
+
+@pytest.fixture
+def grid_store(trained_grid, monkeypatch):
+    """The shared grid's store as this test's tracking store (the environment restored after it)."""
+    folder, config, first, second, uri, cache = trained_grid
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setenv("ZOO_CACHE_DIR", cache)
     mlflow.set_tracking_uri(uri)
-    config = folder / "grid.toml"
-    config.write_text(GRID.format(experiment="grid-test", checkpoints=folder / "ckpt"))
-    first = zoo("zoo.compare", str(config), cwd=folder)
-    second = zoo("zoo.compare", str(config), cwd=folder)
     yield folder, config, first, second
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
     mlflow.set_tracking_uri(None)
 
 
