@@ -45,8 +45,10 @@ def measure(model: keras.Model, config: RunConfig, source, validation: tuple[np.
                   metrics=ctc.sequence_metrics(config.data.max_length))
     untimed = PROBE_WARMUP + config.data.prefetch_batches  # tracing, then the batches rendered meanwhile
     clock = _BatchClock()
-    with BatchStream(source, train_cfg.batch_size, start_batch=0, stop_batch=untimed + PROBE_STEPS + config.data.prefetch_batches,  # workers busy to the end
-                     workers=workers, prefetch=config.data.prefetch_batches) as stream:
+    # the stream runs past the timed steps, so the workers render throughout the window, as in the run
+    stop = untimed + PROBE_STEPS + config.data.prefetch_batches
+    with BatchStream(source, train_cfg.batch_size, start_batch=0, stop_batch=stop, workers=workers,
+                     prefetch=config.data.prefetch_batches) as stream:
         # through fit on the iterator, as the run trains (timed with train_on_batch, a step measured
         # 93 ms where the run's fit took 105 ms)
         probe.fit(iter(stream), steps_per_epoch=untimed + PROBE_STEPS, epochs=1, callbacks=[clock], shuffle=False, verbose=0)
