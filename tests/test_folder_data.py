@@ -98,7 +98,7 @@ def test_folder_training_learns_another_generator_and_fine_tunes(store, tmp_path
     readings = reader.read_files(paths)
     assert sum(r.text == label for (_, r, _), label in zip(readings, test.images.labels[:20])) >= 14
 
-    short = ["train.phases=[{epochs=1, lr=1e-4}]", "train.steps_per_epoch=3"]
+    short = ["train.phases=[{epochs=1, lr=1e-4}]", "train.steps_per_epoch=3", "tracking.log_model=false"]
     tuned = train(make_config("bigru", "tiny", 1, [*overrides, *short, f"train.init={result.model_uri}"]))
     tags = MlflowClient().get_run(tuned.run_id).data.tags
     assert tags["init_from"] == result.model_uri and int(tags["init_layers"]) > 10
