@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from conftest import like_a_terminal
-from zoo import campaign, compare, pretrained
+from zoo.grids import campaign, compare
+from zoo.inference import pretrained
 
 pytestmark = pytest.mark.slow
 

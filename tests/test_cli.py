@@ -36,7 +36,10 @@ def test_mlproject_defaults_are_the_commands_own():
     real values); here they are checked against the commands' parsers, so they cannot drift."""
     import yaml
 
-    from zoo import compare, config, evaluate, report, study, train
+    from zoo.grids import compare
+    from zoo import config, evaluate, train
+    from zoo.reporting import report
+    from zoo.studies import runner as study
 
     project = yaml.safe_load((config.PROJECT_DIR / "MLproject").read_text())["entry_points"]
     parsers = {"train": train.parse_args([]), "evaluate": evaluate.parse_args(["--model", "x"])}

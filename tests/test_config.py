@@ -97,7 +97,8 @@ def test_registered_names_keep_tasks_apart():
 
 
 def test_a_grid_run_is_built_from_the_grid_file_itself(tmp_path, capsys):
-    from zoo import compare, train
+    from zoo.grids import compare
+    from zoo import train
 
     grid_file = tmp_path / "g.toml"
     grid_file.write_text('kind = "comparison"\nexperiment = "g"\npreset = "smoke"\narchs = ["gru"]\nseeds = [0, 1]\n'
@@ -115,7 +116,7 @@ def test_a_grid_run_is_built_from_the_grid_file_itself(tmp_path, capsys):
 
 
 def test_a_variants_own_fields_win_over_the_presets_model_table(monkeypatch):
-    from zoo import architectures, registry
+    from zoo.models import architectures, registry
     from zoo.config import arch_hash, arch_params
 
     # a variant defined with units=256, as the issue found: on `tiny` (units = 32) it stays a 256-unit model

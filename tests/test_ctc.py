@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from zoo import ctc
+from zoo.models import ctc
 
 CHARSET = "0123456789"
 

@@ -5,7 +5,7 @@ import sys
 import numpy as np
 import pytest
 
-from zoo.data import BatchStream, CaptchaSource, cached_split, render
+from zoo.data.stream import BatchStream, CaptchaSource, cached_split, render
 
 SOURCE = CaptchaSource("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", 4, 4, 170, 80, seed=7)
 
@@ -30,7 +30,7 @@ def test_other_index_or_seed_gives_another_sample():
 
 def test_samples_are_identical_in_another_process():
     here = digest(*SOURCE.batch(20, 3))
-    code = ("from zoo.data import CaptchaSource; import hashlib;"
+    code = ("from zoo.data.stream import CaptchaSource; import hashlib;"
             "i, l = CaptchaSource('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ', 4, 4, 170, 80, seed=7).batch(20, 3);"
             "print(hashlib.sha256(i.tobytes() + l.tobytes()).hexdigest())")
     there = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()

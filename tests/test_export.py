@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from zoo import export, pretrained
+from zoo.inference import export, pretrained
 from zoo.config import make_config
-from zoo.data import CaptchaSource, render
-from zoo.reader import Reader
+from zoo.data.stream import CaptchaSource, render
+from zoo.inference.reader import Reader
 
 
 @pytest.fixture(scope="module")

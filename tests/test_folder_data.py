@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
-from zoo import folder_data, pil_captchas
+from zoo.data import folder_data, pil_captchas
 from zoo.config import ConfigError, make_config
-from zoo.data import source_for
-from zoo.pil_captchas import draw_folder  # Pillow-drawn: another generator than the `captcha` package
+from zoo.data.stream import source_for
+from zoo.data.pil_captchas import draw_folder  # Pillow-drawn: another generator than the `captcha` package
 
 
 def test_labels_charset_lengths_and_split_come_from_the_folder(tmp_path):
@@ -77,7 +77,7 @@ def test_bad_folders_are_refused_before_any_compute(tmp_path, make, overrides, m
 @pytest.mark.learning
 def test_folder_training_learns_another_generator_and_fine_tunes(store, tmp_path):
     """~1,600 PIL-drawn images of 2-4 characters; the `tiny` preset's budget (19,200 samples)."""
-    from zoo.training import train
+    from zoo.fitting.loop import train
 
     folder = tmp_path / "imgs"
     draw_folder(folder, 1600, lengths=(2, 4), charset="ABCDEFGH2345", seed=3)
@@ -125,7 +125,7 @@ def test_pil_captchas_cli_refuses_bad_arguments(tmp_path, capsys):
 def test_pad_keeps_the_aspect_ratio_and_pads_with_the_background():
     from PIL import Image
 
-    from zoo import images
+    from zoo.data import images
 
     wide = Image.new("RGB", (200, 80), (250, 240, 200))  # cream background, a dark block on the left
     wide.paste((20, 20, 120), (10, 20, 60, 60))
@@ -158,7 +158,7 @@ def test_augmentation_is_seeded_by_sample_and_keeps_the_image_shape(tmp_path):
 
 
 def test_auto_width_follows_the_images_and_leaves_two_ctc_steps_per_character(tmp_path):
-    from zoo.architectures import output_steps
+    from zoo.models.architectures import output_steps
 
     draw_folder(tmp_path / "imgs", 30, lengths=(4, 8), style="distorted")  # 140-219 x 48-71 px
     config = make_config("bigru", "folder-cpu", 0, [f"data.source=folder:{tmp_path / 'imgs'}"])
@@ -189,8 +189,8 @@ def test_a_padded_augmented_folder_run_ends_on_its_best_epoch_and_reads_as_it_tr
     from mlflow.tracking import MlflowClient
 
     from zoo import tracking
-    from zoo.checkpoints import RunCheckpoint
-    from zoo.training import train
+    from zoo.fitting.checkpoints import RunCheckpoint
+    from zoo.fitting.loop import train
 
     draw_folder(tmp_path / "imgs", 60, lengths=(4, 6), style="distorted")
     config = make_config("bigru", "smoke", 0, [f"data.source=folder:{tmp_path / 'imgs'}", "data.height=48",
@@ -213,7 +213,7 @@ def test_a_padded_augmented_folder_run_ends_on_its_best_epoch_and_reads_as_it_tr
 def test_the_website_stream_is_seeded_varied_and_fitted_to_the_input(tmp_path):
     import pickle
 
-    from zoo.pil_captchas import DRAWERS, PilSource
+    from zoo.data.pil_captchas import DRAWERS, PilSource
 
     config = make_config("bigru", "folder-base", 0)
     source = source_for(config.data, "train", seed=0).source  # the stream under the augmentation
@@ -231,8 +231,8 @@ def test_the_website_stream_is_seeded_varied_and_fitted_to_the_input(tmp_path):
 
 
 def test_a_head_start_transfers_to_another_width_and_charset(tmp_path):
-    from zoo.models import create_model
-    from zoo.training import _initialize_from
+    from zoo.models.builder import create_model
+    from zoo.fitting.loop import _initialize_from
 
     base = make_config("bigru", "folder-base", 0)
     pretrained = create_model("bigru", height=32, width=256, num_classes=37, **base.model)
@@ -245,7 +245,7 @@ def test_a_head_start_transfers_to_another_width_and_charset(tmp_path):
     assert np.array_equal(conv.get_weights()[0], pretrained.get_layer(conv.name).get_weights()[0])
 
     # a shipped model says what it reads: its output layer is carried over character by character
-    from zoo import pretrained as shipped
+    from zoo.inference import pretrained as shipped
 
     source = shipped.load("folder-base")
     target = create_model("bigru", height=32, width=184, num_classes=5, **base.model)
@@ -261,7 +261,8 @@ def test_a_head_start_transfers_to_another_width_and_charset(tmp_path):
 
 
 def test_the_train_command_prints_the_summary_before_any_compute(tmp_path, capsys, monkeypatch):
-    from zoo import train, training
+    from zoo import train
+    from zoo.fitting import loop
 
     draw_folder(tmp_path / "imgs", 20, lengths=(4, 5), style="website")
     started = []
@@ -270,7 +271,7 @@ def test_the_train_command_prints_the_summary_before_any_compute(tmp_path, capsy
         started.append(capsys.readouterr().out)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(training, "train", stop_at_the_first_step)
+    monkeypatch.setattr(loop, "train", stop_at_the_first_step)
     assert train.main(["--preset", "folder-cpu", "--data", f"folder:{tmp_path / 'imgs'}"]) == 130
     (printed,) = started  # what the user saw when training began
     assert printed.startswith(f"data: 20 labeled images in {(tmp_path / 'imgs').resolve()}")

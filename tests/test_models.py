@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import keras
 
-from zoo import architectures, registry
-from zoo.models import create_model
+from zoo.models import architectures, registry
+from zoo.models.builder import create_model
 
 IMAGES = np.random.default_rng(0).integers(0, 256, size=(2, 80, 170, 3), dtype=np.uint8)
 
@@ -108,8 +108,8 @@ def test_every_registered_head_learns_a_small_batch(name):
     """A short learning check: 16 two-digit captchas (64 x 32, a small backbone), 80 Adam steps on
     that batch. A model that ignores the image cannot go below log(100) = 4.6 (the labels' entropy),
     so a loss under 3.5 means the head reads the backbone's steps."""
-    from zoo import ctc
-    from zoo.data import CaptchaSource
+    from zoo.models import ctc
+    from zoo.data.stream import CaptchaSource
 
     images, labels = CaptchaSource("0123456789", 2, 2, 64, 32, seed=0).batch(0, 16)
     keras.utils.set_random_seed(0)

@@ -10,9 +10,11 @@ import pytest
 from PIL import Image
 
 import zoo
-from zoo import evaluation, images, pretrained, predict
+from zoo.inference import evaluation, pretrained
+from zoo.data import images
+from zoo import predict
 from zoo.config import make_config
-from zoo.data import CaptchaSource
+from zoo.data.stream import CaptchaSource
 
 SHIPPED = predict.DEFAULT_MODEL
 
@@ -43,7 +45,7 @@ def save(array: np.ndarray, path, mode: str | None = None, size=None, **options)
 
 def test_prediction_is_the_training_time_decode(reader, captchas):
     batch, labels = captchas
-    from zoo import ctc
+    from zoo.models import ctc
 
     expected = evaluation.evaluate(reader.model, batch, ctc.encode_labels(labels, reader.info.charset, reader.info.max_length),
                                    reader.info.charset, reader.info.max_length, verbose=0).predictions
@@ -217,7 +219,7 @@ def test_unknown_runtimes_are_refused(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_a_tracked_model_is_shipped_with_its_card_and_reads_the_same(store, tmp_path):
-    from zoo.training import train
+    from zoo.fitting.loop import train
 
     result = train(make_config("bigru", "smoke", 0, {"checkpoint_dir": str(tmp_path / "ckpt"), "train.init": SHIPPED}))
     folder = pretrained.ship("models:/zoo-bigru@champion", "smoke-bigru", folder=tmp_path / "shipped")

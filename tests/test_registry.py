@@ -1,7 +1,7 @@
 
 import pytest
 
-from zoo import architectures, registry
+from zoo.models import architectures, registry
 
 REQUIRED = {"bigru", "bigru_aligned", "bilstm", "gru", "lstm", "bigru_drop0", "bigru_drop1",
             "bigru_drop3", "bigru_drop4", "conv_only"}

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from zoo import report
-from zoo.compare import load_grid
+from zoo.reporting import report
+from zoo.grids.compare import load_grid
 from zoo.config import ConfigError
-from zoo.run_tables import RunTables
+from zoo.tracking.run_tables import RunTables
 
 pytestmark = pytest.mark.xdist_group("report-grid")  # one worker runs the shared grid once
 REPO = Path(__file__).resolve().parent.parent
@@ -162,7 +162,7 @@ def test_a_grid_of_presets_trains_every_arch_preset_and_seed(tmp_path):
 @pytest.mark.slow
 def test_runs_of_one_arch_on_several_presets_are_compared_per_preset(grid_store, tmp_path):
     """The grid's real runs relabelled as one arch on two presets: the report compares presets."""
-    from zoo import run_tables
+    from zoo.tracking import run_tables
 
     tables = run_tables.from_mlflow("grid-test")
     runs = tables.runs.assign(preset=tables.runs["arch"].map({"bigru": "smoke", "gru": "smoke-other"}), arch="bigru")

@@ -7,7 +7,7 @@ import pytest
 from keras import ops
 
 from zoo.config import ConfigError, Phase, config_hash, flatten, make_config
-from zoo.schedules import PhaseSchedule, learning_rate, optimizer_span, phase_lr
+from zoo.fitting.schedules import PhaseSchedule, learning_rate, optimizer_span, phase_lr
 
 STEPS = 10  # steps per epoch
 

@@ -19,7 +19,7 @@ from PIL import Image
 
 from zoo import tracking
 from zoo.config import make_config
-from zoo.data import CaptchaSource
+from zoo.data.stream import CaptchaSource
 
 pytestmark = pytest.mark.integration
 
@@ -48,7 +48,7 @@ def post_strict(port: int, payload: dict) -> dict:
 
 
 def test_the_champion_is_served_over_http_and_reads_like_the_reader(store, tmp_path):
-    from zoo.training import train
+    from zoo.fitting.loop import train
 
     result = train(make_config("bigru", "smoke", 0, {"checkpoint_dir": str(tmp_path / "ckpt")}))
     champion = MlflowClient().get_model_version_by_alias("zoo-bigru", "champion")

@@ -5,7 +5,7 @@ import math
 import pandas as pd
 import pytest
 
-from zoo.stats import mean_ci, samples_to_reach, welch_p_value
+from zoo.reporting.stats import mean_ci, samples_to_reach, welch_p_value
 
 
 def test_mean_ci_uses_student_t_with_n_minus_1_degrees_of_freedom():

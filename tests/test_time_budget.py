@@ -6,7 +6,7 @@ import time
 import mlflow
 import pytest
 
-from zoo import time_budget
+from zoo.fitting import time_budget
 from zoo.config import ConfigError, Phase, make_config
 
 ONE_CYCLE_AND_TAIL = [Phase(epochs=20, lr=2e-3, warmup=2, decay="cosine", end_lr=1e-5), Phase(epochs=8, lr=2.5e-4)]
@@ -38,10 +38,10 @@ def test_bad_minutes_are_refused(minutes):
 
 @pytest.mark.slow
 def test_the_fitted_phases_are_measured_once_and_kept_for_resume(store, tmp_path, monkeypatch):
-    from zoo.checkpoints import RunCheckpoint
-    from zoo.data import cached_split, source_for
-    from zoo.models import build_model
-    from zoo.training import _fitted_to_minutes
+    from zoo.fitting.checkpoints import RunCheckpoint
+    from zoo.data.stream import cached_split, source_for
+    from zoo.models.builder import build_model
+    from zoo.fitting.loop import _fitted_to_minutes
 
     config = make_config("bigru", "smoke", 0, [f"checkpoint_dir={tmp_path}", "train.minutes=3"])
     data = config.data

@@ -32,7 +32,7 @@ def test_a_resumed_run_registers_its_model_once_and_drops_its_interruption(store
     import pytest
 
     from zoo.config import make_config
-    from zoo.training import train
+    from zoo.fitting.loop import train
 
     result = train(make_config("gru", "smoke", 0, {"checkpoint_dir": str(tmp_path / "ckpt")}))
     client = MlflowClient()
@@ -61,14 +61,16 @@ def test_the_read_side_imports_no_deep_learning_framework():
     import subprocess
     import sys
 
-    code = ("import sys, zoo.report, zoo.run_tables, zoo.campaign, zoo.compare, zoo.pretrained, zoo.predict, zoo.reader; "
+    code = ("import sys, zoo.report, zoo.campaign, zoo.compare, zoo.pretrained, zoo.predict, zoo.reporting.report, "
+            "zoo.tracking.run_tables, zoo.grids.campaign, zoo.grids.compare, zoo.inference.pretrained, zoo.inference.reader; "
             "print(sorted(m for m in ('tensorflow', 'keras', 'jax', 'torch') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
 
 
 def test_compare_and_report_under_mlflow_run_record_what_they_did_in_the_launched_run(store, tmp_path, monkeypatch):
-    from zoo import compare, report
+    from zoo.grids import compare
+    from zoo.reporting import report
 
     client = MlflowClient()
     experiment = client.create_experiment("launched")
@@ -98,7 +100,7 @@ def test_the_zoos_experiments_open_in_the_ui_model_training_view(store):
 
 
 def test_a_finished_run_of_an_edited_variant_is_stale(store, tmp_path):
-    from zoo import compare
+    from zoo.grids import compare
     from zoo.config import arch_hash, config_hash, make_config
 
     config = make_config("gru", "smoke", 0, {"tracking.experiment": "stale", "checkpoint_dir": str(tmp_path / "ckpt")})

@@ -31,7 +31,7 @@ def steps_logged(run_id, key):
 @pytest.mark.learning
 def test_learning_small_problem_reaches_80_percent(store, tmp_path):
     """2-digit captchas at 64x32: a broken loss, decoder or data feed cannot get here."""
-    from zoo.training import train
+    from zoo.fitting.loop import train
 
     config = make_config("bigru", "tiny", 0, {"checkpoint_dir": str(tmp_path / "ckpt"), "tracking.log_model": False})
     result = train(config)
@@ -41,7 +41,7 @@ def test_learning_small_problem_reaches_80_percent(store, tmp_path):
 
 
 def test_smoke_run_is_fully_tracked(store, tmp_path):
-    from zoo.training import train
+    from zoo.fitting.loop import train
 
     import matplotlib.pyplot as plt
 
@@ -77,14 +77,16 @@ def test_smoke_run_is_fully_tracked(store, tmp_path):
     assert reader.model.output_shape == (None, 15, 37) and reader.info.charset == config.data.charset
     logged = Path(mlflow.artifacts.download_artifacts(result.model_uri, dst_path=str(tmp_path / "logged")))
     code = logged / "code" / "zoo"
-    assert (code / "serving.py").is_file() and not (code / "pretrained").exists()  # modules, not shipped weights
+    assert (code / "inference" / "serving.py").is_file() and (code / "models" / "heads" / "recurrent.py").is_file()
+    assert not (code / "pretrained").exists() and not (code / "fitting").exists()  # what reading needs, no more
+    assert sum(f.stat().st_size for f in code.rglob("*.py")) < 120_000
     assert sum(f.stat().st_size for f in logged.rglob("*") if f.is_file()) < 6e6
 
 
 def test_crash_ends_the_run_failed_with_the_error(store, tmp_path):
-    from zoo.training import train
+    from zoo.fitting.loop import train
 
-    from zoo.checkpoints import RunCheckpoint
+    from zoo.fitting.checkpoints import RunCheckpoint
 
     config = make_config("gru", "smoke", 0, {"checkpoint_dir": str(tmp_path / "ckpt")})
     blocker = RunCheckpoint(config).folder / "last.partial.keras"
@@ -96,7 +98,7 @@ def test_crash_ends_the_run_failed_with_the_error(store, tmp_path):
 
 
 def test_an_unusable_checkpoint_folder_fails_before_any_run_exists(store, tmp_path):
-    from zoo.training import train
+    from zoo.fitting.loop import train
 
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the checkpoints should go")
@@ -146,7 +148,7 @@ def test_killed_run_resumes_as_the_same_run(store, tmp_path):
         if state_files and json.loads(state_files[0].read_text())["epochs_done"] >= 1:
             break
         time.sleep(0.5)
-    from zoo.checkpoints import RunCheckpoint, RunInUseError
+    from zoo.fitting.checkpoints import RunCheckpoint, RunInUseError
 
     live = RunCheckpoint(make_config("gru", "smoke", 0, [RESUMED_PHASES, f"checkpoint_dir={tmp_path / 'ckpt'}"]))
     assert live.folder == state_files[0].parent

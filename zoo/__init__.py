@@ -18,11 +18,11 @@ __all__ = ["create_model", "list_models", "load"]
 
 def __getattr__(name: str):
     if name == "load":
-        from zoo import pretrained
+        from zoo.inference import pretrained
 
         return pretrained.load
     if name in __all__:
-        from zoo import models
+        from zoo.models import builder
 
-        return getattr(models, name)
+        return getattr(builder, name)
     raise AttributeError(f"module 'zoo' has no attribute {name!r}")

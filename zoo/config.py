@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
-from zoo import architectures, registry
+from zoo.models import architectures, registry
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 # From a checkout (an editable install) everything lives in the checkout: experiments/, mlflow.db,
@@ -50,20 +50,20 @@ class DataConfig:
     test_seed: int = 2_000_003  # fixed and distinct from val and from any training seed
     workers: int = 0  # data worker processes; 0 = one per CPU core
     prefetch_batches: int = 8
-    # "captcha" (generated, seeded) or "folder:PATH" (your labeled images: zoo.folder_data); for a
+    # "captcha" (generated, seeded) or "folder:PATH" (your labeled images: zoo.data.folder_data); for a
     # folder, charset (unless given), lengths and val/test sizes are read from its labels
     source: str = "captcha"
     label_pattern: str = r"^([^_.]+)"  # folder: first group = the label, from the file name
     val_fraction: float = 0.1  # folder: shares of the images held out for validation and test
     test_fraction: float = 0.1
     # how an image is fitted to width x height: "stretch" (the reference) or "pad" (keep the aspect
-    # ratio: scale to the height, pad on the right with the background; zoo.images.fit)
+    # ratio: scale to the height, pad on the right with the background; zoo.data.images.fit)
     resize: str = "stretch"
     # folder: choose `width` from the images' aspect ratios at `height` (their 95th percentile, and at
     # least 2 CTC steps per character of the longest label), replacing the preset's width
     auto_width: bool = False
     # training images only: "none", or "text" (small rotation/shear/scale/shift, colour and contrast
-    # jitter, blur, pixel noise and noise lines; seeded by sample index, so resumable: zoo.augment)
+    # jitter, blur, pixel noise and noise lines; seeded by sample index, so resumable: zoo.data.augment)
     augment: str = "none"
 
 
@@ -99,14 +99,14 @@ class TrainConfig:
     phases: list[Phase] = field(default_factory=_reference_phases)
     eval_batch_size: int = 128
     init: str = ""  # start from a trained zoo model's weights (zoo.load spec); "" = random init
-    # "auto" (bf16 where the CPU has bf16 instructions or on a GPU, else fp32; zoo.hardware), "fp32",
+    # "auto" (bf16 where the CPU has bf16 instructions or on a GPU, else fp32; zoo.fitting.hardware), "fp32",
     # or "bf16": mixed bfloat16 compute, float32 weights, logits, softmax and CTC
     precision: str = "auto"
     # end with the weights of the epoch with the best validation full-sequence accuracy (kept in the
     # checkpoint folder), not the last epoch's: a small folder of real images overfits
     restore_best: bool = False
     # train for about this many minutes on the machine the run finds: the phases' epochs are scaled to
-    # its measured speed before the first epoch (zoo.time_budget); 0 = the phases' epochs as given
+    # its measured speed before the first epoch (zoo.fitting.time_budget); 0 = the phases' epochs as given
     minutes: float = 0.0
     # run every step as Python instead of a traced graph: for runs of a few steps (the tests' smoke
     # preset), where tracing the step costs more than the steps; the same numbers, slower per step
@@ -188,8 +188,8 @@ PRECISION_CHOICES = ("auto", *PRECISIONS)
 
 
 def resolved_precision(config: RunConfig) -> str:
-    """`fp32` or `bf16`: what `train.precision` means on this machine (`auto` is decided by zoo.hardware)."""
-    from zoo import hardware
+    """`fp32` or `bf16`: what `train.precision` means on this machine (`auto` is decided by zoo.fitting.hardware)."""
+    from zoo.fitting import hardware
 
     return hardware.resolve_precision(config.train.precision)
 
@@ -360,7 +360,7 @@ def make_config(
 def _read_folder(config: RunConfig, charset_given: bool) -> None:
     """Fill charset, lengths and split sizes from a `folder:PATH` source's labels (and with
     `data.auto_width`, the width from its images)."""
-    from zoo import folder_data
+    from zoo.data import folder_data
 
     data = config.data
     root = folder_data.folder_path(data.source)
@@ -527,7 +527,7 @@ def validate(config: RunConfig) -> None:
         if getattr(data, name) > largest:
             problems.append(f"data.{name} = {getattr(data, name)} is larger than the {largest} px accepted; "
                             "resize your images smaller (text captchas read well at 32-128 px high)")
-    from zoo import augment, images
+    from zoo.data import augment, images
 
     if data.resize not in images.RESIZES:
         problems.append(f"data.resize {data.resize!r} is not accepted; use one of {', '.join(images.RESIZES)}")

@@ -37,8 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.test_size <= 0:
         print(f"error: --test-size must be positive, got {args.test_size}", file=sys.stderr)
         return 2
-    from zoo import evaluation, pretrained, tracking
-    from zoo.data import CaptchaSource, cached_split, default_workers
+    from zoo.inference import evaluation, pretrained
+    from zoo import tracking
+    from zoo.data.stream import CaptchaSource, cached_split, default_workers
 
     try:
         reader = pretrained.load(args.model, charset=args.charset, min_length=args.min_length, max_length=args.max_length)

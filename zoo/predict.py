@@ -5,7 +5,7 @@ its text and the decode's confidence. A file that cannot be read gets its own er
 others are still read. `--labels labels.csv` (columns file,label; file as given or its name) adds
 whether each reading is right and the accuracy. `--runtime onnx` runs the model in ONNX Runtime
 (1.38x Keras' images/s on our 2-core CPU, the same readings; converted once, then cached:
-zoo.export.cached_onnx).
+zoo.inference.export.cached_onnx).
 
 Exit status: 0 all read, 1 some file could not be read, 2 bad arguments or model.
 """
@@ -20,8 +20,8 @@ from pathlib import Path
 import pandas as pd
 
 from zoo import cli
-from zoo.export import RUNTIMES
-from zoo.pretrained import DEFAULT_MODEL
+from zoo.inference.export import RUNTIMES
+from zoo.inference.pretrained import DEFAULT_MODEL
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -78,7 +78,8 @@ def print_table(frame: pd.DataFrame, fmt: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from zoo import pretrained, tracking
+    from zoo.inference import pretrained
+    from zoo import tracking
 
     try:
         if args.beam < 0 or args.batch_size <= 0:

@@ -9,9 +9,10 @@ import argparse
 import signal
 import sys
 
-from zoo import cli, folder_data
+from zoo import cli
+from zoo.data import folder_data
 from zoo import config as config_lib
-from zoo import registry
+from zoo.models import registry
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -22,7 +23,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config field, e.g. train.steps_per_epoch=50; several may be "
                              "given, or joined with ';' in one argument")
-    parser.add_argument("--data", help="folder:PATH trains on your labeled images (zoo.folder_data); "
+    parser.add_argument("--data", help="folder:PATH trains on your labeled images (zoo.data.folder_data); "
                         "default: generated captchas")
     parser.add_argument("--init", help="start from a trained model's weights: a shipped name, .keras file or models:/...")
     parser.add_argument("--minutes", type=float, help="train for about this many minutes on this machine: the "
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         if bool(args.grid) != bool(args.run):
             raise config_lib.ConfigError("--grid and --run go together: a comparison config and one of its run names")
         if args.grid:
-            from zoo.compare import load_grid
+            from zoo.grids.compare import load_grid
 
             config = load_grid(args.grid).run_config(args.run, dict(map(config_lib.split_assignment, overrides)))
         else:
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if folder_data.folder_path(config.data.source) is not None:  # what was understood, before any compute
         print(folder_data.summary_for(config.data), flush=True)
-    from zoo.training import train  # heavy imports only once the config is known to be good
+    from zoo.fitting.loop import train  # heavy imports only once the config is known to be good
 
     signal.signal(signal.SIGTERM, _interrupt)  # a kill by SIGTERM ends the run KILLED, resumable
     try:

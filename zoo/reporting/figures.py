@@ -1,4 +1,4 @@
-"""Figures of a comparison report, drawn from the run tables (zoo.run_tables) only."""
+"""Figures of a comparison report, drawn from the run tables (zoo.tracking.run_tables) only."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from zoo.stats import mean_ci  # noqa: E402
+from zoo.reporting.stats import mean_ci  # noqa: E402
 
 
 def _colors(variants: list[str]) -> dict[str, tuple]:

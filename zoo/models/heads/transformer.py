@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from zoo.heads import register_head
+from zoo.models.heads import register_head
 
 
 @dataclass(frozen=True)

@@ -22,11 +22,15 @@ import pandas as pd
 from keras import ops
 
 from zoo import config as config_lib
-from zoo import ctc, evaluation, folder_data, hardware, plots, pretrained, schedules, time_budget, tracking
-from zoo.checkpoints import KeepBest, RunCheckpoint, SaveEveryEpoch
+from zoo.models import ctc
+from zoo.inference import evaluation, pretrained
+from zoo.data import folder_data
+from zoo.fitting import figures, hardware, schedules, time_budget
+from zoo import tracking
+from zoo.fitting.checkpoints import KeepBest, RunCheckpoint, SaveEveryEpoch
 from zoo.config import ConfigError, RunConfig
-from zoo.data import BatchStream, cached_split, default_workers, source_for
-from zoo.models import build_model
+from zoo.data.stream import BatchStream, cached_split, default_workers, source_for
+from zoo.models.builder import build_model
 
 ARGMAX_TEXT = "0O0O"  # the reference's hardest case: digit zero vs letter O
 
@@ -82,7 +86,7 @@ def _train(config, resume, restart, parent_run_id, extra_tags, callbacks, on_run
 
 def _train_locked(checkpoint, config, resume, restart, parent_run_id, extra_tags, callbacks, on_run_started,
                   final_test, run_name):
-    started = time.monotonic()  # train.minutes counts from here (zoo.time_budget)
+    started = time.monotonic()  # train.minutes counts from here (zoo.fitting.time_budget)
     state = _checked_state(checkpoint, config, resume, restart)
     data = config.data
     workers = data.workers or default_workers()
@@ -169,7 +173,7 @@ def _initialize_from(model: keras.Model, spec: str, charset: str | None = None) 
     blank and every character of `charset` that the source also reads keep their trained weights,
     a new character starts fresh. A bare .keras file carries no charset: its output layer is copied
     only when its shape matches."""
-    from zoo import pretrained
+    from zoo.inference import pretrained
 
     try:
         source, source_charset = pretrained.keras_model(spec)
@@ -279,12 +283,12 @@ def _final_evaluation(model, config: RunConfig, run_id: str, workers: int):
 
     history = pd.DataFrame(tracking.metric_history(run_id, ["loss", "val_loss", "val_seq_acc", "val_char_acc", "samples_seen"]))
     tracking.log_table(history.rename_axis("epoch").reset_index(), "metrics/history.csv")
-    tracking.log_figure(plots.learning_curves(history, config.run_name), "plots/learning_curves.png")
+    tracking.log_figure(figures.learning_curves(history, config.run_name), "plots/learning_curves.png")
     grid = slice(0, min(12, len(images)))
-    tracking.log_figure(plots.prediction_grid(images[grid], result.predictions[grid], result.labels[grid]), "plots/predictions.png")
+    tracking.log_figure(figures.prediction_grid(images[grid], result.predictions[grid], result.labels[grid]), "plots/predictions.png")
     errors = evaluation.character_errors(result.predictions, result.labels, data.charset)
     tracking.log_table(errors, "errors/character_errors.csv")
-    tracking.log_figure(plots.character_errors(errors, f"{config.run_name}: errors per true character on {len(labels)} test captchas"),
+    tracking.log_figure(figures.character_errors(errors, f"{config.run_name}: errors per true character on {len(labels)} test captchas"),
                         "plots/character_errors.png")
     if not isinstance(test_source, folder_data.FolderSource):  # the reference's 0-vs-O case, drawn for this charset
         text = _argmax_text(data)
@@ -292,7 +296,7 @@ def _final_evaluation(model, config: RunConfig, run_id: str, workers: int):
     else:  # your own images: the first test image
         image, text = images[0], result.labels[0]
     decoded = ctc.decode_texts(inference.predict_on_batch(image[None]), data.charset, data.max_length)[0]
-    tracking.log_figure(plots.step_argmax(image, evaluation.step_argmax(inference, image, data.charset), decoded, text,
+    tracking.log_figure(figures.step_argmax(image, evaluation.step_argmax(inference, image, data.charset), decoded, text,
                                           config.arch_config().drop_steps), "plots/step_argmax.png")
     model_uri = None
     if tracking_cfg.log_model:

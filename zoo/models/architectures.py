@@ -10,15 +10,15 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from zoo import heads
-from zoo.registry import register_model
+from zoo.models import heads
+from zoo.models.registry import register_model
 
 BACKBONE_FIELDS = ("conv_filters", "convs_per_block", "projection_units", "dropout", "drop_steps")
 
 
 @dataclass(frozen=True)
 class ArchConfig:
-    """The backbone's fields, the head's name and the head's own settings (zoo.heads)."""
+    """The backbone's fields, the head's name and the head's own settings (zoo.models.heads)."""
 
     conv_filters: tuple[int, ...] = (32, 64, 128)  # one block per entry: [conv3x3-BN-ReLU] x2, maxpool 2x2
     convs_per_block: int = 2

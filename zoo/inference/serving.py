@@ -7,7 +7,7 @@
 
 Input (the model's signature): a DataFrame with one string column `image`, each value the base64 text
 of an encoded image file (PNG, JPEG, ...); any size and mode is adapted like `zoo.predict` does
-(zoo.images). The logged input example is one such captcha. Output: the columns `text` (string),
+(zoo.data.images). The logged input example is one such captcha. Output: the columns `text` (string),
 `confidence` (double) and `error` (string), always all three, per image: an image that could not be
 read has text and confidence null and its error; the others are still answered, with error null.
 (Arrays of decoded images go to `zoo.load(...).predict` instead: they are not the served contract.)
@@ -30,15 +30,15 @@ class CaptchaReaderModel(PythonModel):
     def load_context(self, context):
         import keras
 
-        from zoo.reader import ModelInfo, Reader
+        from zoo.inference.reader import ModelInfo, Reader
 
-        from zoo.models import as_float32
+        from zoo.models.builder import as_float32
 
         model = as_float32(keras.saving.load_model(context.artifacts[KERAS_ARTIFACT], compile=False, safe_mode=True))
         self.reader = Reader(model, ModelInfo.from_metadata(context.model_config, KERAS_ARTIFACT), "served model")
 
     def predict(self, context, model_input, params=None):
-        from zoo import images
+        from zoo.data import images
 
         items = _items(model_input)
         rows: list[dict] = [{} for _ in items]
@@ -80,7 +80,7 @@ def input_example(metadata: dict, height: int, width: int) -> pd.DataFrame:
 
     from PIL import Image
 
-    from zoo.data import CaptchaSource
+    from zoo.data.stream import CaptchaSource
 
     source = CaptchaSource(metadata["charset"], metadata["min_length"], metadata["max_length"], width, height, seed=0)
     buffer = io.BytesIO()

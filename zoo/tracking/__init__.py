@@ -277,7 +277,7 @@ def pip_requirements() -> list[str]:
 
 def log_reader_model(model, *, registered_name: str | None, metadata: dict[str, Any],
                      score: float | None = None) -> str:
-    """Log `model` (an uncompiled copy) as the zoo's image -> text pyfunc (zoo.serving); return its URI.
+    """Log `model` (an uncompiled copy) as the zoo's image -> text pyfunc (zoo.inference.serving); return its URI.
 
     `metadata` (charset, lengths, arch) is both the MLflow model metadata and the pyfunc's model
     config. With `registered_name`, the new version becomes the `champion` alias when its `score`
@@ -285,7 +285,7 @@ def log_reader_model(model, *, registered_name: str | None, metadata: dict[str, 
     """
     import keras
 
-    from zoo import serving
+    from zoo.inference import serving
 
     run_id = mlflow.active_run().info.run_id
     logged = _logged_models(run_id)
@@ -332,28 +332,58 @@ def _promote_if_better(name: str, version: str, score: float, alias: str = "cham
         client.set_registered_model_alias(name, alias, version)
 
 
+# What a logged model needs to be read and served: the pyfunc and the reader, image fitting and the
+# label vocabulary, and the model definitions its .keras file names (CTC layers, heads). Training,
+# tracking, studies and reports stay behind (a test serves a logged model from this copy alone).
+INFERENCE_CODE = ("__init__.py", "_quiet.py", "data/__init__.py", "data/images.py", "data/labels.py",
+                  "inference/__init__.py", "inference/reader.py", "inference/serving.py", "models")
+
+
 def _package_code(folder: Path) -> str:
-    """A copy of the zoo package for a logged model: its modules, without the shipped models'
-    weights (zoo/pretrained, megabytes a model) or bytecode caches."""
+    """The part of the zoo package a logged model needs (INFERENCE_CODE), without bytecode caches."""
     import shutil
 
-    source = Path(__file__).resolve().parent
+    source = Path(__file__).resolve().parents[1]
     target = folder / "code" / source.name
-    shutil.copytree(source, target, ignore=shutil.ignore_patterns("pretrained", "__pycache__", "*.pyc"))
+    for part in INFERENCE_CODE:
+        (target / part).parent.mkdir(parents=True, exist_ok=True)
+        if (source / part).is_dir():
+            shutil.copytree(source / part, target / part, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy2(source / part, target / part)
     return str(target)
+
+
+@contextlib.contextmanager
+def _own_code_kept():
+    """mlflow.pyfunc.load_model puts the logged model's copy of the zoo package (only what reading
+    needs, INFERENCE_CODE) first on sys.path and drops the zoo modules already imported. In a process
+    that goes on training (`--init models:/...`), later imports and the data workers it spawns would
+    then find the copy, not this zoo, and fail on what the copy lacks: put both back afterwards."""
+    path = list(sys.path)
+    modules = {name: module for name, module in sys.modules.items() if name == "zoo" or name.startswith("zoo.")}
+    try:
+        yield
+    finally:
+        sys.path[:] = path
+        for name in [name for name in sys.modules if name == "zoo" or name.startswith("zoo.")]:
+            if name not in modules:
+                del sys.modules[name]
+        sys.modules.update(modules)
 
 
 def load_reader(uri: str):
     """A logged or registered model (`models:/zoo-bigru/1`, `models:/zoo-bigru@champion`,
-    `runs:/<id>/model`) as a `zoo.reader.Reader`; models logged in the Keras flavor load too."""
-    from zoo.reader import ModelInfo, Reader
+    `runs:/<id>/model`) as a `zoo.inference.reader.Reader`; models logged in the Keras flavor load too."""
+    from zoo.inference.reader import ModelInfo, Reader
 
     mlflow.set_tracking_uri(tracking_uri())
     try:
         info = mlflow.models.get_model_info(uri)
         if "keras" in info.flavors:  # logged by an earlier zoo: the Keras flavor plus metadata
             return Reader(mlflow.keras.load_model(uri), ModelInfo.from_metadata(info.metadata or {}, uri), uri)
-        pyfunc = mlflow.pyfunc.load_model(uri)
+        with _own_code_kept():
+            pyfunc = mlflow.pyfunc.load_model(uri)
     except mlflow.exceptions.MlflowException as error:
         raise TrackingError(f"cannot load model {uri!r} from {tracking_uri()}: {error.message}") from None
     python_model = pyfunc.unwrap_python_model()

@@ -6,9 +6,9 @@ to the first `_` or `.`, so `7K2PQ.png` and `7K2PQ_0031.jpg` both read `7K2PQ`).
 split once, by a fixed seeded shuffle, into train / validation / test (`data.val_fraction`,
 `data.test_fraction`); the charset is inferred from the labels unless `data.charset` is given,
 and label lengths may vary. Images of any size and mode are adapted to the model's input size
-(zoo.images), like at prediction time.
+(zoo.data.images), like at prediction time.
 
-`FolderSource` is index-addressed like `zoo.data.CaptchaSource`: sample i of the training stream
+`FolderSource` is index-addressed like `zoo.data.stream.CaptchaSource`: sample i of the training stream
 is image `permutation(epoch)[i mod n]`, with one seeded permutation per pass, so a resumed run
 continues with exactly the batches it would have seen.
 """
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo import images
+from zoo.data import images
 
 PREFIX = "folder:"
 SPLIT_SEED = 12345  # the split never depends on a run's seed: every run tests on the same images
@@ -168,7 +168,7 @@ WIDTH_STEP = 8
 def choose_width(sizes: np.ndarray, height: int, arch, max_length: int, largest: int) -> int:
     """The input width for images of `sizes` fitted to `height`: their 95th-percentile aspect ratio,
     widened until the model emits 2 CTC steps per character of the longest label, at most `largest`."""
-    from zoo.architectures import output_steps
+    from zoo.models.architectures import output_steps
 
     aspect = float(np.percentile(sizes[:, 0] / sizes[:, 1], ASPECT_PERCENTILE))
     width = WIDTH_STEP * math.ceil(aspect * height / WIDTH_STEP)
@@ -247,7 +247,7 @@ class FolderSource:
     width: int
     height: int
     seed: int | None
-    resize: str = "stretch"  # zoo.images.fit
+    resize: str = "stretch"  # zoo.data.images.fit
 
     def cache_key(self) -> dict:
         return {"folder": self.images.digest(), "count": len(self.images), "charset": self.charset,
@@ -264,7 +264,7 @@ class FolderSource:
             raise FolderDataError(f"{path}: {error} (remove or fix the file)") from None
 
     def batch(self, start: int, size: int) -> tuple[np.ndarray, np.ndarray]:
-        from zoo.data import stack_samples
+        from zoo.data.stream import stack_samples
 
         return stack_samples(self, start, size)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from zoo.heads import register_head
+from zoo.models.heads import register_head
 
 CELLS = ("gru", "lstm")
 # reversed_pair: forward RNN + go_backwards RNN merged as returned, i.e. step t with step T-1-t

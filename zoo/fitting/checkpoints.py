@@ -30,7 +30,7 @@ class CheckpointState:
     run_id: str
     epochs_done: int
     finished: bool = False
-    phases: list[dict] | None = None  # the phases fitted to train.minutes (zoo.time_budget), kept for --resume
+    phases: list[dict] | None = None  # the phases fitted to train.minutes (zoo.fitting.time_budget), kept for --resume
 
 
 class RunCheckpoint:
@@ -106,7 +106,7 @@ class RunCheckpoint:
         self._write_state(state)
 
     def load_model(self) -> keras.Model:
-        return keras.saving.load_model(self.model_path)  # safe mode; zoo.ctc classes are registered
+        return keras.saving.load_model(self.model_path)  # safe mode; zoo.models.ctc classes are registered
 
     def clear(self) -> None:
         """Forget the run's state and weights (the lock file stays: its holder may be this process)."""

@@ -15,7 +15,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from zoo.labels import BLANK, PAD, encode_labels, labels_to_texts  # noqa: F401 (the ctc vocabulary)
+from zoo.data.labels import BLANK, PAD, encode_labels, labels_to_texts  # noqa: F401 (the ctc vocabulary)
 
 
 def _label_lengths(labels):

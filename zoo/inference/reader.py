@@ -3,7 +3,7 @@
     reader = zoo.load("bigru")                 # a shipped model, a .keras file, models:/..., runs:/...
     reader.predict(["a.png", b"...", array])   # -> [Reading(text=..., confidence=...), ...]
 
-Decoding is `zoo.ctc.decode_with_log_probs`, the same call the training-time metrics use, so a
+Decoding is `zoo.models.ctc.decode_with_log_probs`, the same call the training-time metrics use, so a
 prediction is the training-time decode of the same image. The confidence is the decode's
 probability: greedy, the probability of the best path; beam search, of the labelling.
 """
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
 
-from zoo import images, labels
+from zoo.data import images, labels
 
 if TYPE_CHECKING:  # Keras loads only when a model is read, so listings and cards stay fast
     import keras
@@ -36,7 +36,7 @@ class ModelInfo:
     min_length: int
     max_length: int
     arch: str = "?"
-    resize: str = "stretch"  # how images are fitted to the input size (zoo.images.fit), as in training
+    resize: str = "stretch"  # how images are fitted to the input size (zoo.data.images.fit), as in training
 
     @classmethod
     def from_metadata(cls, metadata: dict[str, Any], source: str) -> "ModelInfo":
@@ -72,14 +72,14 @@ class Reader:
         """Read each image; `beam_width` switches greedy decoding to beam search.
 
         `items`: a uint8 batch array (batch x height x width x 3) or a list of any accepted inputs.
-        A bad item raises `zoo.images.ImageError`; `read_files` reports errors per file instead.
+        A bad item raises `zoo.data.images.ImageError`; `read_files` reports errors per file instead.
         """
         batch = items if isinstance(items, np.ndarray) and items.ndim == 4 else self.adapt(items)
         if batch.shape[1:] != (self.height, self.width, 3) or batch.dtype != np.uint8:
             batch = self.adapt(list(batch))
         from keras import ops
 
-        from zoo import ctc
+        from zoo.models import ctc
 
         readings = []
         strategy = "beam_search" if beam_width else "greedy"

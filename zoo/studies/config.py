@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo import config as config_lib
-from zoo import registry
+from zoo.models import registry
 from zoo.config import ConfigError, Phase, RunConfig
 
 PRUNERS = ("median", "percentile", "none")

@@ -6,7 +6,7 @@ A head is one module here: a frozen settings dataclass (the fields it owns, chec
     @register_head("dense", DenseSettings, family="conv")
     def build(x, settings, dropout): ...
 
-and a variant in zoo.architectures that selects it (`head="dense"`). Settings are data only; the
+and a variant in zoo.models.architectures that selects it (`head="dense"`). Settings are data only; the
 builders import Keras when they run, so reading configs (zoo.config, the read side) stays light.
 """
 
@@ -50,7 +50,7 @@ def register_head(name: str, settings: type, *, family: Callable[[Any], str] | s
 
 def _load() -> None:
     for module in HEAD_MODULES:
-        importlib.import_module(f"zoo.heads.{module}")
+        importlib.import_module(f"zoo.models.heads.{module}")
 
 
 def names() -> list[str]:

@@ -18,9 +18,9 @@ from dataclasses import dataclass, replace
 import keras
 import numpy as np
 
-from zoo import ctc
+from zoo.models import ctc
 from zoo.config import Phase, RunConfig
-from zoo.data import BatchStream
+from zoo.data.stream import BatchStream
 
 PROBE_STEPS, PROBE_WARMUP = 30, 2  # timed training steps, after untimed ones that trace the step
 LOGGING_SECONDS = 45.0  # the end of a run besides its test pass: plots, the model's files, registration

@@ -1,7 +1,7 @@
 """The model registry, timm style: a decorator registers a tiny function under its own name.
 
 Each registered function returns an `ArchConfig` (data, no Keras), so configs can be listed,
-validated and tagged without building anything; `zoo.models.create_model` builds them.
+validated and tagged without building anything; `zoo.models.builder.create_model` builds them.
 Explicit overrides always win over the variant's defaults.
 """
 
@@ -27,7 +27,7 @@ def register_model(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _load_variants() -> None:
-    from zoo import architectures  # noqa: F401  (registers the variants on import)
+    from zoo.models import architectures  # noqa: F401  (registers the variants on import)
 
 
 def list_models(pattern: str = "*") -> list[str]:
@@ -45,7 +45,7 @@ def resolve(name: str, **overrides: Any):
 
 def variant_fields(name: str) -> set[str]:
     """The fields variant `name` sets itself (those where it differs from the reference's defaults)."""
-    from zoo.architectures import make
+    from zoo.models.architectures import make
 
     own, reference = _VARIANTS[name]().fields(), make().fields()
     return {key for key, value in own.items() if reference.get(key) != value}

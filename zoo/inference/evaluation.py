@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from keras import ops
 
-from zoo import ctc
+from zoo.models import ctc
 
 
 @dataclass

@@ -27,8 +27,8 @@ import captcha
 import captcha.image
 import numpy as np
 
-from zoo import processes
-from zoo.labels import PAD
+from zoo.fitting import processes
+from zoo.data.labels import PAD
 
 FORMAT_VERSION = 1  # bump when the drawing of a (seed, index) changes: invalidates cached splits
 _SWAP_LOCK = threading.Lock()
@@ -107,22 +107,22 @@ def stack_samples(source, start: int, size: int) -> tuple[np.ndarray, np.ndarray
 
 def source_for(data, split: str, seed: int = 0):
     """The source of `split` ("train", "val" or "test") for a DataConfig: generated captchas, or
-    the labeled images of `data.source = "folder:PATH"` (zoo.folder_data); the training stream
-    augmented when `data.augment` asks for it (zoo.augment)."""
+    the labeled images of `data.source = "folder:PATH"` (zoo.data.folder_data); the training stream
+    augmented when `data.augment` asks for it (zoo.data.augment)."""
     source = _plain_source(data, split, seed)
     if split == "train" and data.augment != "none":  # validation and test images stay as they are
-        from zoo.augment import AugmentedSource
+        from zoo.data.augment import AugmentedSource
 
         return AugmentedSource(source, seed)
     return source
 
 
 def _plain_source(data, split: str, seed: int):
-    from zoo import folder_data
+    from zoo.data import folder_data
 
     seeds = {"train": seed, "val": data.val_seed, "test": data.test_seed}
     if data.source.startswith("pil:"):
-        from zoo.pil_captchas import PilSource
+        from zoo.data.pil_captchas import PilSource
 
         return PilSource(data.source.removeprefix("pil:"), data.charset, data.min_length, data.max_length,
                          data.width, data.height, seeds[split], data.resize)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter
 
-from zoo.images import background
+from zoo.data.images import background
 
 AUGMENTS = ("none", "text")  # data.augment
 AUGMENT_STREAM = 1  # keeps these draws apart from any other seeded by (seed, index)
@@ -45,7 +45,7 @@ class AugmentedSource:
         return augment(image, np.random.default_rng([self.seed, index, AUGMENT_STREAM])), label
 
     def batch(self, start: int, size: int) -> tuple[np.ndarray, np.ndarray]:
-        from zoo.data import stack_samples
+        from zoo.data.stream import stack_samples
 
         return stack_samples(self, start, size)
 

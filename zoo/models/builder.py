@@ -1,4 +1,4 @@
-"""One builder for every registered architecture: CNN backbone -> a sequence head (zoo.heads) -> logits.
+"""One builder for every registered architecture: CNN backbone -> a sequence head (zoo.models.heads) -> logits.
 
 The model takes ordinary uint8 images (batch x height x width x 3) and does the scaling and the
 width-first transposition itself, so a saved or served model cannot drift from training. It
@@ -11,8 +11,8 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from zoo import architectures, heads, registry
-from zoo.architectures import ArchConfig
+from zoo.models import architectures, heads, registry
+from zoo.models.architectures import ArchConfig
 
 list_models = registry.list_models
 

@@ -32,7 +32,7 @@ RECURRENT_LAYERS = {"GRU", "LSTM", "SimpleRNN"}
 def unrolled(model):
     """The same model with every recurrent layer unrolled over its (fixed) number of steps, computing
     in float32 (a model trained in mixed bfloat16 keeps that policy in its layers; exports are float32)."""
-    from zoo.models import _float32_policy, rebuilt
+    from zoo.models.builder import _float32_policy, rebuilt
 
     def unroll(node: dict) -> bool:
         if node.get("class_name") in RECURRENT_LAYERS and isinstance(node.get("config"), dict):
@@ -167,8 +167,8 @@ class OnnxModel:
 
 
 def onnx_cache_dir() -> Path:
-    """Where converted models are kept: `onnx/` in the zoo's cache (zoo.data.cache_dir, $ZOO_CACHE_DIR)."""
-    from zoo.data import cache_dir
+    """Where converted models are kept: `onnx/` in the zoo's cache (zoo.data.stream.cache_dir, $ZOO_CACHE_DIR)."""
+    from zoo.data.stream import cache_dir
 
     return cache_dir() / "onnx"
 

@@ -1,0 +1,1 @@
+"""Where images come from: the seeded captcha stream, your folders, other generators, augmentation, image fitting."""

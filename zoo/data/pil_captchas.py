@@ -1,0 +1,229 @@
+"""`python -m zoo.pil_captchas OUT [--count 3000] [--lengths 4-8] [--style distorted]`: a labeled
+folder of captchas from a generator unlike ours (Pillow's own font, not the `captcha` package), to
+try `python -m zoo.train --data folder:OUT` on images the zoo has never seen the like of.
+
+Four styles, all seeded (the same arguments draw the same folder):
+* plain: the text in one piece, each image its own size (90-159 x 36-59), background and offset,
+  three grey lines across;
+* distorted: each character its own size, colour and rotation (+-30 degrees), characters
+  overlapping, on a 140-219 x 48-71 image with speckle noise, two arcs and a slight blur;
+* website: each character in its own font (the DejaVu and STIX faces that ship with matplotlib),
+  size and strong colour, rotated up to 15 degrees, on near-white 80 px high, the width growing with
+  the text (about 150-700 px), 2-5 thin lines across: generic website captchas. As the stream
+  `data.source = "pil:website"` it is the synthetic set the `folder-base` head start trains on;
+* captcha: the `captcha` package's drawing (the reference's generator) 60 px high, its width growing
+  with the text (28 px a character plus a margin).
+Labels go into `labels.csv` (file,label) or, with `--names`, into the file names (`LABEL_0001.png`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import functools
+import string
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import captcha
+import numpy as np
+import PIL
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+from zoo import cli
+from zoo.data import images
+
+STYLES = ("plain", "distorted", "website", "captcha")  # = zoo.config.PIL_STYLES
+PREFIX = "pil:"  # data.source = "pil:website": an endless seeded stream of these images (PilSource)
+
+
+def label_name(label: str, index: int) -> str:
+    return f"{label}_{index:04d}.png"
+
+
+def _plain(rng: np.random.Generator, label: str) -> Image.Image:
+    width, height = int(rng.integers(90, 160)), int(rng.integers(36, 60))
+    image = Image.new("RGB", (width, height), tuple(int(v) for v in rng.integers(200, 256, 3)))
+    draw = ImageDraw.Draw(image)
+    draw.text((int(rng.integers(2, 12)), int(rng.integers(0, 8))), label, fill=(20, 20, 80),
+              font=ImageFont.load_default(size=int(height * 0.6)))
+    for _ in range(3):
+        draw.line([tuple(int(v) for v in rng.integers(0, (width, height))) for _ in range(2)], fill=(120, 120, 120))
+    return image
+
+
+def _distorted(rng: np.random.Generator, label: str) -> Image.Image:
+    width, height = int(rng.integers(140, 220)), int(rng.integers(48, 72))
+    background = tuple(int(v) for v in rng.integers(190, 256, 3))
+    image = Image.new("RGB", (width, height), background)
+    step = (width - 16) / len(label)  # the characters share the width; rotation makes them overlap
+    for position, char in enumerate(label):
+        size = int(height * rng.uniform(0.5, 0.75))
+        tile = Image.new("L", (size * 2, size * 2), 0)  # a mask: the character, rotated, pasted in colour
+        ImageDraw.Draw(tile).text((size // 2, size // 3), char, fill=255, font=ImageFont.load_default(size=size))
+        tile = tile.rotate(float(rng.uniform(-30, 30)), resample=Image.Resampling.BICUBIC)
+        colour = tuple(int(v) for v in rng.integers(0, 120, 3))
+        x = int(8 + position * step + rng.uniform(-0.15, 0.15) * step - size / 2)
+        y = int((height - 2 * size) / 2 + rng.uniform(-0.12, 0.12) * height)
+        image.paste(colour, (x, y), tile)
+    draw = ImageDraw.Draw(image)
+    for _ in range(2):
+        box = sorted(rng.integers(0, width, 2)), sorted(rng.integers(0, height, 2))
+        draw.arc([(int(box[0][0]), int(box[1][0])), (int(box[0][1]) + 8, int(box[1][1]) + 8)],
+                 int(rng.integers(0, 180)), int(rng.integers(180, 360)), fill=tuple(int(v) for v in rng.integers(0, 140, 3)), width=2)
+    pixels = np.asarray(image).copy()  # height x width x 3
+    speckle = rng.random((height, width)) < 0.04
+    pixels[speckle] = rng.integers(0, 256, (int(speckle.sum()), 3))
+    return Image.fromarray(pixels).filter(ImageFilter.GaussianBlur(0.6))
+
+
+@functools.lru_cache(maxsize=1)
+def fonts() -> tuple[str, ...]:
+    """Font files that ship with the required packages (matplotlib's DejaVu and STIX text faces, the
+    captcha package's DroidSansMono), so a seed draws the same images on every machine."""
+    import matplotlib
+
+    folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    faces = sorted(p for p in folder.glob("*.ttf") if p.name.startswith(("DejaVuSans", "DejaVuSerif", "STIXGeneral"))
+                   and "Display" not in p.name)
+    return tuple(map(str, faces)) + (str(Path(captcha.__file__).parent / "data" / "DroidSansMono.ttf"),)
+
+
+@functools.lru_cache(maxsize=256)
+def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(path, size)
+
+
+def _website(rng: np.random.Generator, label: str) -> Image.Image:
+    """A generic website captcha: each character in its own font, size and strong colour, slightly
+    rotated, on a near-white background 80 px high whose width grows with the text (about 150-700 px),
+    crossed by thin lines in random colours."""
+    height = 80
+    faces = fonts()
+    glyphs, width = [], int(rng.integers(8, 30))
+    for char in label:
+        size = int(rng.integers(34, 56))
+        tile = Image.new("L", (size * 2, size * 2), 0)  # a mask: the character, rotated, pasted in colour
+        ImageDraw.Draw(tile).text((size // 2, size // 3), char, fill=255, font=_font(faces[int(rng.integers(len(faces)))], size))
+        tile = tile.rotate(float(rng.uniform(-15, 15)), resample=Image.Resampling.BICUBIC)
+        box = tile.getbbox() or (0, 0, 1, 1)
+        tile = tile.crop(box)
+        hue_colour = np.array(Image.new("HSV", (1, 1), (int(rng.integers(0, 256)), int(rng.integers(140, 256)),
+                                                        int(rng.integers(60, 200)))).convert("RGB"))[0, 0]
+        glyphs.append((tile, tuple(int(v) for v in hue_colour), width))
+        width += tile.width + int(rng.integers(2, 30))
+    width += int(rng.integers(8, 30))
+    image = Image.new("RGB", (width, height), tuple(int(v) for v in rng.integers(236, 256, 3)))
+    for tile, colour, x in glyphs:
+        y = int((height - tile.height) / 2 + rng.uniform(-0.12, 0.12) * height)
+        image.paste(colour, (x, max(0, min(height - tile.height, y))), tile)
+    draw = ImageDraw.Draw(image)
+    for _ in range(int(rng.integers(2, 6))):
+        ends = [(0, int(rng.integers(0, height))), (width, int(rng.integers(0, height)))]
+        draw.line(ends, fill=tuple(int(v) for v in rng.integers(0, 256, 3)), width=int(rng.integers(1, 3)))
+    return image
+
+
+def _captcha_package(rng: np.random.Generator, label: str) -> Image.Image:
+    """The `captcha` package's own drawing (its font, warped coloured glyphs, a noise curve and dots)
+    at a width that grows with the text, 60 px high: the reference's generator, sized like a site's."""
+    from zoo.data.stream import CaptchaSource
+
+    width = 28 * len(label) + int(rng.integers(10, 50))
+    source = CaptchaSource(label, len(label), len(label), width, 60, int(rng.integers(2**31)))
+    return Image.fromarray(source.sample(0, text=label)[0])
+
+
+DRAWERS = {"plain": _plain, "distorted": _distorted, "website": _website, "captcha": _captcha_package}
+
+
+@dataclass(frozen=True)
+class PilSource:
+    """An endless, index-addressed stream of one style's labeled images (`data.source = "pil:STYLE"`),
+    fitted to width x height like any image (zoo.data.images.fit): a synthetic set to pre-train on."""
+
+    style: str
+    charset: str
+    min_length: int
+    max_length: int
+    width: int
+    height: int
+    seed: int
+    resize: str = "pad"
+
+    def sample(self, index: int, text: str | None = None) -> tuple[np.ndarray, str]:
+        rng = np.random.default_rng([self.seed, index % 2**64])  # (index -1: the argmax plot's extra sample)
+        label = text or "".join(rng.choice(list(self.charset), int(rng.integers(self.min_length, self.max_length + 1))))
+        return np.asarray(images.fit(DRAWERS[self.style](rng, label), self.height, self.width, self.resize)), label
+
+    def batch(self, start: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+        from zoo.data.stream import stack_samples
+
+        return stack_samples(self, start, size)
+
+    def cache_key(self) -> dict:
+        return {**asdict(self), "pil": PIL.__version__, "fonts": [Path(face).name for face in fonts()]}
+
+
+def draw_folder(folder: str | Path, count: int, lengths: tuple[int, int] = (2, 4), charset: str = "ABC123",
+                seed: int = 0, style: str = "plain",
+                name: Callable[[str, int], str] | None = label_name, labels_csv: bool = False) -> list[str]:
+    """Draw `count` labeled images into `folder`; returns the labels in drawing order.
+    `name(label, index)` names the files; with `labels_csv` the labels also go into labels.csv."""
+    if style not in STYLES:
+        raise ValueError(f"unknown style {style!r}; styles: {', '.join(STYLES)}")
+    if not 1 <= lengths[0] <= lengths[1]:
+        raise ValueError(f"lengths must be 1 <= shortest <= longest, got {lengths[0]}-{lengths[1]}")
+    if count < 1 or not charset:
+        raise ValueError(f"need count >= 1 and a non-empty charset, got {count} and {charset!r}")
+    drawer = DRAWERS[style]
+    rng = np.random.default_rng(seed)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for index in range(count):
+        label = "".join(rng.choice(list(charset), rng.integers(lengths[0], lengths[1] + 1)))
+        file = name(label, index)
+        drawer(rng, label).save(folder / file)
+        rows.append((file, label))
+    if labels_csv:
+        with open(folder / "labels.csv", "w", newline="") as handle:
+            csv.writer(handle).writerows([("file", "label"), *rows])
+    return [label for _, label in rows]
+
+
+def _lengths(text: str) -> tuple[int, int]:
+    try:
+        low, _, high = text.partition("-")
+        return int(low), int(high or low)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"lengths must look like 4-8 or 5, got {text!r}") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = cli.parser("python -m zoo.pil_captchas", __doc__)
+    parser.add_argument("out", type=Path, help="folder to write (created; existing files of the same names are replaced)")
+    parser.add_argument("--count", type=int, default=3000, help="images to draw (default 3000)")
+    parser.add_argument("--lengths", type=_lengths, default=(4, 8), help="label lengths, e.g. 4-8 (default) or 5")
+    parser.add_argument("--charset", default=string.digits + string.ascii_uppercase,
+                        help="characters the labels are drawn from (default 0-9A-Z)")
+    parser.add_argument("--style", choices=STYLES, default="distorted", help="how the images look (see above; default distorted)")
+    parser.add_argument("--seed", type=int, default=0, help="the same seed and arguments draw the same folder (default 0)")
+    parser.add_argument("--names", action="store_true", help="labels in the file names instead of labels.csv")
+    args = parser.parse_args(argv)
+    try:
+        labels = draw_folder(args.out, args.count, args.lengths, args.charset, args.seed, args.style,
+                             name=label_name if args.names else (lambda label, index: f"{index:05d}.png"),
+                             labels_csv=not args.names)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {len(labels)} images to {args.out} ({args.style}, lengths {args.lengths[0]}-{args.lengths[1]}, "
+          f"{len(set(''.join(labels)))} characters); train: python -m zoo.train --data folder:{args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Training: the loop, checkpoints and the run lock, learning-rate phases, the time budget, the machine, workers, benchmarks."""

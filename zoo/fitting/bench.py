@@ -1,0 +1,256 @@
+"""`python -m zoo.bench [--arch bigru] [--quick] [--no-track] [--exports]`: where the time goes, measured in one process.
+
+Prints a table and ratios (and logs them as an MLflow run in experiment `bench`):
+- data: captcha images/s rendered by 1 worker process and by one per core (scaling per core);
+- training samples/s in fp32 and bf16 (mixed_bfloat16), each with the share of step time spent
+  waiting for the next batch from the worker processes;
+- tracking overhead: the same epochs with and without per-epoch MLflow logging + checkpointing;
+- inference images/s at batch 128 and ms/image at batch 1, fp32 and bf16;
+- with --exports: a trained zoo model (default bigru-cpu) in Keras, as LiteRT exports (float32,
+  dynamic-range int8, full int8) and, with the `onnx` extra, in ONNX Runtime (float32, static int8):
+  images/s, ms/image and full-sequence accuracy on fresh test captchas, each against Keras (zoo.inference.export).
+Every figure is the median of repeats after a warm-up; paired figures run back to back.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from zoo import cli
+
+
+def data_rate(source, workers: int, batches: int, batch_size: int) -> float:
+    """Images/s of `workers` processes rendering `batches` batches (the pool's start-up excluded)."""
+    from zoo.data.stream import BatchStream
+
+    with BatchStream(source, batch_size, start_batch=10_000, stop_batch=10_000 + batches + workers,
+                     workers=workers, prefetch=2 * workers) as stream:
+        iterator = iter(stream)
+        for _ in range(workers):  # warm-up: the first batch of each worker pays for imports
+            next(iterator)
+        start = time.perf_counter()
+        count = sum(len(images) for images, _ in iterator)
+    return count / (time.perf_counter() - start)
+
+
+# training set-ups measured against fp32 by `zoo.bench` (besides bf16 itself): what else is on the table
+TRAIN_VARIANTS = {
+    "bf16_xla": {"precision": "bf16", "jit_compile": True},  # XLA instead of TF's oneDNN kernels
+    "bf16_unrolled": {"precision": "bf16", "unroll": True},  # GRUs unrolled: no while loop per step
+    "bf16_batch64": {"precision": "bf16", "batch_size": 64},
+    "bf16_batch256": {"precision": "bf16", "batch_size": 256},
+}
+
+
+def train_rate(config, precision: str, steps: int, repeats: int, workers: int, *, jit_compile: bool = False,
+               unroll: bool = False, batch_size: int | None = None) -> dict[str, float]:
+    """Median samples/s of `steps` training steps fed by the worker stream, and the input-wait share."""
+    import keras
+
+    from zoo import config as config_lib
+    from zoo.models import ctc
+    from zoo.data.stream import BatchStream, CaptchaSource
+    from zoo.models.builder import build_model
+
+    policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(config_lib.PRECISIONS[precision])
+    try:
+        data = config.data
+        model = build_model(config.arch_config(), height=data.height, width=data.width,
+                            num_classes=len(data.charset) + 1, name=config.arch)
+        if unroll:
+            from zoo.inference.export import unrolled
+
+            model = unrolled(model)
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=ctc.CTCLoss(), jit_compile=jit_compile)
+    finally:
+        keras.config.set_dtype_policy(policy)
+    source = CaptchaSource.from_config(data, seed=0)
+    batch_size = batch_size or config.train.batch_size
+    rates, waits = [], []
+    with BatchStream(source, batch_size, workers=workers, prefetch=data.prefetch_batches) as stream:
+        batches = iter(stream)
+        model.train_on_batch(*next(batches))  # warm-up: tracing
+        for _ in range(repeats):
+            waited, start = 0.0, time.perf_counter()
+            for _ in range(steps):
+                before = time.perf_counter()
+                images, labels = next(batches)
+                waited += time.perf_counter() - before
+                model.train_on_batch(images, labels)
+            elapsed = time.perf_counter() - start
+            rates.append(steps * batch_size / elapsed)
+            waits.append(waited / elapsed)
+    return {"samples_per_s": statistics.median(rates), "input_wait_share": statistics.median(waits), "model": model}
+
+
+def tracking_overhead(config, epochs: int) -> dict[str, float]:
+    """Wall time of the same short fit with and without the zoo's per-epoch logging + checkpoints."""
+    import keras
+
+    from zoo.models import ctc
+    from zoo import tracking
+    from zoo.fitting.checkpoints import RunCheckpoint, SaveEveryEpoch
+    from zoo.data.stream import CaptchaSource, render
+    from zoo.models.builder import build_model
+
+    data, train = config.data, config.train
+    images, labels = render(CaptchaSource.from_config(data, seed=0), train.steps_per_epoch * train.batch_size)
+    val = render(CaptchaSource.from_config(data, seed=1), min(256, data.val_size))
+
+    def fit(callbacks) -> float:
+        keras.utils.set_random_seed(0)
+        model = build_model(config.arch_config(), height=data.height, width=data.width,
+                            num_classes=len(data.charset) + 1, name=config.arch)
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=ctc.CTCLoss(), metrics=ctc.sequence_metrics(data.max_length))
+        model.fit(images, labels, batch_size=train.batch_size, epochs=1, verbose=0, validation_data=val)  # warm-up
+        start = time.perf_counter()
+        model.fit(images, labels, batch_size=train.batch_size, initial_epoch=1, epochs=1 + epochs, verbose=0,
+                  validation_data=val, callbacks=callbacks(model))
+        return time.perf_counter() - start
+
+    plain = fit(lambda model: [])
+    with tracking.throwaway_store() as folder:
+        config.checkpoint_dir = f"{folder}/ckpt"
+        checkpoint = RunCheckpoint(config)
+        with tracking.tracked_run(run_name="overhead", experiment="bench-overhead", tags={}) as run_id:
+            checkpoint.start(run_id)
+            tracked = fit(lambda model: [tracking.epoch_logger(), SaveEveryEpoch(checkpoint, run_id)])
+    return {"plain_s": plain, "tracked_s": tracked, "overhead": tracked / plain - 1}
+
+
+def export_figures(model_name: str, config, count: int, repeats: int) -> dict[str, float]:
+    """Speed and test accuracy of a zoo model in Keras and as each LiteRT / ONNX export, on the same images."""
+    from zoo.models import ctc
+    from zoo.inference import evaluation, export, pretrained
+    from zoo.data.stream import CaptchaSource, render
+    from zoo.inference.reader import Reader
+
+    reader = pretrained.load(model_name)
+    if (reader.height, reader.width) != (config.data.height, config.data.width):
+        raise ValueError(f"model {model_name} reads {reader.height}x{reader.width} images, the preset makes "
+                         f"{config.data.height}x{config.data.width}: pick a matching --preset")
+    images, labels = render(CaptchaSource.from_config(config.data, seed=config.data.test_seed), count)
+    truth = ctc.labels_to_texts(labels, reader.info.charset)
+    figures: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        calibration, _ = render(CaptchaSource.from_config(config.data, seed=config.data.val_seed), 128)
+        variants = {"keras": reader.model}
+        for quantize in export.QUANTIZATIONS:
+            path = export.to_litert(reader.model, f"{folder}/{quantize}.tflite", quantize, calibration)
+            variants[f"litert_{quantize}"] = export.LiteRTModel(path)
+        if export.onnx_available():
+            for quantize in export.ONNX_QUANTIZATIONS:
+                path = export.to_onnx(reader.model, f"{folder}/{quantize}.onnx", quantize, calibration)
+                variants[f"onnx_{quantize}"] = export.OnnxModel(path)
+        else:
+            print("  onnx: not measured (tf2onnx and onnxruntime are not installed: pip install -e '.[onnx]')", flush=True)
+        for name, model in variants.items():
+            speed = evaluation.measure_speed(model, images, repeats=repeats)
+            texts = [reading.text for reading in Reader(model, reader.info, name).predict(images)]
+            figures[f"export_{name}_images_per_s"] = speed["inference_images_per_s"]
+            figures[f"export_{name}_ms_per_image"] = speed["latency_ms_per_image"]
+            figures[f"export_{name}_seq_acc"] = float(np.mean([text == true for text, true in zip(texts, truth)]))
+            print(f"  {name}: {speed['inference_images_per_s']:.0f} images/s, {speed['latency_ms_per_image']:.1f} ms/image, "
+                  f"seq acc {figures[f'export_{name}_seq_acc']:.2%} on {count}", flush=True)
+        for name in variants:
+            if name != "keras":
+                figures[f"export_{name}_vs_keras"] = figures[f"export_{name}_images_per_s"] / figures["export_keras_images_per_s"]
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = cli.parser("python -m zoo.bench", __doc__)
+    parser.add_argument("--arch", default="bigru", help="registered architecture to measure (default bigru)")
+    parser.add_argument("--preset", default="reference", help="model and data shape to measure (default: the reference)")
+    parser.add_argument("--quick", action="store_true", help="3 steps x 3 repeats instead of 10 x 5 (18 min instead of over an hour on a 2-core CPU)")
+    parser.add_argument("--no-track", action="store_true", help="do not log the figures as an MLflow run")
+    parser.add_argument("--no-variants", action="store_true",
+                        help=f"skip the other training set-ups ({', '.join(TRAIN_VARIANTS)}), measured against fp32")
+    parser.add_argument("--exports", action="store_true", help="also measure LiteRT and ONNX Runtime exports of a trained model")
+    parser.add_argument("--export-model", default="bigru-cpu", help="the zoo model --exports converts (default bigru-cpu)")
+    parser.add_argument("--export-test", type=int, default=1024, help="test captchas for the exports' accuracy (default 1024)")
+    parser.add_argument("--only-exports", action="store_true", help="measure the exports only (implies --exports)")
+    args = parser.parse_args(argv)
+    from zoo import config as config_lib
+
+    try:
+        config = config_lib.make_config(args.arch, args.preset, 0)
+    except config_lib.ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    from zoo.inference import evaluation
+    from zoo.fitting import hardware
+    from zoo.data.stream import CaptchaSource, default_workers, render
+
+    cores = default_workers()
+    steps, repeats, batches = (3, 3, 4) if args.quick else (10, 5, 16)
+    source = CaptchaSource.from_config(config.data, seed=0)
+    figures: dict[str, float] = {}
+    print(f"bench {args.arch} ({args.preset} shapes), {'quick' if args.quick else 'full'}, on {hardware.describe()}", flush=True)
+    if args.exports or args.only_exports:
+        try:
+            figures.update(export_figures(args.export_model, config, args.export_test, repeats))
+        except (ValueError, FileNotFoundError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+    if args.only_exports:
+        return _finish(args, cores, figures)
+    figures["data_images_per_s_1_worker"] = data_rate(source, 1, batches, 32)
+    figures[f"data_images_per_s_{cores}_workers"] = data_rate(source, cores, batches * cores, 32)
+    figures["data_scaling_per_core"] = figures[f"data_images_per_s_{cores}_workers"] / (cores * figures["data_images_per_s_1_worker"])
+    print(f"  data: {figures['data_images_per_s_1_worker']:.0f} images/s on 1 worker, "
+          f"{figures[f'data_images_per_s_{cores}_workers']:.0f} on {cores}", flush=True)
+    test_images, _ = render(CaptchaSource.from_config(config.data, seed=7), 128)
+    for precision in ("fp32", "bf16"):
+        measured = train_rate(config, precision, steps, repeats, cores)
+        figures[f"train_samples_per_s_{precision}"] = measured["samples_per_s"]
+        figures[f"train_input_wait_share_{precision}"] = measured["input_wait_share"]
+        speed = evaluation.measure_speed(measured["model"], test_images, repeats=repeats)
+        figures[f"inference_images_per_s_{precision}"] = speed["inference_images_per_s"]
+        figures[f"latency_ms_per_image_{precision}"] = speed["latency_ms_per_image"]
+        print(f"  {precision}: train {measured['samples_per_s']:.1f} samples/s "
+              f"(input wait {measured['input_wait_share']:.1%}), inference {speed['inference_images_per_s']:.0f} images/s, "
+              f"{speed['latency_ms_per_image']:.1f} ms/image", flush=True)
+    figures["train_bf16_vs_fp32"] = figures["train_samples_per_s_bf16"] / figures["train_samples_per_s_fp32"]
+    figures["inference_bf16_vs_fp32"] = figures["inference_images_per_s_bf16"] / figures["inference_images_per_s_fp32"]
+    if not args.no_variants:
+        for name, options in TRAIN_VARIANTS.items():
+            rate = train_rate(config, steps=steps, repeats=repeats, workers=cores, **options)["samples_per_s"]
+            figures[f"train_samples_per_s_{name}"] = rate
+            figures[f"train_{name}_vs_fp32"] = rate / figures["train_samples_per_s_fp32"]
+            print(f"  {name}: train {rate:.1f} samples/s, {figures[f'train_{name}_vs_fp32']:.2f}x fp32", flush=True)
+    small = config_lib.make_config(args.arch, args.preset, 0, {"train.steps_per_epoch": steps, "train.batch_size": 32})
+    overhead = tracking_overhead(small, epochs=2 if args.quick else 4)
+    figures["tracking_overhead"] = overhead["overhead"]
+    print(f"  tracking: {overhead['plain_s']:.1f} s plain, {overhead['tracked_s']:.1f} s tracked", flush=True)
+    return _finish(args, cores, figures)
+
+
+def _finish(args, cores: int, figures: dict[str, float]) -> int:
+    """Print the table; log the figures as an MLflow run unless --no-track."""
+    from zoo.fitting import hardware
+
+    print(f"\n{hardware.describe()}\n\n| figure | value |\n|---|---|")
+    for key, value in figures.items():
+        shown = f"{value:.1%}" if "share" in key or "overhead" in key or "seq_acc" in key else f"{value:.2f}x" if "_vs_" in key or "scaling" in key else f"{value:.1f}"
+        print(f"| {key} | {shown} |")
+    if not args.no_track:
+        from zoo import tracking
+
+        with tracking.tracked_run(run_name=f"bench-{args.arch}-{'quick' if args.quick else 'full'}", experiment="bench",
+                                  tags={"arch": args.arch, "kind": "bench"}):
+            tracking.log_params({"arch": args.arch, "preset": args.preset, "cores": cores, "quick": args.quick,
+                                 "machine": hardware.describe(), "cpu_model": hardware.cpu_model(),
+                                 "cpu_features": " ".join(hardware.cpu_features()), **tracking.versions()})
+            tracking.log_metrics({key: float(value) for key, value in figures.items()})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Comparison grids and campaigns: many runs of architectures x presets x seeds."""

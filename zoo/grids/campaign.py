@@ -1,0 +1,272 @@
+"""`python -m zoo.campaign experiments/campaign-reference.toml [--commit] [--hours H] [--ship NAME]`:
+a long grid that outlives any one process or machine.
+
+A campaign is a comparison config (`kind = "comparison"`) run one training at a time (or `--jobs`), each resumed
+from its checkpoint when one is there. Before the first run and after each one it writes, under
+`reports/<experiment>/`:
+
+* `STATE.md`: runs done / in progress / left, measured hours per run and the estimate for the rest;
+* the comparison report with `runs.csv` and `curves.csv` (each finished run's row and curve), as
+  `python -m zoo.report` writes it, once a run has finished.
+
+`--commit` commits that folder (and a newly shipped model) with git as soon as a run finishes, so
+losing the machine loses at most the run in flight. `--ship NAME` ships the best finished run as
+`zoo/pretrained/NAME` when it beats the model shipped under that name on the same task. `--hours H`
+starts no run after H hours (a borrowed GPU's time budget). `--jobs N` trains N runs at once, the
+CPU cores split between their data workers (a GPU has room for several runs of this size; on a
+2-core CPU one at a time is fastest). Rerun the same command to go on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from zoo import cli
+from zoo.fitting import processes
+from zoo.grids import compare
+from zoo import config as config_lib
+from zoo.config import ConfigError, RunConfig
+
+
+@dataclass
+class RunState:
+    name: str
+    status: str  # finished / in progress / new
+    epochs_done: int
+    epochs: int
+    samples: int
+    hours: float | None  # measured training time (sum of epoch times), when the run was tracked
+    test_seq_acc: float | None
+
+
+def committed_tables(out: Path):
+    """The run tables committed under `out` by an earlier campaign command (None when there are none):
+    on a fresh machine, without the tracking store, they say which runs are already done."""
+    from zoo.tracking import run_tables
+
+    if not (out / run_tables.CSV_NAMES["runs"]).is_file():
+        return None
+    try:
+        return run_tables.RunTables.from_csv(out)
+    except (run_tables.ReportDataError, ValueError, KeyError):
+        return None
+
+
+def run_states(grid: compare.GridConfig, out: Path | None = None) -> list[RunState]:
+    """Where each run of the grid stands, from the tracking store, the checkpoints and the run tables
+    committed under `out` (a run finished on another machine counts as finished)."""
+    from zoo import tracking
+    from zoo.fitting.checkpoints import RunCheckpoint
+
+    committed = committed_tables(out) if out is not None else None
+    states = []
+    for config in grid.run_configs():
+        status = compare.run_status(config)
+        if status != "finished" and committed is not None:
+            rows = committed.runs[committed.runs["config_hash"].astype(str) == config_lib.config_hash(config)]
+            if len(rows):
+                row = rows.iloc[-1]
+                epoch_times = committed.curves.loc[committed.curves["run_id"] == row["run_id"], "epoch_time"]
+                states.append(RunState(config.run_name, "finished", config.train.epochs, config.train.epochs,
+                                       config.train.samples, float(epoch_times.sum()) / 3600 or None,
+                                       float(row["test_seq_acc"])))
+                continue
+        checkpoint = RunCheckpoint(config).state()
+        run_id = None
+        if status == "finished":
+            run_id = tracking.finished_run_ids(config.tracking.experiment, config_lib.config_hash(config),
+                                               config_lib.arch_hash(config))[0]
+        elif checkpoint is not None:
+            run_id = checkpoint.run_id
+        summary = tracking.run_summary(run_id) if run_id else {}
+        epochs_done = config.train.epochs if status == "finished" else int(summary.get("epochs_logged", 0))
+        states.append(RunState(config.run_name, "in progress" if status == "resume" else status, epochs_done,
+                               config.train.epochs, config.train.samples, summary.get("train_hours"),
+                               summary.get("test_seq_acc")))
+    return states
+
+
+def state_markdown(grid: compare.GridConfig, states: list[RunState], machine: str) -> str:
+    done = [s for s in states if s.status == "finished"]
+    measured = [s.hours / s.epochs_done * s.epochs for s in states if s.hours and s.epochs_done]
+    per_run = sum(measured) / len(measured) if measured else None
+    left = sum((1 - s.epochs_done / s.epochs) for s in states if s.status != "finished")
+    lines = [
+        f"# Campaign `{grid.experiment}`: state",
+        "",
+        f"Written by `python -m zoo.campaign {grid.source}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+        f"on {machine}. Rerun that command to go on: unfinished runs resume from their checkpoints.",
+        "",
+        f"**{len(done)} of {len(states)} runs finished**, {sum(s.status == 'in progress' for s in states)} in progress, "
+        f"{sum(s.status == 'new' for s in states)} not started."
+        + (f" Measured: {per_run:.2f} h per run here; about {left * per_run:.1f} h of runs left." if per_run else ""),
+        "",
+        "| run | status | epochs | samples | training hours | test seq acc |",
+        "|---|---|---|---|---|---|",
+    ]
+    for s in states:
+        hours = f"{s.hours:.2f}" if s.hours else ""
+        accuracy = f"{s.test_seq_acc:.2%}" if s.test_seq_acc is not None else ""
+        lines.append(f"| {s.name} | {s.status} | {s.epochs_done}/{s.epochs} | {s.samples:,} | {hours} | {accuracy} |")
+    lines += ["", "Finished runs' rows and curves: `runs.csv`, `curves.csv` beside this file "
+              f"(`python -m zoo.report --from-csv reports/{grid.experiment}` rebuilds the report).", ""]
+    return "\n".join(lines)
+
+
+def write_state(grid: compare.GridConfig, out: Path) -> list[RunState]:
+    """STATE.md, and the report with its CSVs once any run has finished; returns the run states."""
+    from zoo.fitting import hardware
+    from zoo.reporting import report
+    from zoo.tracking import run_tables
+
+    states = run_states(grid, out)
+    out.mkdir(parents=True, exist_ok=True)
+    tables = _all_finished(grid, out)
+    if tables is not None:
+        report.write(report.build(tables), out)
+    (out / "STATE.md").write_text(state_markdown(grid, states, hardware.describe()))
+    return states
+
+
+def _all_finished(grid: compare.GridConfig, out: Path):
+    """The finished runs of the store and, for runs the store does not hold (finished on another
+    machine), their committed rows; None when there are none."""
+    import pandas as pd
+
+    from zoo.tracking import run_tables
+    from zoo import tracking
+
+    try:
+        stored = run_tables.from_mlflow(grid.experiment)
+    except (run_tables.ReportDataError, tracking.TrackingError):
+        stored = None
+    committed = committed_tables(out)
+    if committed is None or stored is None:
+        return stored or committed
+    kept = ~committed.runs["run_id"].isin(stored.runs["run_id"])
+    old_ids = set(committed.runs.loc[kept, "run_id"])
+
+    def merged(name: str):
+        frames = [getattr(committed, name), getattr(stored, name)]
+        frames[0] = frames[0][frames[0]["run_id"].isin(old_ids)]
+        return pd.concat([frame.drop(columns="variant", errors="ignore") for frame in frames], ignore_index=True)
+
+    return run_tables.RunTables(grid.experiment, merged("runs"), merged("curves"), merged("char_errors"))
+
+
+def ship_if_better(grid: compare.GridConfig, name: str, folder: Path | None = None) -> str | None:
+    """Ship the grid's best finished run as `name` when it beats what is shipped under that name on the
+    same task (charset, lengths, input size, test set); returns a line saying what was shipped."""
+    from zoo.inference import pretrained
+    from zoo import tracking
+
+    best = tracking.best_finished_run(grid.experiment)
+    if best is None:
+        return None
+    folder = folder or pretrained.PRETRAINED_DIR
+    current = pretrained.shipped_card(name, folder)
+    candidate = tracking.load_reader(best["model_uri"]).info.metadata()
+    if current is not None:
+        same_task = all(current.get(key) == candidate.get(key) for key in ("charset", "min_length", "max_length"))
+        if same_task and current["test"].get("seq_acc", 0) >= best["test_seq_acc"]:
+            return None
+    pretrained.ship(best["model_uri"], name, folder)
+    return f"shipped {name}: {best['run_name']} ({best['test_seq_acc']:.2%} on the test set)"
+
+
+def commit(paths: list[Path], message: str) -> None:
+    """Commit exactly `paths` in the git repository that holds the first of them (a failure is reported,
+    never fatal: the next finished run commits again)."""
+    existing = [str(Path(path).resolve()) for path in paths if Path(path).exists()]
+    where = Path(existing[0]) if existing else Path.cwd()
+    where = where if where.is_dir() else where.parent
+    result = subprocess.run(["git", "add", "--", *existing], cwd=where, capture_output=True, text=True)
+    if result.returncode == 0:
+        result = subprocess.run(["git", "commit", "-q", "-m", message, "--", *existing], cwd=where,
+                                capture_output=True, text=True)
+    if result.returncode != 0 and "nothing to commit" not in result.stdout + result.stderr:
+        print(f"warning: git commit failed: {(result.stderr or result.stdout).strip()}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = cli.parser("python -m zoo.campaign", __doc__)
+    parser.add_argument("config", help="a comparison config, e.g. experiments/campaign-reference.toml")
+    parser.add_argument("--commit", action="store_true", help="git-commit the state, report CSVs and shipped model after each run")
+    parser.add_argument("--hours", type=float, help="start no run after this many hours (e.g. a borrowed GPU's budget)")
+    parser.add_argument("--ship", metavar="NAME", help="ship the best finished run as zoo/pretrained/NAME when it beats the shipped one")
+    parser.add_argument("--status", action="store_true", help="write STATE.md and the report (with --ship/--commit: ship, commit) and train nothing")
+    parser.add_argument("--out", type=Path, help="state and report folder (default: reports/<experiment>)")
+    parser.add_argument("--jobs", type=int, default=1, help="trainings at once (default 1); on a GPU several runs "
+                        "fit beside each other, and the CPU cores are split between their data workers")
+    parser.add_argument("--checkpoint-dir", help="where the runs' checkpoints live (default: the config's, ./checkpoints)")
+    args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error(f"--jobs must be a positive number of trainings at once, got {args.jobs}")
+    if args.hours is not None and not args.hours > 0:
+        parser.error(f"--hours must be a positive number of hours, got {args.hours}")
+    try:
+        grid = compare.load_grid(args.config)
+        if args.checkpoint_dir:
+            grid.local["checkpoint_dir"] = args.checkpoint_dir  # result-neutral: the runs stay the same runs
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    out = args.out or config_lib.PROJECT_DIR / "reports" / grid.experiment
+    states = write_state(grid, out)
+    print(f"{grid.experiment}: {sum(s.status == 'finished' for s in states)} of {len(states)} runs finished; state in {out / 'STATE.md'}")
+    if args.ship or (args.status and args.commit):  # runs finished before this command (or elsewhere) count too
+        _ship_and_commit(grid, args, out, "recorded" if args.status else "finished earlier")
+    if args.status:
+        return 0
+    todo = [(config, state) for config, state in zip(grid.run_configs(), states) if state.status != "finished"]
+    workers = max(1, processes.cores() // args.jobs)  # the runs share the cores that render their captchas
+    started, running, failed = time.monotonic(), {}, []
+    try:
+        while todo or running:
+            while todo and len(running) < args.jobs:
+                if args.hours is not None and time.monotonic() - started > args.hours * 3600:
+                    print(f"--hours {args.hours} spent; rerun to go on")
+                    todo = []
+                    break
+                config, state = todo.pop(0)
+                resuming = state.status == "in progress"
+                print(f"{config.run_name}: {'resuming at epoch ' + str(state.epochs_done) if resuming else 'training'}", flush=True)
+                command = compare.train_command(grid, config, "resume" if resuming else "new")
+                if args.jobs > 1:
+                    command += ["--set", f"data.workers={workers}"]  # result-neutral
+                running[subprocess.Popen(command, env=compare._child_environment())] = config
+            if not running:
+                break
+            process = processes.wait_any(running)
+            config = running.pop(process)
+            if process.returncode != 0:
+                failed.append(config.run_name)
+                print(f"{config.run_name}: FAILED (exit {process.returncode}); the campaign goes on", file=sys.stderr)
+            write_state(grid, out)
+            _ship_and_commit(grid, args, out, f"{config.run_name} {'finished' if process.returncode == 0 else 'failed'}")
+    except KeyboardInterrupt:
+        processes.stop_after_interrupt(list(running))
+        names = ", ".join(config.run_name for config in running.values())
+        print(f"\n{names}: interrupted; rerun the same command to resume the campaign", file=sys.stderr)
+        return 130
+    return 1 if failed else 0
+
+
+def _ship_and_commit(grid: compare.GridConfig, args: argparse.Namespace, out: Path, what: str) -> None:
+    from zoo.inference import pretrained
+
+    shipped = ship_if_better(grid, args.ship) if args.ship else None
+    if shipped:
+        print(shipped, flush=True)
+    if args.commit:
+        paths = [out] + ([pretrained.PRETRAINED_DIR / args.ship] if shipped else [])
+        commit(paths, f"campaign {grid.experiment}: {what}" + (f"; {shipped}" if shipped else ""))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,196 @@
+"""`python -m zoo.compare experiments/heads.toml [--dry-run]`: a grid of architectures x presets x seeds.
+
+Most grids use one preset (and the grid's overrides), so every architecture sees the identical
+seeded sample stream and budget; a grid of several presets (`presets = [...]`) compares recipes, e.g.
+learning-rate schedules at the same budget. Runs go into the grid's MLflow experiment. Rerunning the
+command skips runs already FINISHED there and resumes unfinished ones from their checkpoint.
+A run that fails is reported and the grid goes on; the exit status says whether any failed.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from zoo import cli
+from zoo.fitting import processes
+from zoo import config as config_lib
+from zoo.models import registry
+from zoo.config import ConfigError, RunConfig
+
+@dataclass
+class GridConfig:
+    experiment: str
+    presets: list[str]
+    archs: list[str]  # registered names, patterns already expanded
+    seeds: list[int]
+    overrides: dict[str, object] = field(default_factory=dict)
+    source: Path | None = None
+    # result-neutral settings of this command line (a campaign's --checkpoint-dir), passed on as --set
+    local: dict[str, str] = field(default_factory=dict)
+
+    def run_configs(self, extra: dict[str, object] | None = None) -> list[RunConfig]:
+        overrides = {**self.overrides, **self.local, **(extra or {}), "tracking.experiment": self.experiment}
+        return [config_lib.make_config(arch, preset, seed, overrides)
+                for arch in self.archs for preset in self.presets for seed in self.seeds]
+
+    def run_config(self, run_name: str, extra: dict[str, object] | None = None) -> RunConfig:
+        """The config of the grid's run `run_name` (as zoo.train --grid builds it in its own process)."""
+        configs = {config.run_name: config for config in self.run_configs(extra)}
+        if run_name not in configs:
+            raise ConfigError(f"{self.source}: no run {run_name!r} in this grid; its runs: {', '.join(configs)}")
+        return configs[run_name]
+
+
+@dataclass
+class GridFile:
+    """A comparison config file's keys, parsed by the run schema's parser (`config.build_table`)."""
+
+    experiment: str = ""  # the MLflow experiment of the grid
+    preset: str = ""  # one preset, or
+    presets: list[str] = field(default_factory=list)  # several (not both); default: cpu
+    archs: list[str] = field(default_factory=lambda: ["*"])  # registered names or fnmatch patterns
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
+    overrides: dict[str, object] = field(default_factory=dict)  # run config keys, as `--set` takes them
+
+
+def load_grid(path: str | Path) -> GridConfig:
+    """Read and check a comparison config; every run's config is validated before anything runs."""
+    grid_file, problems, keys = config_lib.parse_experiment_file(path, "comparison", GridFile)
+    if not grid_file.experiment.strip():
+        problems.append("experiment must be a non-empty string (the MLflow experiment of the grid)")
+    if "presets" in keys and not grid_file.presets:
+        problems.append("presets must be a non-empty list of preset names, got []")
+    presets = _presets(grid_file, problems)
+    archs = _expand(grid_file.archs, problems)
+    seeds = grid_file.seeds
+    if not seeds or any(s < 0 for s in seeds):
+        problems.append(f"seeds must be a non-empty list of integers >= 0, got {seeds!r}")
+    elif len(set(seeds)) != len(seeds):
+        problems.append(f"seeds repeat: {seeds}")
+    if problems:
+        raise ConfigError(f"{path}: " + "; ".join(problems))
+    grid = GridConfig(grid_file.experiment, presets, archs, seeds, grid_file.overrides, Path(path))
+    grid.run_configs()  # every run validated now, before the first one trains
+    return grid
+
+
+def _presets(grid_file: GridFile, problems: list[str]) -> list[str]:
+    """`preset = "tiny"` or `presets = ["a", "b"]` (not both); default: cpu."""
+    if grid_file.preset and grid_file.presets:
+        problems.append("give either preset (one) or presets (a list), not both")
+        return []
+    presets = grid_file.presets or [grid_file.preset or "cpu"]
+    if len(set(presets)) != len(presets):
+        problems.append(f"presets repeat: {presets}")
+    known = config_lib.list_presets()
+    for preset in presets:
+        if preset not in known:
+            problems.append(f"unknown preset {preset!r}; presets: {', '.join(known)}")
+    return presets
+
+
+def _expand(patterns: list[str], problems: list[str]) -> list[str]:
+    if not patterns:
+        problems.append("archs must be a non-empty list of names or patterns")
+        return []
+    names: list[str] = []
+    for pattern in patterns:
+        matched = fnmatch.filter(registry.list_models(), pattern)
+        if not matched:
+            problems.append(f"archs entry {pattern!r} matches no registered model; known: {', '.join(registry.list_models())}")
+        names += [name for name in matched if name not in names]
+    return names
+
+
+def run_status(config: RunConfig) -> str:
+    """'finished' (in the grid's experiment), 'resume' (an unfinished checkpoint) or 'new'."""
+    from zoo import tracking
+    from zoo.fitting.checkpoints import RunCheckpoint
+
+    if tracking.finished_run_ids(config.tracking.experiment, config_lib.config_hash(config), config_lib.arch_hash(config)):
+        return "finished"  # a run of an edited variant (another arch_hash) is stale: trained again
+    state = RunCheckpoint(config).state()
+    return "resume" if state is not None and not state.finished else "new"
+
+
+def train_command(grid: GridConfig, config: RunConfig, status: str) -> list[str]:
+    """One run of the grid in its own process: it reads the same grid file and picks its run by name,
+    so the config is never turned into strings and parsed back."""
+    command = [sys.executable, "-m", "zoo.train", "--grid", str(grid.source), "--run", config.run_name]
+    command += [argument for key, value in grid.local.items() for argument in ("--set", f"{key}={value}")]
+    return command + (["--resume"] if status == "resume" else [])
+
+
+def _child_environment() -> dict[str, str]:
+    """Under `mlflow run` the grid is one run: its trainings must start their own runs, not log into it."""
+    return {key: value for key, value in os.environ.items() if key not in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID")}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = cli.parser("python -m zoo.compare", __doc__)
+    parser.add_argument("config", help="a comparison config, e.g. experiments/heads.toml")
+    parser.add_argument("--dry-run", action="store_true", help="print the plan (and what is already done) and stop")
+    args = parser.parse_args(argv)
+    try:
+        grid = load_grid(args.config)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    configs = grid.run_configs()
+    plan = [(config, run_status(config)) for config in configs]
+    budgets = sorted({config.train.samples for config in configs})
+    print(f"{grid.experiment}: {len(grid.archs)} architectures x {len(grid.presets)} preset(s) ({', '.join(grid.presets)}) "
+          f"x {len(grid.seeds)} seeds, {'/'.join(f'{b:,}' for b in budgets)} samples each; "
+          f"{sum(s == 'finished' for _, s in plan)} finished, {sum(s == 'resume' for _, s in plan)} to resume, "
+          f"{sum(s == 'new' for _, s in plan)} new")
+    if args.dry_run:
+        for config, status in plan:
+            print(f"  {config.run_name:<28} {status}")
+        _record_in_launched_run(grid, plan, [])
+        return 0
+    failed = []
+    started = time.perf_counter()
+    for number, (config, status) in enumerate(plan, 1):
+        prefix = f"[{number}/{len(plan)}] {config.run_name}"
+        if status == "finished":
+            print(f"{prefix}: already finished in {grid.experiment}, skipped", flush=True)
+            continue
+        print(f"{prefix}: {'resuming' if status == 'resume' else 'training'} "
+              f"({time.perf_counter() - started:.0f} s into the grid)", flush=True)
+        try:
+            returncode = processes.run_training(train_command(grid, config, status), _child_environment())
+        except KeyboardInterrupt:
+            print(f"\n{prefix}: interrupted; rerun the same command to resume the grid", file=sys.stderr)
+            return 130
+        if returncode != 0:
+            failed.append(config.run_name)
+            print(f"{prefix}: FAILED (exit {returncode}); the grid goes on", file=sys.stderr, flush=True)
+    _record_in_launched_run(grid, [(config, run_status(config)) for config, _ in plan], failed)
+    if failed:
+        print(f"{len(failed)} of {len(plan)} runs failed: {', '.join(failed)}; rerun the command to retry them", file=sys.stderr)
+        return 1
+    print(f"grid complete; report: python -m zoo.report --experiment {grid.experiment}")
+    return 0
+
+
+def _record_in_launched_run(grid: GridConfig, plan: list[tuple[RunConfig, str]], failed: list[str]) -> None:
+    """Under `mlflow run -e compare`: the grid, where its runs are, and each one's state, in the launched run."""
+    from zoo import tracking
+
+    rows = "\n".join(f"{config.run_name},{'failed' if config.run_name in failed else status}" for config, status in plan)
+    tracking.record_in_launched_run(
+        tags={"kind": "grid", "experiment": grid.experiment},
+        params={"config_file": str(grid.source or ""), "experiment": grid.experiment, "archs": ",".join(grid.archs),
+                "presets": ",".join(grid.presets), "seeds": ",".join(map(str, grid.seeds))},
+        metrics={"runs": len(plan), "runs_finished": sum(status == "finished" for _, status in plan),
+                 "runs_failed": len(failed)},
+        texts={"grid.csv": "run_name,status\n" + rows + "\n"})
+
+
+if __name__ == "__main__":
+    sys.exit(main())

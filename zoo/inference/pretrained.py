@@ -1,0 +1,256 @@
+"""Shipped models, and loading any model the zoo can read: `zoo.load(spec)`.
+
+A shipped model is a folder `zoo/pretrained/<name>/` with `model.keras`, `card.json` (what it
+reads, how it was trained, its test metrics, the sha256 of model.keras) and `README.md` (the same
+card for people). Loading checks the sha256 and uses Keras safe mode.
+
+    python -m zoo.pretrained                                  # list shipped models and their cards
+    python -m zoo.pretrained --ship models:/zoo-bigru@champion --name bigru   # ship a tracked model
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+from zoo import cli
+from zoo.inference.export import RUNTIMES
+from zoo.inference.reader import ModelInfo, Reader
+
+PRETRAINED_DIR = Path(__file__).resolve().parents[1] / "pretrained"
+DEFAULT_MODEL = "bigru"  # the most accurate shipped reader of the reference problem (the campaign ships it)
+MODEL_FILE, CARD_FILE = "model.keras", "card.json"
+
+
+class ModelLoadError(ValueError):
+    """The model spec names nothing loadable, or the file is not what its card says."""
+
+
+def shipped() -> list[str]:
+    return sorted(p.parent.name for p in PRETRAINED_DIR.glob(f"*/{CARD_FILE}"))
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load(spec: str = DEFAULT_MODEL, *, charset: str | None = None, min_length: int | None = None,
+         max_length: int | None = None, runtime: str = "keras") -> Reader:
+    """A Reader from a shipped name (`bigru-cpu`), a model folder, a `.keras` file, or an MLflow URI
+    (`models:/zoo-bigru@champion`, `runs:/<id>/model`). charset/lengths override the model's own.
+    runtime="onnx" reads with ONNX Runtime (the `onnx` extra; converted once, then cached)."""
+    if runtime not in RUNTIMES:
+        raise ValueError(f"unknown runtime {runtime!r}; accepted: {', '.join(RUNTIMES)}")
+    reader = _load(str(spec), charset, min_length, max_length)
+    if runtime == "onnx":
+        from zoo.inference import export
+
+        reader = Reader(export.cached_onnx(reader.model), reader.info, f"{reader.source} (ONNX Runtime)")
+    return reader
+
+
+def keras_model(spec: str) -> tuple:
+    """The Keras model of anything `load` accepts and the charset it reads (train.init); a bare .keras
+    file needs no card and gives no charset (its weights only)."""
+    path = Path(spec)
+    if path.is_file() and path.suffix == ".keras" and not (path.parent / CARD_FILE).is_file():
+        return _load_keras(path), None
+    reader = load(spec)
+    return reader.model, reader.info.charset
+
+
+def _load(spec: str, charset, min_length, max_length) -> Reader:
+    if spec.startswith(("models:/", "runs:/", "file:", "mlflow-artifacts:")):
+        from zoo import tracking
+
+        reader = tracking.load_reader(spec)
+        return _with_overrides(reader, charset, min_length, max_length)
+    path = Path(spec)
+    if not path.exists() and (PRETRAINED_DIR / spec / CARD_FILE).is_file():
+        path = PRETRAINED_DIR / spec
+    if path.is_dir():
+        return _load_folder(path, charset, min_length, max_length)
+    if path.is_file() and path.suffix == ".keras":
+        card = _read_card(path.parent / CARD_FILE) if (path.parent / CARD_FILE).is_file() else {}
+        metadata = {**card, **_given(charset, min_length, max_length)}
+        return Reader(_load_keras(path), ModelInfo.from_metadata(metadata, str(path)), str(path))
+    raise ModelLoadError(f"no model {spec!r}: expected a shipped model ({', '.join(shipped()) or 'none shipped'}), "
+                         "a folder with model.keras and card.json, a .keras file, or an MLflow URI "
+                         "(models:/NAME/VERSION, models:/NAME@ALIAS, runs:/RUN_ID/model)")
+
+
+def _given(charset, min_length, max_length) -> dict:
+    return {key: value for key, value in (("charset", charset), ("min_length", min_length),
+                                          ("max_length", max_length)) if value}
+
+
+def _with_overrides(reader: Reader, charset, min_length, max_length) -> Reader:
+    given = _given(charset, min_length, max_length)
+    if not given:
+        return reader
+    info = ModelInfo.from_metadata({**reader.info.metadata(), **given}, reader.source)
+    return Reader(reader.model, info, reader.source)
+
+
+def _read_card(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise ModelLoadError(f"unreadable model card {path}: {error}") from None
+
+
+def _load_folder(folder: Path, charset, min_length, max_length) -> Reader:
+    model_path, card_path = folder / MODEL_FILE, folder / CARD_FILE
+    if not model_path.is_file() or not card_path.is_file():
+        raise ModelLoadError(f"{folder} is not a model folder: expected {MODEL_FILE} and {CARD_FILE} in it")
+    card = _read_card(card_path)
+    if card.get("sha256") and sha256(model_path) != card["sha256"]:
+        raise ModelLoadError(f"{model_path} does not match the sha256 in its card ({card['sha256'][:12]}...): "
+                             "the file was changed or damaged; refusing to load it")
+    metadata = {**card, **_given(charset, min_length, max_length)}
+    return Reader(_load_keras(model_path), ModelInfo.from_metadata(metadata, str(folder)), str(folder))
+
+
+def _load_keras(path: Path):
+    import zipfile
+
+    import keras
+
+    if not zipfile.is_zipfile(path):  # Keras would call a truncated or foreign file "not found"
+        raise ModelLoadError(f"{path} exists but is not a complete .keras file (a .keras model is a zip "
+                             "archive; this one is truncated, damaged or another format)")
+
+    try:  # safe mode: a file that would run arbitrary code (Lambda layers) is refused
+        model = keras.saving.load_model(path, compile=False, safe_mode=True)
+    except (ValueError, OSError, KeyError) as error:
+        raise ModelLoadError(f"cannot load {path} as a Keras model: {error}") from None
+    from zoo.models.builder import as_float32
+
+    return as_float32(model)  # reads in float32 everywhere, like its exports
+
+
+def shipped_card(name: str, folder: Path = PRETRAINED_DIR) -> dict | None:
+    """The card of the model shipped as `name`, None when there is none."""
+    path = folder / name / CARD_FILE
+    return _read_card(path) if path.is_file() else None
+
+
+def samples_in_all(samples: int, init: str | None) -> int:
+    """`samples` plus every sample of the shipped model it started from (and that model's own start)."""
+    card = shipped_card(init) if init else None
+    if card is None:
+        return samples
+    return samples + (card.get("samples_in_all") or samples_in_all(card.get("samples_seen", 0), card.get("init")))
+
+
+def ship(uri: str, name: str, folder: Path = PRETRAINED_DIR) -> Path:
+    """Copy a tracked model into `folder/name/` with its card (training run, metrics, sha256)."""
+    from zoo import tracking
+
+    reader = tracking.load_reader(uri)
+    run = tracking.model_run(uri)
+    target = folder / name
+    target.mkdir(parents=True, exist_ok=True)
+    partial = target / f".{MODEL_FILE}.partial.keras"
+    reader.model.save(partial)
+    partial.replace(target / MODEL_FILE)  # atomic: a crash never leaves half a model under the real name
+    params, metrics, tags = run["params"], run["metrics"], run["tags"]
+    samples = int(metrics.get("samples_seen", 0))
+    before = shipped_card(name, folder)
+    if "init_samples_in_all" in tags:  # the init's lineage when the run started
+        in_all = samples + int(tags["init_samples_in_all"])
+    elif before and before.get("source", {}).get("run_id") == run["run_id"]:  # shipped again: same lineage
+        in_all = before["samples_in_all"]
+    else:
+        in_all = samples_in_all(samples, params.get("train.init"))
+    card = {
+        **reader.info.metadata(),
+        "name": name,
+        "input": f"uint8 {reader.height} x {reader.width} x 3 (any image is adapted: zoo.data.images)",
+        "preset": tags.get("preset"),
+        "seed": tags.get("seed"),
+        "training_command": f"python -m zoo.train --arch {tags.get('arch')} --preset {tags.get('preset')} --seed {tags.get('seed')}",
+        "samples_seen": samples,
+        "init": params.get("train.init") or None,  # the model it started from (its samples are not counted above)
+        "samples_in_all": in_all,
+        "test": {key.removeprefix("test_"): round(value, 4) for key, value in metrics.items() if key.startswith("test_")},
+        "test_size": int(params.get("data.test_size", 0)),
+        "test_seed": int(params.get("data.test_seed", 0)),
+        "data_source": params.get("data.source", "captcha"),  # the generator (or folder) trained and tested on
+        "params": int(metrics.get("params", 0)),
+        "source": {"model_uri": uri, "run_id": run["run_id"], "git_commit": params.get("git_commit")},
+        "trained_on": {"machine": params.get("machine"), "keras_backend": params.get("keras_backend"),
+                       "precision": params.get("train.precision_resolved")},
+        "versions": {key.removeprefix("version."): value for key, value in params.items() if key.startswith("version.")},
+        "shipped": str(date.today()),
+        "sha256": sha256(target / MODEL_FILE),
+    }
+    (target / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
+    (target / "README.md").write_text(model_card_text(card))
+    return target
+
+
+def model_card_text(card: dict) -> str:
+    test = card["test"]
+    return "\n".join([
+        f"# {card['name']}: `{card['arch']}` captcha reader",
+        "",
+        f"Reads {card['min_length']}-{card['max_length']} characters of `{card['charset']}` from {card['input']}.",
+        "",
+        f"- **Test** on {card['test_size']:,} fresh captchas (seed {card['test_seed']}"
+        + (f", generator `{card['data_source']}`" if card.get("data_source", "captcha") != "captcha" else "")
+        + "): full-sequence accuracy "
+        f"**{test.get('seq_acc', float('nan')):.2%}**, character accuracy {test.get('char_acc', float('nan')):.2%}, "
+        f"normalized edit distance {test.get('ned', float('nan')):.3f}",
+        f"- **Trained** on {card['samples_seen']:,} samples: `{card['training_command']}`"
+        + (f", starting from the weights of `{card['init']}` ({card.get('samples_in_all', 0):,} samples in all)"
+           if card.get("init") else ""),
+        f"- **Parameters** {card['params']:,}; sha256 of model.keras `{card['sha256']}`",
+        *([f"- **Trained on** {machine['machine']}, Keras backend {machine['keras_backend']}, {machine['precision']}"]
+          if (machine := card.get("trained_on")) and machine.get("machine") else []),
+        f"- **Source** {card['source']['model_uri']} (run {card['source']['run_id']}, commit {card['source']['git_commit']})",
+        f"- **Versions** " + ", ".join(f"{k} {v}" for k, v in sorted(card["versions"].items())),
+        "",
+        "```python",
+        "import zoo",
+        f"zoo.load({card['name']!r}).predict(['captcha.png'])",
+        "```",
+        f"`python -m zoo.predict --model {card['name']} IMAGE_OR_DIR ...`",
+        "",
+    ])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = cli.parser("python -m zoo.pretrained", __doc__)
+    parser.add_argument("--ship", metavar="MODEL_URI", help="a tracked model to ship (models:/..., runs:/...)")
+    parser.add_argument("--name", help="the shipped model's name (with --ship)")
+    args = parser.parse_args(argv)
+    if args.ship:
+        if not args.name:
+            parser.error("--ship needs --name")
+        from zoo import tracking
+
+        try:
+            print(f"shipped {ship(args.ship, args.name)}")
+        except tracking.TrackingError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        return 0
+    for name in shipped():
+        card = _read_card(PRETRAINED_DIR / name / CARD_FILE)
+        origin = f"{card['preset']} preset" + (f", from {card['init']}" if card.get("init") else "")
+        print(f"{name:16} {card['arch']:14} test seq_acc {card['test'].get('seq_acc', float('nan')):.2%} "
+              f"after {card.get('samples_in_all') or samples_in_all(card['samples_seen'], card.get('init')):,} samples in all "
+              f"({origin})")  # as recorded when shipped: the init's name may since point at a newer model
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The architectures and the one builder: registered variants (data only), heads, CTC."""

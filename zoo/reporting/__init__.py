@@ -1,0 +1,1 @@
+"""Comparison reports from tracked runs: tables, statistics, figures."""

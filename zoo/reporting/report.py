@@ -1,0 +1,303 @@
+"""`python -m zoo.report [--experiment heads] [--out reports/heads] [--from-csv DIR] [--baseline NAME]`
+
+Builds a comparison report from the finished zoo runs of one MLflow experiment (or from the CSV
+files a previous report exported): `index.html` (self-contained, figures embedded), `README.md`
+with the figures beside it, and the run tables as CSV so the report can be rebuilt without the store.
+It compares variants: architectures (a grid of one preset) or presets (a grid of recipes for one
+architecture, e.g. learning-rate schedules); see zoo.tracking.run_tables.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+import sys
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from zoo import cli
+from zoo import config as config_lib
+from zoo.tracking.run_tables import ReportDataError, RunTables
+from zoo.reporting.stats import mean_ci, samples_to_reach, welch_p_value
+
+THRESHOLDS = (0.90, 0.95, 0.99)
+ALPHA = 0.05
+
+
+@dataclass
+class Report:
+    tables: RunTables
+    baseline: str
+    summary: pd.DataFrame  # one row per variant: numbers, not strings
+    figures: dict[str, object]  # file name -> matplotlib figure
+    findings: list[str]
+
+
+def variant_order(runs: pd.DataFrame, baseline: str) -> list[str]:
+    """The baseline first, then by mean test accuracy (best first)."""
+    means = runs.groupby("variant")["test_seq_acc"].mean().sort_values(ascending=False)
+    return sorted(means.index, key=lambda variant: (variant != baseline, -means[variant]))
+
+
+def summarize(tables: RunTables, baseline: str) -> pd.DataFrame:
+    """Per variant: mean and 95% CI over seeds, cost figures, samples to targets, test vs baseline."""
+    runs, curves = tables.runs, tables.curves
+    base_values = runs.loc[runs["variant"] == baseline, "test_seq_acc"]
+    rows = []
+    for variant in variant_order(runs, baseline):
+        group = runs[runs["variant"] == variant]
+        row = {"variant": variant, "seeds": len(group), "samples": group["samples"].max()}
+        for metric in ("test_seq_acc", "test_char_acc", "test_ned"):
+            interval = mean_ci(group[metric])
+            row[metric], row[f"{metric}_ci"] = interval.mean, interval.half_width
+        for metric in ("params", "model_mb", "inference_images_per_s", "latency_ms_per_image", "train_time_s"):
+            row[metric] = group[metric].mean()
+        for threshold in THRESHOLDS:
+            reached = [samples_to_reach(curves[curves["run_id"] == run_id], threshold) for run_id in group["run_id"]]
+            row[f"samples_to_{round(100 * threshold)}"] = np.nanmean(reached) if any(np.isfinite(reached)) else math.nan
+            row[f"reached_{round(100 * threshold)}"] = int(np.isfinite(reached).sum())
+        row["diff_vs_baseline"] = row["test_seq_acc"] - base_values.mean() if len(base_values) else math.nan
+        row["p_vs_baseline"] = welch_p_value(group["test_seq_acc"], base_values) if variant != baseline else math.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def findings(summary: pd.DataFrame, baseline: str, compares: str = "architecture") -> list[str]:
+    """Plain-language statements, each one backed by the intervals or the test in the table."""
+    lines = []
+    plural = {"architecture": "architectures", "preset": "presets", "variant": "variants"}[compares]
+    fewest, most = summary["seeds"].min(), summary["seeds"].max()
+    seeds = f"{fewest}" if fewest == most else f"{fewest}-{most}"
+    samples = summary["samples"].max()
+    lines.append(f"{len(summary)} {plural}, {seeds} seeds each, {samples:,.0f} training samples per run. "
+                 f"Differences are called significant at p < {ALPHA} (Welch's t-test on test full-sequence accuracy, "
+                 f"no correction for {len(summary) - 1} comparisons).")
+    if fewest < 2:
+        lines.append(f"With a single seed per {compares} no difference can be called significant; the table shows single runs.")
+    best = summary.sort_values("test_seq_acc", ascending=False).iloc[0]
+    lines.append(f"Highest mean test accuracy: {best['variant']} at {_pct(best['test_seq_acc'], best['test_seq_acc_ci'])}.")
+    if baseline in set(summary["variant"]):
+        base = summary[summary["variant"] == baseline].iloc[0]
+        better, worse, same = [], [], []
+        for row in summary[summary["variant"] != baseline].itertuples():
+            text = f"{row.variant} ({100 * row.diff_vs_baseline:+.2f} points, p = {row.p_vs_baseline:.3g})"
+            if np.isfinite(row.p_vs_baseline) and row.p_vs_baseline < ALPHA:
+                (better if row.diff_vs_baseline > 0 else worse).append(text)
+            else:
+                same.append(text)
+        lines.append(f"Baseline {baseline}: {_pct(base['test_seq_acc'], base['test_seq_acc_ci'])}.")
+        if better:
+            lines.append("Significantly better than the baseline: " + "; ".join(better) + ".")
+        if worse:
+            lines.append("Significantly worse than the baseline: " + "; ".join(worse) + ".")
+        if same:
+            lines.append("Not distinguishable from the baseline at this number of seeds: " + "; ".join(same) + ".")
+    if compares == "architecture" and "conv_only" in set(summary["variant"]) and baseline in set(summary["variant"]):
+        control = summary[summary["variant"] == "conv_only"].iloc[0]
+        verdict = ("recurrence matters here" if np.isfinite(control["p_vs_baseline"]) and control["p_vs_baseline"] < ALPHA
+                   and control["diff_vs_baseline"] < 0 else "this budget does not show that recurrence matters")
+        lines.append(f"Control conv_only (no recurrent head): {_pct(control['test_seq_acc'], control['test_seq_acc_ci'])}; {verdict}.")
+    return lines
+
+
+def default_baseline(tables: RunTables) -> str:
+    """bigru for a grid of architectures; for a grid of presets, the first preset its config lists."""
+    if tables.compares == "architecture":
+        return "bigru"
+    grid = _grid_config_for(tables.experiment)
+    presets = tomllib.loads(Path(grid).read_text()).get("presets", []) if grid else []
+    labels = list(dict.fromkeys(tables.runs["variant"]))
+    first = [label for preset in presets for label in labels if label == preset or label.endswith(f" · {preset}")]
+    return first[0] if first else sorted(labels)[0]
+
+
+def build(tables: RunTables, baseline: str | None = None) -> Report:
+    from zoo.reporting import figures as plots
+
+    if tables.runs.empty:
+        raise ReportDataError(f"experiment {tables.experiment!r} has no finished zoo runs to report on")
+    baseline = baseline or default_baseline(tables)
+    if baseline not in set(tables.runs["variant"]):
+        print(f"note: baseline {baseline!r} has no runs in {tables.experiment!r} (its {tables.compares}s: "
+              f"{', '.join(sorted(set(tables.runs['variant'])))}); tests against it are skipped", file=sys.stderr)
+    summary = summarize(tables, baseline)
+    variants = list(summary["variant"])
+    figures = {
+        "accuracy.png": plots.accuracy_bars(tables.runs, variants, baseline),
+        "learning_curves.png": plots.learning_curves(tables.curves, variants),
+        "pareto.png": plots.pareto(tables.runs, variants),
+    }
+    if not tables.char_errors.empty:
+        figures["character_errors.png"] = plots.error_heatmap(tables.char_errors, variants)
+    return Report(tables, baseline, summary, figures, findings(summary, baseline, tables.compares))
+
+
+# ---- rendering ----------------------------------------------------------------------------------
+
+def display_table(summary: pd.DataFrame, compares: str = "architecture") -> pd.DataFrame:
+    """The summary as people read it: percentages with intervals, rounded costs."""
+    shown = pd.DataFrame({compares: summary["variant"], "seeds": summary["seeds"]})
+    shown["test seq acc (%)"] = [_pct(m, h) for m, h in zip(summary["test_seq_acc"], summary["test_seq_acc_ci"])]
+    shown["test char acc (%)"] = [_pct(m, h) for m, h in zip(summary["test_char_acc"], summary["test_char_acc_ci"])]
+    shown["test NED"] = [_plain(m, h, 4) for m, h in zip(summary["test_ned"], summary["test_ned_ci"])]
+    shown["vs baseline (points, p)"] = ["—" if not np.isfinite(p) else f"{100 * d:+.2f}, p={p:.3g}"
+                                        for d, p in zip(summary["diff_vs_baseline"], summary["p_vs_baseline"])]
+    shown["params"] = summary["params"].map(lambda v: f"{v:,.0f}")
+    shown["model MB"] = summary["model_mb"].map(lambda v: f"{v:.2f}")
+    shown["images/s (b128)"] = summary["inference_images_per_s"].map(lambda v: f"{v:,.0f}")
+    shown["ms/image (b1)"] = summary["latency_ms_per_image"].map(lambda v: f"{v:.1f}")
+    shown["train time (min)"] = summary["train_time_s"].map(lambda v: f"{v / 60:.1f}")
+    for threshold in THRESHOLDS:
+        key = round(100 * threshold)
+        shown[f"samples to {key}%"] = [
+            "not reached" if reached == 0 else f"{value / 1e3:,.1f}k" + ("" if reached == seeds else f" ({reached}/{seeds} seeds)")
+            for value, reached, seeds in zip(summary[f"samples_to_{key}"], summary[f"reached_{key}"], summary["seeds"])
+        ]
+    return shown
+
+
+def _pct(mean: float, half_width: float) -> str:
+    return f"{100 * mean:.2f}" + (f" ± {100 * half_width:.2f}" if np.isfinite(half_width) else "")
+
+
+def _plain(mean: float, half_width: float, digits: int) -> str:
+    return f"{mean:.{digits}f}" + (f" ± {half_width:.{digits}f}" if np.isfinite(half_width) else "")
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    header = "| " + " | ".join(frame.columns) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    body = ["| " + " | ".join(str(value) for value in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([header, rule, *body])
+
+
+def provenance(tables: RunTables, out: Path, baseline: str) -> dict[str, str]:
+    runs = tables.runs
+    grid = _grid_config_for(tables.experiment)
+    train = (f"python -m zoo.compare {grid}" if grid else
+             f"python -m zoo.train --arch ARCH --preset {'/'.join(sorted(runs['preset'].unique()))} --seed SEED "
+             f"--set tracking.experiment={tables.experiment}")
+    versions = {column.removeprefix("version_"): ", ".join(sorted(runs[column].dropna().astype(str).unique()))
+                for column in runs.columns if column.startswith("version_")}
+    return {
+        "experiment": tables.experiment,
+        "runs": f"{len(runs)} finished runs",
+        "presets": ", ".join(sorted(runs["preset"].astype(str).unique())),
+        "train": train,
+        "report": f"python -m zoo.report --experiment {tables.experiment} --out {out}"
+                  + ("" if baseline == default_baseline(tables) else f" --baseline {baseline}"),
+        "baseline": baseline,
+        "rebuild from CSV": f"python -m zoo.report --from-csv {out} --out {out}",
+        "git commits of the runs": ", ".join(sorted(runs["git_commit"].dropna().astype(str).unique())) or "unknown",
+        **versions,
+    }
+
+
+def _grid_config_for(experiment: str) -> str | None:
+    for path in config_lib.experiment_files("comparison"):
+        if tomllib.loads(path.read_text()).get("experiment") == experiment:
+            return f"experiments/{path.name}"
+    return None
+
+
+NOTES_FILE = "notes.txt"
+
+
+def write(report: Report, out: Path, notes: list[str] = ()) -> list[Path]:
+    """index.html (figures embedded), README.md (figures beside it), the PNGs and the run CSVs;
+    `notes` (the author's caveats: what ran beside the grid, ...) go under the summary and into
+    notes.txt, so a rebuild from the CSVs keeps them."""
+    out.mkdir(parents=True, exist_ok=True)
+    report.tables.to_csv(out)
+    if notes:
+        (out / NOTES_FILE).write_text("\n".join(notes) + "\n")
+    images = {}
+    for name, figure in report.figures.items():
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=110)
+        (out / name).write_bytes(buffer.getvalue())
+        images[name] = base64.b64encode(buffer.getvalue()).decode()
+    table = display_table(report.summary, report.tables.compares)
+    facts = provenance(report.tables, out, report.baseline)
+    title = f"captcha-zoo comparison: {report.tables.experiment}"
+    captions = {
+        "accuracy.png": f"Test full-sequence accuracy per {report.tables.compares}",
+        "learning_curves.png": "Validation accuracy against training samples",
+        "pareto.png": "Accuracy against size and latency (Pareto view)",
+        "character_errors.png": f"Which characters each {report.tables.compares} still misreads",
+    }
+    note_lines = ["## Notes", "", *[f"- {line}" for line in notes], ""] if notes else []
+    markdown = [f"# {title}", "", "## Summary", "", *[f"- {line}" for line in report.findings], "", *note_lines,
+                "## Results (mean ± 95% CI over seeds)", "", markdown_table(table), "",
+                *[f"### {captions[name]}\n\n![{captions[name]}]({name})\n" for name in report.figures],
+                "## How this was made", "", *[f"- {key}: `{value}`" for key, value in facts.items()], "",
+                "The CSV files beside this report (runs.csv, curves.csv, char_errors.csv) hold every number above.", ""]
+    (out / "README.md").write_text("\n".join(markdown))
+    page = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>{html.escape(title)}</title>",
+        "<style>body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em}"
+        "table{border-collapse:collapse;font-size:0.85em}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}"
+        "td:first-child,th:first-child{text-align:left}img{max-width:100%}code{background:#f4f4f4}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1><h2>Summary</h2><ul>",
+        *[f"<li>{html.escape(line)}</li>" for line in report.findings],
+        "</ul>",
+        *(["<h2>Notes</h2><ul>", *[f"<li>{html.escape(line)}</li>" for line in notes], "</ul>"] if notes else []),
+        "<h2>Results (mean ± 95% CI over seeds)</h2>",
+        table.to_html(index=False, escape=True),
+        *[f"<h3>{captions[name]}</h3><img alt='{name}' src='data:image/png;base64,{data}'>" for name, data in images.items()],
+        "<h2>How this was made</h2><ul>",
+        *[f"<li>{html.escape(key)}: <code>{html.escape(value)}</code></li>" for key, value in facts.items()],
+        "</ul></body></html>",
+    ]
+    (out / "index.html").write_text("\n".join(page))
+    import matplotlib.pyplot as plt
+
+    for figure in report.figures.values():
+        plt.close(figure)
+    return [out / "index.html", out / "README.md"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = cli.parser("python -m zoo.report", __doc__)
+    parser.add_argument("--experiment", default="heads", help="MLflow experiment of zoo runs (default: heads)")
+    parser.add_argument("--out", type=cli.blank_means(Path, None), help="output folder (default: reports/<experiment>)")
+    parser.add_argument("--from-csv", type=Path, help="rebuild from the runs.csv/curves.csv/char_errors.csv of a report folder")
+    parser.add_argument("--baseline", help="the variant every other one is tested against (default: bigru for "
+                        "a grid of architectures, the grid's first preset for a grid of presets)")
+    parser.add_argument("--note", action="append", default=[], help="a caveat to print under the summary (repeatable; "
+                        "kept in notes.txt, reused by --from-csv)")
+    args = parser.parse_args(argv)
+    from zoo.tracking import run_tables
+    from zoo import tracking
+
+    try:
+        notes = args.note
+        if args.from_csv:
+            tables = RunTables.from_csv(args.from_csv)
+            if not notes and (args.from_csv / NOTES_FILE).is_file():
+                notes = (args.from_csv / NOTES_FILE).read_text().splitlines()
+        else:
+            tables = run_tables.from_mlflow(args.experiment)
+        out = args.out or Path("reports") / tables.experiment
+        written = write(build(tables, args.baseline), out, notes)
+    except (ReportDataError, tracking.TrackingError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(f"wrote {path}")
+    tracking.record_in_launched_run(tags={"kind": "report", "experiment": tables.experiment},
+                                    params={"experiment": tables.experiment, "out": str(out),
+                                            "from_csv": str(args.from_csv or ""), "baseline": args.baseline or ""},
+                                    metrics={"runs": len(tables.runs)}, folder=out, artifact_path="report")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,487 @@
+"""`python -m zoo.study [--arch bigru] [--config experiments/study-bigru.toml] [--trials N] [--workers K]
+[--storage URL] [--name NAME]`: tune the learning-rate phases with Optuna, tracked in MLflow.
+
+Each trial trains the study's preset with its own phases over the same fixed sample budget and the
+same seeded sample stream, and is scored by validation full-sequence accuracy at the end of the
+budget (pruned early by the configured pruner). The study is resumable: rerunning the command
+continues it, and finished trials are kept. Storage: a journal file under the repository by default
+(one machine, any number of worker processes), or `--storage postgresql://...` for workers on
+several machines. The best schedule is written as a preset, `experiments/tuned-<arch>.toml`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import json
+import multiprocessing
+import os
+import socket
+import sys
+import time
+import warnings
+from datetime import date
+from pathlib import Path
+from typing import Iterator
+
+from zoo import cli
+from zoo import config as config_lib
+from zoo.config import ConfigError
+from zoo.studies.config import StudyConfig, load_study_config
+
+DEFAULT_CONFIG = config_lib.EXPERIMENTS_DIR / "study-bigru.toml"
+DEFAULT_STORAGE = config_lib.PROJECT_DIR / "optuna-studies.journal"
+FINISHED_STATES = ("COMPLETE", "PRUNED")
+
+
+class StudyError(RuntimeError):
+    pass
+
+
+# ---- storage and study --------------------------------------------------------------------------
+
+def open_storage(url: str | None):
+    """A journal file (default, or a path / `journal:PATH`) or an RDB URL; unreachable means an error now."""
+    import optuna
+
+    url = url or str(DEFAULT_STORAGE)
+    try:
+        if "://" not in url:
+            path = Path(url.removeprefix("journal:"))
+            if not path.parent.is_dir():
+                raise StudyError(f"storage folder {path.parent} does not exist")
+            return optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(path)))
+        return _rdb_storage(url)
+    except StudyError:
+        raise
+    except Exception as error:  # sqlalchemy / driver errors: say what was tried and what is accepted
+        raise StudyError(f"cannot open storage {redact(url)}: {type(error).__name__}: {str(error).splitlines()[0]}. "
+                         "Accepted: a journal file path (default), or an RDB URL such as "
+                         "postgresql://user:password@host:5432/db") from None
+
+
+def _rdb_storage(url: str, attempts: int = 5):
+    """RDBStorage; workers starting together race to create its tables, so a lost race is retried."""
+    import optuna
+
+    for attempt in range(1, attempts + 1):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                # heartbeats let any worker fail the trials of a worker that died (killed, machine lost)
+                return optuna.storages.RDBStorage(url, heartbeat_interval=30, grace_period=120,
+                                                  engine_kwargs={"pool_pre_ping": True})
+        except Exception as error:
+            if type(error).__name__ not in ("IntegrityError", "ProgrammingError") or attempt == attempts:
+                raise
+            time.sleep(0.5 * attempt)
+
+
+def redact(url: str) -> str:
+    if "://" in url and "@" in url:
+        scheme, rest = url.split("://", 1)
+        credentials, host = rest.rsplit("@", 1)
+        return f"{scheme}://{credentials.split(':')[0]}:***@{host}"
+    return url
+
+
+def make_pruner(study_config: StudyConfig):
+    import optuna
+
+    pruner = study_config.pruner
+    if pruner.kind == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=pruner.startup_trials, n_warmup_steps=pruner.warmup_epochs)
+    if pruner.kind == "percentile":
+        return optuna.pruners.PercentilePruner(pruner.percentile, n_startup_trials=pruner.startup_trials,
+                                               n_warmup_steps=pruner.warmup_epochs)
+    return optuna.pruners.NopPruner()
+
+
+def make_sampler(study_config: StudyConfig, worker_index: int = 0):
+    """Seeded multivariate TPE: a one-worker study is reproducible, and the tuned schedule is the
+    model's pick rather than a random draw. `group=True` because which lr_i exist depends on the
+    number of phases; parallel workers get distinct seeds and lie about running trials (constant
+    liar) so they do not all sample the same point."""
+    import warnings
+
+    import optuna
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # multivariate/group
+        return optuna.samplers.TPESampler(seed=study_config.seed + worker_index, multivariate=True, group=True,
+                                          n_startup_trials=study_config.sampler.startup_trials, constant_liar=True)
+
+
+def open_study(study_config: StudyConfig, storage_url: str | None):
+    """Create the study or load it; an existing study with another search space or budget is refused.
+    Processes starting together take turns (storage_lock), so none sees a half-described study."""
+    storage = open_storage(storage_url)
+    with storage_lock(storage_url):
+        return _open_study(study_config, storage)
+
+
+def _open_study(study_config: StudyConfig, storage):
+    import optuna
+
+    try:  # load first: an existing study is only read until its search space is known to match
+        study = optuna.load_study(study_name=study_config.name, storage=storage, pruner=make_pruner(study_config),
+                                  sampler=make_sampler(study_config))
+    except KeyError:
+        study = optuna.create_study(study_name=study_config.name, storage=storage, direction="maximize",
+                                    load_if_exists=True, pruner=make_pruner(study_config), sampler=make_sampler(study_config))
+    space = study_config.search_space()
+    stored = study.user_attrs.get("search_space")
+    if stored is None:
+        study.set_user_attr("search_space", space)
+        study.set_user_attr("arch", study_config.arch)
+        study.set_user_attr("preset", study_config.preset)
+    elif stored != json.loads(json.dumps(space)) or study.user_attrs.get("arch") != study_config.arch:
+        raise StudyError(f"study {study_config.name!r} already exists with arch {study.user_attrs.get('arch')!r} "
+                         f"and search space {stored}; this config asks for arch {study_config.arch!r} and {space}. "
+                         "Give the new study another --name (the existing one is left as it is)")
+    return study
+
+
+def count_finished(study) -> int:
+    return sum(trial.state.name in FINISHED_STATES for trial in study.get_trials(deepcopy=False))
+
+
+# ---- one worker ---------------------------------------------------------------------------------
+
+def _pruning_callback(trial):
+    import keras
+    import optuna
+
+    from zoo import tracking
+
+    class Pruned(tracking.StopRun, optuna.TrialPruned):
+        pass
+
+    class ReportAndPrune(keras.callbacks.Callback):
+        """Reports val_seq_acc after every epoch; raises Pruned when the pruner says so."""
+
+        def on_epoch_end(self, epoch, logs=None):
+            trial.report(float(logs["val_seq_acc"]), step=epoch + 1)
+            if trial.should_prune():
+                raise Pruned(f"pruned by the study's pruner after epoch {epoch + 1} "
+                             f"(val_seq_acc {logs['val_seq_acc']:.4f})")
+
+    return ReportAndPrune()
+
+
+def run_trial(trial, study_config: StudyConfig, parent_run_id: str) -> float:
+    from zoo.studies.config import suggest_phases
+    from zoo.fitting.loop import train
+
+    config = study_config.base_config()
+    config.train.phases = suggest_phases(trial, study_config)
+    config.checkpoint_dir = str(Path(config.checkpoint_dir) / f"study-{study_config.name}" / f"trial-{trial.number}")
+    config_lib.validate(config)
+    trial.set_user_attr("host", socket.gethostname())
+    trial.set_user_attr("pid", os.getpid())
+    trial.set_user_attr("phases", [[phase.epochs, phase.lr] for phase in config.train.phases])
+    result = train(config, restart=True, parent_run_id=parent_run_id, final_test=False,
+                   run_name=f"{study_config.arch}-trial-{trial.number:03d}",
+                   extra_tags={"study": study_config.name, "trial": str(trial.number)},
+                   callbacks=[_pruning_callback(trial)],
+                   on_run_started=lambda run_id: trial.set_user_attr("mlflow_run_id", run_id))
+    return result.metrics["val_seq_acc"]
+
+
+def worker(study_config: StudyConfig, storage_url: str | None, parent_run_id: str, worker_index: int = 0) -> int:
+    """Run trials until the study holds `trials` finished ones; returns how many this worker ran.
+
+    Exactly `trials` trials finish even with many workers: a trial whose number falls past the
+    requested count among the finished and running ones is told FAIL (user attr `surplus`) unrun.
+    """
+    import optuna
+    from optuna.trial import TrialState
+
+    from zoo import tracking
+
+    # trials are runs of their own, nested under the parent in the parent's experiment (under `mlflow run`
+    # that is the experiment MLflow was given, not the study's name): the UI shows them nested only there
+    os.environ.pop("MLFLOW_RUN_ID", None)
+    os.environ["MLFLOW_EXPERIMENT_ID"] = tracking.run_experiment_id(parent_run_id)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.load_study(study_name=study_config.name, storage=open_storage(storage_url),
+                              pruner=make_pruner(study_config), sampler=make_sampler(study_config, worker_index))
+    ran, failures_in_a_row = 0, 0
+    while True:
+        taken = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING))]
+        if len(taken) >= study_config.trials:
+            return ran
+        trial = study.ask()
+        taken = sorted(t.number for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)))
+        if taken.index(trial.number) >= study_config.trials:
+            trial.set_user_attr("surplus", True)
+            study.tell(trial, state=TrialState.FAIL)
+            return ran
+        try:
+            value = run_trial(trial, study_config, parent_run_id)
+        except optuna.TrialPruned:
+            study.tell(trial, state=TrialState.PRUNED)
+            print(f"trial {trial.number} pruned", flush=True)
+        except KeyboardInterrupt:
+            study.tell(trial, state=TrialState.FAIL)
+            raise
+        except Exception as error:  # a broken trial is recorded and its run is FAILED; the study goes on
+            trial.set_user_attr("error", f"{type(error).__name__}: {error}"[:2000])
+            study.tell(trial, state=TrialState.FAIL)
+            print(f"trial {trial.number} failed: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
+            failures_in_a_row += 1
+            if failures_in_a_row >= 3:
+                raise StudyError(f"3 trials in a row failed; the last: {type(error).__name__}: {error}") from error
+            continue
+        else:
+            study.tell(trial, value)
+            best = study.best_trial
+            print(f"trial {trial.number} finished: val_seq_acc {value:.4f}; best so far trial {best.number} "
+                  f"({best.value:.4f})", flush=True)
+        failures_in_a_row = 0
+        ran += 1
+
+
+def _worker_process(study_config: StudyConfig, storage_url: str | None, parent_run_id: str, parent_pid: int,
+                    worker_index: int) -> None:
+    from zoo.fitting.processes import die_with_parent
+
+    die_with_parent(parent_pid)  # a SIGKILL of the coordinator ends its workers too
+    try:
+        worker(study_config, storage_url, parent_run_id, worker_index)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+# ---- the coordinator ----------------------------------------------------------------------------
+
+def fail_dead_trials(study) -> int:
+    """Trials left RUNNING by a process of this host that no longer exists are failed (and their runs KILLED)."""
+    from optuna.trial import TrialState
+
+    from zoo import tracking
+
+    failed = 0
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        pid, host = trial.user_attrs.get("pid"), trial.user_attrs.get("host")
+        if host == socket.gethostname() and pid is not None and not _alive(pid):
+            study.tell(trial.number, state=TrialState.FAIL)
+            failed += 1
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.FAIL,)):
+        if run_id := trial.user_attrs.get("mlflow_run_id"):
+            tracking.end_if_running(run_id, "KILLED", "its worker died mid-trial; the study reran the slot")
+    return failed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def parent_run(study, study_config: StudyConfig, storage_url: str | None) -> str:
+    """The study's MLflow parent run: the one `mlflow run` opened, else the study's own (kept in its user
+    attrs, so a later session and a second `zoo.study` process on the same storage find the same one)."""
+    from zoo import tracking
+
+    if os.environ.get("MLFLOW_RUN_ID"):  # `mlflow run -e study`: the run MLflow opened holds this session's trials
+        run_id = os.environ["MLFLOW_RUN_ID"]
+        study.set_user_attr("mlflow_parent_run_id", run_id)
+    else:
+        with storage_lock(storage_url):  # one parent even when several processes start the study at once
+            run_id = study.user_attrs.get("mlflow_parent_run_id")  # read again from the storage, under the lock
+            if run_id and tracking.run_exists(run_id):
+                tracking.reopen_run(run_id, study_config.name)
+            else:
+                run_id = tracking.create_run(study_config.name, f"study-{study_config.name}",
+                                             {"study": study_config.name, "arch": study_config.arch, "kind": "study"})
+                study.set_user_attr("mlflow_parent_run_id", run_id)
+    tracking.log_to_run(run_id, params={
+        "study_name": study_config.name, "storage": redact(storage_url or str(DEFAULT_STORAGE)),
+        "arch": study_config.arch, "preset": study_config.preset, "budget_epochs": study_config.epochs,
+        "budget_samples": study_config.samples(), "seed": study_config.seed, "trials": study_config.trials,
+        "search_space": json.dumps(study_config.search_space()), "pruner": json.dumps(study_config.pruner.__dict__),
+        "config_file": study_config.source,
+    })
+    return run_id
+
+
+@contextlib.contextmanager
+def storage_lock(url: str | None) -> Iterator[None]:
+    """Held by one process at a time among those using the storage `url`: a file lock beside a journal
+    or SQLite file, an advisory lock on PostgreSQL (other databases: none)."""
+    url = url or str(DEFAULT_STORAGE)
+    if "://" not in url or url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("journal:").removeprefix("sqlite:///"))
+        with open(path.with_name(path.name + ".parent-lock"), "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed, also by a killed process
+            yield
+    elif url.startswith(("postgresql://", "postgresql+")):
+        import sqlalchemy
+
+        engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
+        with engine.connect() as connection:  # the lock lives as long as this session (ends with the process)
+            connection.execute(sqlalchemy.text("SELECT pg_advisory_lock(hashtext('captcha-zoo study parent'))"))
+            try:
+                yield
+            finally:
+                connection.execute(sqlalchemy.text("SELECT pg_advisory_unlock(hashtext('captcha-zoo study parent'))"))
+        engine.dispose()
+    else:
+        yield
+
+
+def export_study(study, figures: dict[str, object], folder: Path) -> None:
+    """trials.csv (number, state, value, params, duration, MLflow run id) and the plots as PNGs."""
+    (folder / "plots").mkdir(parents=True, exist_ok=True)
+    trials = study.trials_dataframe(attrs=("number", "state", "value", "params", "duration", "user_attrs"))
+    trials["duration"] = trials["duration"].dt.total_seconds().round(1)
+    trials.rename(columns={"duration": "duration_s"}).to_csv(folder / "trials.csv", index=False)
+    for name, figure in figures.items():
+        figure.savefig(folder / name, dpi=110)
+
+
+def study_figures(study) -> dict[str, object]:
+    """optuna.visualization.matplotlib figures that the study's trials can support."""
+    import numpy as np
+    from optuna.visualization import matplotlib as optuna_plots
+
+    figures = {}
+    for name, plot in (("optimization_history", optuna_plots.plot_optimization_history),
+                       ("param_importances", optuna_plots.plot_param_importances),
+                       ("slice", optuna_plots.plot_slice),
+                       ("contour", lambda s: optuna_plots.plot_contour(s, params=["lr_0", "phases"])),
+                       ("intermediate_values", optuna_plots.plot_intermediate_values)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                axes = plot(study)
+            except (ValueError, RuntimeError, ZeroDivisionError, KeyError) as error:  # too few trials for this view
+                print(f"note: no {name} plot ({error})", file=sys.stderr)
+                continue
+        figure = np.ravel(axes)[0].figure
+        figure.set_size_inches(max(figure.get_size_inches()[0], 8), max(figure.get_size_inches()[1], 5))
+        figures[f"plots/{name}.png"] = figure
+    return figures
+
+
+def finish(study, study_config: StudyConfig, parent_run_id: str, tuned_dir: Path, report_dir: Path | None = None) -> Path | None:
+    """Best value and params, plots and the tuned preset; returns the preset's path. The trials table
+    (trials.csv) and the plots also go to `report_dir`, to be committed: the journal and the MLflow
+    store stay on the machine that ran the study."""
+    from optuna.trial import TrialState
+
+    from zoo import tracking
+    from zoo.studies.config import phases_from_params
+
+    states = [trial.state for trial in study.get_trials(deepcopy=False)]
+    counts = {f"trials_{state.name.lower()}": states.count(state) for state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)}
+    if not counts["trials_complete"]:
+        tracking.log_to_run(parent_run_id, metrics=counts)
+        return None
+    best = study.best_trial
+    config = study_config.base_config()
+    config.train.phases = phases_from_params(best.params, study_config)
+    config.tracking.log_model, config.tracking.experiment = True, config_lib.TrackingConfig().experiment
+    figures = study_figures(study)
+    if report_dir is not None:
+        export_study(study, figures, report_dir)
+    tracking.log_to_run(parent_run_id, metrics={"best_val_seq_acc": best.value, "best_trial": best.number, **counts},
+                        params={f"best.{key}": value for key, value in best.params.items()},
+                        tags={"best_phases": json.dumps([[p.epochs, p.lr] for p in config.train.phases])},
+                        figures=figures)
+    name = f"tuned-{study_config.arch}"
+    source = study_config.source
+    if source is not None and Path(source).resolve().is_relative_to(config_lib.PROJECT_DIR):
+        source = Path(source).resolve().relative_to(config_lib.PROJECT_DIR)  # no machine's paths in a committed preset
+    header = (f"The best learning-rate phases of Optuna study {study_config.name!r} ({source}), written "
+              f"{date.today()}:\ntrial {best.number} reached val_seq_acc {best.value:.4f} after "
+              f"{study_config.samples():,} samples on preset {study_config.preset!r} (seed {study_config.seed}).\n"
+              f"  python -m zoo.train --arch {study_config.arch} --preset {name}")
+    return config_lib.write_preset(config, name, header, folder=tuned_dir)
+
+
+def _optional_int(text: str) -> int | None:
+    if text == "":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = cli.parser("python -m zoo.study", __doc__)
+    parser.add_argument("--arch", help="registered architecture (default: the config's)")
+    parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="study config in experiments/ (kind = \"study\")")
+    parser.add_argument("--trials", type=_optional_int, help="finished trials the study should hold (default: the config's)")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes on this machine (default 1)")
+    parser.add_argument("--storage", help=f"journal file path or RDB URL (default: {DEFAULT_STORAGE.name} in the repository)")
+    parser.add_argument("--name", help="study name (default: the config's)")
+    parser.add_argument("--tuned-dir", type=Path, default=config_lib.USER_EXPERIMENTS_DIR, help="where tuned-<arch>.toml is written")
+    parser.add_argument("--out", "--report-dir", dest="report_dir", type=Path, metavar="DIR", help="where trials.csv and the plots are written "
+                        "(default: reports/studies/<study name>)")
+    args = parser.parse_args(argv)
+    # `mlflow run -e study` passes "" for parameters left at their default
+    args.arch, args.storage, args.name = (value or None for value in (args.arch, args.storage, args.name))
+    try:
+        if args.trials is not None and args.trials <= 0:
+            raise ConfigError(f"--trials must be a positive number of trials, got {args.trials}")
+        if args.workers <= 0:
+            raise ConfigError(f"--workers must be positive, got {args.workers}")
+        study_config = load_study_config(args.config, arch=args.arch, trials=args.trials, name=args.name)
+        study = open_study(study_config, args.storage)
+    except (ConfigError, StudyError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    from zoo import tracking
+
+    stale = fail_dead_trials(study)
+    parent_run_id = parent_run(study, study_config, args.storage)
+    before = count_finished(study)
+    print(f"study {study_config.name!r}: {before}/{study_config.trials} trials finished"
+          + (f", {stale} left running by a dead worker failed" if stale else "")
+          + f"; {study_config.samples():,} samples per trial on preset {study_config.preset!r}; "
+          f"MLflow parent run {parent_run_id}", flush=True)
+    try:
+        if args.workers == 1:
+            worker(study_config, args.storage, parent_run_id)
+        else:
+            context = multiprocessing.get_context("spawn")
+            processes = [context.Process(target=_worker_process,
+                                         args=(study_config, args.storage, parent_run_id, os.getpid(), index))
+                         for index in range(args.workers)]
+            for process in processes:
+                process.start()
+            for process in processes:
+                process.join()
+            if failed := [p.exitcode for p in processes if p.exitcode]:
+                raise StudyError(f"{len(failed)} worker process(es) exited with {failed}")
+    except (KeyboardInterrupt, StudyError) as error:
+        if not os.environ.get("MLFLOW_RUN_ID"):
+            tracking.end_run(parent_run_id, "KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED")
+        print(f"\nstopped ({error or 'interrupted'}): {count_finished(study)}/{study_config.trials} trials finished; "
+              "rerun the same command to continue the study", file=sys.stderr)
+        return 130 if isinstance(error, KeyboardInterrupt) else 1
+    fail_dead_trials(study)
+    report_dir = args.report_dir or config_lib.PROJECT_DIR / "reports" / "studies" / study_config.name
+    preset = finish(study, study_config, parent_run_id, args.tuned_dir, report_dir)
+    from optuna.trial import TrialState
+
+    still_running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))  # another process's trials
+    if not os.environ.get("MLFLOW_RUN_ID") and not still_running:
+        tracking.end_run(parent_run_id, "FINISHED")
+    print(f"study {study_config.name!r}: {count_finished(study)} trials finished")
+    if preset:
+        print(f"best trial {study.best_trial.number}: val_seq_acc {study.best_value:.4f}, params {study.best_params}")
+        print(f"wrote {preset} and {report_dir}/trials.csv")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
