@@ -1,5 +1,4 @@
 import os
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -16,21 +15,13 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(autouse=True)
 def zoo_stays_the_checkout():
-    """Loading a logged pyfunc in-process (mlflow.pyfunc.load_model) puts the model's copy of the zoo
-    package first on sys.path and drops the imported zoo modules, so every later test, and every
-    process it spawns, would run the logged copy instead of this checkout. Undo that after each test."""
-    import sys
+    """A test that loads a logged pyfunc itself (mlflow.pyfunc.load_model, as the serving test does)
+    gets the model's copy of the zoo first on sys.path; every later test, and every process it
+    spawns, would run that copy. The product's own guard (tracking.own_code_kept) undoes it."""
+    from zoo import tracking
 
-    path, modules = list(sys.path), {k: v for k, v in sys.modules.items() if k == "zoo" or k.startswith("zoo.")}
-    yield
-    if sys.path == path:
-        return
-    sys.path[:] = path
-    checkout = str(Path(__file__).resolve().parents[1] / "zoo")
-    for name, module in list(sys.modules.items()):
-        if (name == "zoo" or name.startswith("zoo.")) and not str(getattr(module, "__file__", "")).startswith(checkout):
-            del sys.modules[name]
-    sys.modules.update(modules)
+    with tracking.own_code_kept():
+        yield
 
 
 def like_a_terminal():

@@ -111,3 +111,29 @@ def test_a_finished_run_of_an_edited_variant_is_stale(store, tmp_path):
         MlflowClient().set_terminated(run.info.run_id, "FINISHED")
         assert compare.run_status(config) == expected, tags  # the old definition's run, a run from before the tag, a match
         MlflowClient().delete_run(run.info.run_id)
+
+
+def test_own_code_kept_drops_a_foreign_zoo_copy_and_keeps_this_zoo(tmp_path):
+    """What mlflow.pyfunc.load_model does to a process (a logged copy of the zoo first on sys.path,
+    modules imported from it) is undone; zoo modules imported meanwhile from this checkout stay."""
+    import importlib
+    import sys
+
+    copy = tmp_path / "code" / "zoo"
+    copy.mkdir(parents=True)
+    (copy / "__init__.py").write_text("")
+    (copy / "only_in_the_copy.py").write_text("VALUE = 1\n")
+    own_zoo = sys.modules["zoo"]
+    path_before = list(sys.path)
+    sys.modules.pop("zoo.reporting.stats", None)
+    with tracking.own_code_kept():
+        importlib.import_module("zoo.reporting.stats")  # from this checkout
+        sys.path.insert(0, str(copy.parent))
+        for name in [name for name in sys.modules if name == "zoo"]:
+            del sys.modules[name]
+        assert importlib.import_module("zoo.only_in_the_copy").VALUE == 1
+        assert sys.modules["zoo"] is not own_zoo
+    assert sys.path == path_before
+    assert sys.modules["zoo"] is own_zoo
+    assert "zoo.only_in_the_copy" not in sys.modules
+    assert "zoo.reporting.stats" in sys.modules

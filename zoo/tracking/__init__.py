@@ -355,19 +355,21 @@ def _package_code(folder: Path) -> str:
 
 
 @contextlib.contextmanager
-def _own_code_kept():
+def own_code_kept():
     """mlflow.pyfunc.load_model puts the logged model's copy of the zoo package (only what reading
     needs, INFERENCE_CODE) first on sys.path and drops the zoo modules already imported. In a process
     that goes on training (`--init models:/...`), later imports and the data workers it spawns would
-    then find the copy, not this zoo, and fail on what the copy lacks: put both back afterwards."""
+    then find the copy, not this zoo, and fail on what the copy lacks: put both back afterwards.
+    Zoo modules imported meanwhile from this zoo stay imported; only the copy's are dropped."""
     path = list(sys.path)
     modules = {name: module for name, module in sys.modules.items() if name == "zoo" or name.startswith("zoo.")}
+    own_folder = str(Path(__file__).resolve().parents[1])
     try:
         yield
     finally:
         sys.path[:] = path
-        for name in [name for name in sys.modules if name == "zoo" or name.startswith("zoo.")]:
-            if name not in modules:
+        for name, module in list(sys.modules.items()):
+            if (name == "zoo" or name.startswith("zoo.")) and not str(getattr(module, "__file__", "") or "").startswith(own_folder):
                 del sys.modules[name]
         sys.modules.update(modules)
 
@@ -382,7 +384,7 @@ def load_reader(uri: str):
         info = mlflow.models.get_model_info(uri)
         if "keras" in info.flavors:  # logged by an earlier zoo: the Keras flavor plus metadata
             return Reader(mlflow.keras.load_model(uri), ModelInfo.from_metadata(info.metadata or {}, uri), uri)
-        with _own_code_kept():
+        with own_code_kept():
             pyfunc = mlflow.pyfunc.load_model(uri)
     except mlflow.exceptions.MlflowException as error:
         raise TrackingError(f"cannot load model {uri!r} from {tracking_uri()}: {error.message}") from None
