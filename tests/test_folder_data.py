@@ -2,6 +2,7 @@
 and real training on a folder drawn by another generator (PIL text, varying sizes and lengths)."""
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -221,7 +222,13 @@ def test_the_website_stream_is_seeded_varied_and_fitted_to_the_input(tmp_path):
     image, label = source.sample(5)
     assert image.shape == (32, 256, 3) and 4 <= len(label) <= 8 and set(label) <= set(config.data.charset)
     assert np.array_equal(pickle.loads(pickle.dumps(source)).sample(5)[0], image)  # seeded, as workers get it
-    for style in ("website", "captcha"):
+    from zoo.data.pil_captchas import fonts, unseen_fonts
+
+    assert all(Path(face).is_file() for face in unseen_fonts())
+    assert {Path(face).name for face in unseen_fonts()}.isdisjoint(Path(face).name for face in fonts())
+    seen, unseen = (np.asarray(DRAWERS[style](np.random.default_rng(7), "AB12CD")) for style in ("website", "website-cm"))
+    assert seen.shape[0] == unseen.shape[0] == 80 and not np.array_equal(seen[:, :100], unseen[:, :100])
+    for style in ("website", "website-cm", "captcha"):
         widths = [DRAWERS[style](np.random.default_rng(i), text).width for i, text in enumerate(["AB12", "AB12CD34"])]
         assert widths[0] < widths[1], style  # the width grows with the text
     again = DRAWERS["captcha"](np.random.default_rng(3), "XY7Z")

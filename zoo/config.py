@@ -270,7 +270,7 @@ def _is_run_preset(path: Path) -> bool:
 
 
 MAX_INPUT = {"width": 2048, "height": 512}  # model input, pixels
-PIL_PREFIX, PIL_STYLES = "pil:", ("plain", "distorted", "website", "captcha")  # generated streams of zoo.pil_captchas
+PIL_PREFIX, PIL_STYLES = "pil:", ("plain", "distorted", "website", "website-cm", "captcha")  # generated streams of zoo.pil_captchas
 
 
 KIND_NAMES = {"study": ("study config", "studies"), "comparison": ("comparison config", "comparisons")}

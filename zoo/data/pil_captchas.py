@@ -2,7 +2,7 @@
 folder of captchas from a generator unlike ours (Pillow's own font, not the `captcha` package), to
 try `python -m zoo.train --data folder:OUT` on images the zoo has never seen the like of.
 
-Four styles, all seeded (the same arguments draw the same folder):
+Five styles, all seeded (the same arguments draw the same folder):
 * plain: the text in one piece, each image its own size (90-159 x 36-59), background and offset,
   three grey lines across;
 * distorted: each character its own size, colour and rotation (+-30 degrees), characters
@@ -11,6 +11,8 @@ Four styles, all seeded (the same arguments draw the same folder):
   size and strong colour, rotated up to 15 degrees, on near-white 80 px high, the width growing with
   the text (about 150-700 px), 2-5 thin lines across: generic website captchas. As the stream
   `data.source = "pil:website"` it is the synthetic set the `folder-base` head start trains on;
+* website-cm: the website layout in faces the head start never saw (matplotlib's Computer Modern:
+  roman, sans, typewriter, bold, italic), to measure how `folder-base` transfers to other fonts;
 * captcha: the `captcha` package's drawing (the reference's generator) 60 px high, its width growing
   with the text (28 px a character plus a margin).
 Labels go into `labels.csv` (file,label) or, with `--names`, into the file names (`LABEL_0001.png`).
@@ -35,7 +37,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from zoo import cli
 from zoo.data import images
 
-STYLES = ("plain", "distorted", "website", "captcha")  # = zoo.config.PIL_STYLES
+STYLES = ("plain", "distorted", "website", "website-cm", "captcha")  # = zoo.config.PIL_STYLES
 PREFIX = "pil:"  # data.source = "pil:website": an endless seeded stream of these images (PilSource)
 
 
@@ -91,17 +93,25 @@ def fonts() -> tuple[str, ...]:
     return tuple(map(str, faces)) + (str(Path(captcha.__file__).parent / "data" / "DroidSansMono.ttf"),)
 
 
+def unseen_fonts() -> tuple[str, ...]:
+    """matplotlib's Computer Modern text faces: none of them is among `fonts()`, the head start's."""
+    import matplotlib
+
+    folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    return tuple(str(folder / f"{name}.ttf") for name in ("cmr10", "cmss10", "cmtt10", "cmb10", "cmti10"))
+
+
 @functools.lru_cache(maxsize=256)
 def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(path, size)
 
 
-def _website(rng: np.random.Generator, label: str) -> Image.Image:
-    """A generic website captcha: each character in its own font, size and strong colour, slightly
-    rotated, on a near-white background 80 px high whose width grows with the text (about 150-700 px),
-    crossed by thin lines in random colours."""
+def _website(rng: np.random.Generator, label: str, faces: tuple[str, ...] | None = None) -> Image.Image:
+    """A generic website captcha: each character in its own font (of `faces`, default `fonts()`),
+    size and strong colour, slightly rotated, on a near-white background 80 px high whose width grows
+    with the text (about 150-700 px), crossed by thin lines in random colours."""
     height = 80
-    faces = fonts()
+    faces = faces or fonts()
     glyphs, width = [], int(rng.integers(8, 30))
     for char in label:
         size = int(rng.integers(34, 56))
@@ -136,7 +146,8 @@ def _captcha_package(rng: np.random.Generator, label: str) -> Image.Image:
     return Image.fromarray(source.sample(0, text=label)[0])
 
 
-DRAWERS = {"plain": _plain, "distorted": _distorted, "website": _website, "captcha": _captcha_package}
+DRAWERS = {"plain": _plain, "distorted": _distorted, "website": _website,
+           "website-cm": lambda rng, label: _website(rng, label, unseen_fonts()), "captcha": _captcha_package}
 
 
 @dataclass(frozen=True)
