@@ -35,10 +35,10 @@ import PIL
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from zoo import cli
+from zoo.config import PIL_PREFIX, PIL_STYLES
 from zoo.data import images
 
-STYLES = ("plain", "distorted", "website", "website-cm", "captcha")  # = zoo.config.PIL_STYLES
-PREFIX = "pil:"  # data.source = "pil:website": an endless seeded stream of these images (PilSource)
+STYLES, PREFIX = PIL_STYLES, PIL_PREFIX  # data.source = "pil:website": an endless seeded stream of these images (PilSource)
 
 
 def label_name(label: str, index: int) -> str:
@@ -82,6 +82,7 @@ def _distorted(rng: np.random.Generator, label: str) -> Image.Image:
 
 
 @functools.lru_cache(maxsize=1)
+@functools.cache
 def fonts() -> tuple[str, ...]:
     """Font files that ship with the required packages (matplotlib's DejaVu and STIX text faces, the
     captcha package's DroidSansMono), so a seed draws the same images on every machine."""
@@ -93,6 +94,7 @@ def fonts() -> tuple[str, ...]:
     return tuple(map(str, faces)) + (str(Path(captcha.__file__).parent / "data" / "DroidSansMono.ttf"),)
 
 
+@functools.cache
 def unseen_fonts() -> tuple[str, ...]:
     """matplotlib's Computer Modern text faces: none of them is among `fonts()`, the head start's."""
     import matplotlib

@@ -363,7 +363,7 @@ def own_code_kept():
     Zoo modules imported meanwhile from this zoo stay imported; only the copy's are dropped."""
     path = list(sys.path)
     modules = {name: module for name, module in sys.modules.items() if name == "zoo" or name.startswith("zoo.")}
-    own_folder = str(Path(__file__).resolve().parents[1])
+    own_folder = str(Path(__file__).resolve().parents[1]) + os.sep  # this zoo package's folder
     try:
         yield
     finally:
