@@ -21,6 +21,7 @@ import numpy as np
 from zoo.models import ctc
 from zoo.config import Phase, RunConfig
 from zoo.data.stream import BatchStream
+from zoo.fitting import interrupts
 
 PROBE_STEPS, PROBE_WARMUP = 30, 2  # timed training steps, after untimed ones that trace the step
 LOGGING_SECONDS = 45.0  # the end of a run besides its test pass: plots, the model's files, registration
@@ -48,10 +49,11 @@ def measure(model: keras.Model, config: RunConfig, source, validation: tuple[np.
     # the stream runs past the timed steps, so the workers render throughout the window, as in the run
     stop = untimed + PROBE_STEPS + config.data.prefetch_batches
     with BatchStream(source, train_cfg.batch_size, start_batch=0, stop_batch=stop, workers=workers,
-                     prefetch=config.data.prefetch_batches) as stream:
+                     prefetch=config.data.prefetch_batches) as stream, interrupts.interrupts_between_batches() as stop:
         # through fit on the iterator, as the run trains (timed with train_on_batch, a step measured
         # 93 ms where the run's fit took 105 ms)
-        probe.fit(iter(stream), steps_per_epoch=untimed + PROBE_STEPS, epochs=1, callbacks=[clock], shuffle=False, verbose=0)
+        probe.fit(iter(stream), steps_per_epoch=untimed + PROBE_STEPS, epochs=1, callbacks=[clock, stop], shuffle=False,
+                  verbose=0)
     step_seconds = (clock.ends[-1] - clock.ends[untimed - 1]) / PROBE_STEPS
     images, labels = validation
     batch = slice(0, min(len(images), train_cfg.eval_batch_size))
