@@ -1,0 +1,56 @@
+"""Draw curves.png: validation full-sequence accuracy against minutes of training, one line per recorded
+run (runs.csv, <set>-history.csv), its test accuracy as a star where the run ended.
+
+    python reports/own-folder/plot.py
+
+A run that continues another (`continues`) is drawn after it, so a second hour starts at the first's end.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+
+
+def minutes(row) -> float:
+    return (pd.Timestamp(row.ended) - pd.Timestamp(row.started)).total_seconds() / 60
+
+
+def main() -> None:
+    runs = pd.read_csv(HERE / "runs.csv").set_index("set", drop=False)
+    if "continues" not in runs:
+        runs["continues"] = None
+    figure, axes = plt.subplots(figsize=(9, 5.5))
+    colours = {}
+    for row in runs.itertuples():
+        data = row.data_source.rsplit("/", 1)[-1]
+        colour = colours.setdefault(data, f"C{len(colours)}")
+        start = minutes(runs.loc[row.continues]) if isinstance(row.continues, str) else 0.0
+        history = pd.read_csv(HERE / f"{row.set}-history.csv")
+        axes.plot(start + history["minutes"], 100 * history["val_seq_acc"], color=colour, marker=".", lw=1.2,
+                  label=f"{row.set}: test {100 * row.test_seq_acc:.2f}%")
+        axes.plot(start + minutes(row), 100 * row.test_seq_acc, marker="*", markersize=13, color=colour,
+                  markeredgecolor="black")
+    for hour in (30, 60, 120):
+        axes.axvline(hour, color="grey", lw=0.6, ls=":")
+    axes.axhline(90, color="red", lw=0.6, ls="--")
+    axes.set(xlabel="minutes since the run started (2-core AMD EPYC Zen 4)",
+             ylabel="validation full-sequence accuracy (%)",
+             title="Own-folder training (folder-cpu): validation per epoch, test at the end (star)")
+    axes.set_ylim(bottom=max(0, axes.get_ylim()[0]))
+    axes.grid(alpha=0.3)
+    axes.legend(loc="lower right", fontsize=8)
+    figure.tight_layout()
+    figure.savefig(HERE / "curves.png", dpi=110)
+    print(HERE / "curves.png")
+
+
+if __name__ == "__main__":
+    main()
