@@ -139,6 +139,20 @@ def test_labels_give_accuracy(reader, captchas, tmp_path, capsys):
     assert "needs columns file,label" in capsys.readouterr().err
 
 
+def test_labels_from_file_names_give_accuracy_as_in_training(reader, captchas, tmp_path, capsys):
+    batch, labels = captchas  # named as a third-party set often is: LABEL-index.png
+    for i, image in enumerate(batch[:10]):
+        save(image, tmp_path / f"{labels[i]}-{i}.png")
+    save(batch[10], tmp_path / "-unlabelled.png")  # the pattern gives it no label
+    code = predict.main([str(tmp_path), "--label-pattern", "^([^-]+)", "--format", "csv"])
+    captured = capsys.readouterr()
+    assert code == 0
+    right = sum(r.text == label for r, label in zip(reader.predict(batch[:10]), labels[:10]))
+    assert f"full-sequence accuracy {right / 10:.2%} on 10 labeled; 1 without a label" in captured.err
+    assert predict.main([str(tmp_path), "--label-pattern", "^([A-Z"]) == 2
+    assert "--label-pattern '^([A-Z' is not a regular expression" in capsys.readouterr().err
+
+
 def test_a_damaged_shipped_model_is_refused(tmp_path):
     copy = shutil.copytree(pretrained.PRETRAINED_DIR / SHIPPED, tmp_path / "copy")
     with open(copy / "model.keras", "ab") as file:

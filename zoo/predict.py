@@ -1,9 +1,10 @@
-"""`python -m zoo.predict [--model NAME|PATH|URI] [--beam N] [--format text|csv|json] [--labels CSV] [--runtime keras|onnx] IMAGE_OR_DIR ...`
+"""`python -m zoo.predict [--model NAME|PATH|URI] [--beam N] [--format text|csv|json] [--labels CSV | --label-pattern REGEX] [--runtime keras|onnx] IMAGE_OR_DIR ...`
 
 Reads every image file (folders: their image files, sorted) with a zoo model and prints each file,
 its text and the decode's confidence. A file that cannot be read gets its own error line and the
-others are still read. `--labels labels.csv` (columns file,label; file as given or its name) adds
-whether each reading is right and the accuracy. `--runtime onnx` runs the model in ONNX Runtime
+others are still read. `--labels labels.csv` (columns file,label; file as given or its name), or
+`--label-pattern REGEX` (the label is the first group of each file name, as `data.label_pattern` in
+training: `'^([^-]+)'` reads `7K2PQ-0031.png` as 7K2PQ), adds whether each reading is right and the accuracy. `--runtime onnx` runs the model in ONNX Runtime
 (1.38x Keras' images/s on our 2-core CPU, the same readings; converted once, then cached:
 zoo.inference.export.cached_onnx).
 
@@ -14,8 +15,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 
@@ -32,7 +35,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--beam", type=int, default=0, metavar="N", help="beam search of width N (default: greedy)")
     parser.add_argument("--format", choices=("text", "csv", "json"), default="text",
                         help="text: one aligned line per file (default); csv or json: one record per file")
-    parser.add_argument("--labels", type=Path, help="CSV with columns file,label: also print accuracy")
+    labelled = parser.add_mutually_exclusive_group()
+    labelled.add_argument("--labels", type=Path, help="CSV with columns file,label: also print accuracy")
+    labelled.add_argument("--label-pattern", metavar="REGEX", help="labels from the file names (the first group, "
+                          "as data.label_pattern in training, e.g. '^([^_.]+)'): also print accuracy")
     parser.add_argument("--batch-size", type=int, default=128, help="images read per model call (default 128)")
     parser.add_argument("--runtime", choices=RUNTIMES, default="keras",
                         help="onnx: ONNX Runtime (needs the onnx extra; the first use converts the model, ~20 s)")
@@ -49,14 +55,27 @@ def read_labels(path: Path) -> dict[str, str]:
     return dict(zip(frame["file"], frame["label"]))
 
 
-def results_table(results, labels: dict[str, str] | None) -> pd.DataFrame:
+def name_labels(pattern: str) -> Callable[[str], str | None]:
+    """A file path -> the label its name gives through `pattern` (None where it gives none)."""
+    from zoo.data.folder_data import label_from_name
+
+    try:
+        compiled = re.compile(pattern)
+    except re.error as error:
+        raise ValueError(f"--label-pattern {pattern!r} is not a regular expression: {error}") from None
+    return lambda path: label_from_name(compiled, Path(path).name) or None
+
+
+def results_table(results, labels: dict[str, str] | Callable[[str], str | None] | None) -> pd.DataFrame:
     frame = pd.DataFrame([{"file": path, "text": reading.text if reading else None,
                            "confidence": round(reading.confidence, 4) if reading else None, "error": error}
                           for path, reading, error in results], columns=["file", "text", "confidence", "error"])
     if labels is not None:
-        frame["label"] = [labels.get(path, labels.get(Path(path).name)) for path in frame["file"]]
-        frame["correct"] = [None if label is None or text is None else text == label
-                            for text, label in zip(frame["text"], frame["label"])]
+        label_of = labels if callable(labels) else lambda path: labels.get(path, labels.get(Path(path).name))
+        found = [label_of(path) for path in frame["file"]]  # None: no label (pandas would make it NaN)
+        frame["correct"] = [None if label is None or not isinstance(text, str) else text == label
+                            for text, label in zip(frame["text"], found)]
+        frame.insert(len(frame.columns) - 1, "label", found)
     return frame
 
 
@@ -84,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.beam < 0 or args.batch_size <= 0:
             raise ValueError("--beam must be >= 0 and --batch-size positive")
-        labels = read_labels(args.labels) if args.labels else None
+        labels = read_labels(args.labels) if args.labels else name_labels(args.label_pattern) if args.label_pattern else None
         reader = pretrained.load(args.model, runtime=args.runtime)
     except (ValueError, ImportError, tracking.TrackingError) as error:
         print(f"error: {error}", file=sys.stderr)

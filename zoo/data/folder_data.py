@@ -85,8 +85,7 @@ def scan(root: str, label_pattern: str) -> LabeledImages:
                               f"(e.g. {shown}); rename them, or list them in a UTF-8 labels.csv with columns file,label")
     labels, unmatched = [], []
     for path in files:
-        match = pattern.search(path.name)
-        label = (match.group(1) if match and match.groups() else match.group(0) if match else "")
+        label = label_from_name(pattern, path.name)
         labels.append(label)
         if not label:
             unmatched.append(path.name)
@@ -95,6 +94,12 @@ def scan(root: str, label_pattern: str) -> LabeledImages:
                               f"(e.g. {', '.join(unmatched[:3])}); name files like LABEL.png or LABEL_anything.png, "
                               "or give a labels.csv with columns file,label")
     return LabeledImages(str(folder), tuple(p.name for p in files), tuple(labels))
+
+
+def label_from_name(pattern: re.Pattern, name: str) -> str:
+    """The label a file name gives: the pattern's first group (the whole match if it has none); '' for none."""
+    match = pattern.search(name)
+    return (match.group(1) or "") if match and match.groups() else match.group(0) if match else ""
 
 
 def _is_utf8(name: str) -> bool:
