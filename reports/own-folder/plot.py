@@ -28,17 +28,19 @@ def main() -> None:
     if "continues" not in runs:
         runs["continues"] = None
     figure, axes = plt.subplots(figsize=(9, 5.5))
-    colours = {}
+    colours, end = {}, 0.0
     for row in runs.itertuples():
         data = row.data_source.rsplit("/", 1)[-1]
         colour = colours.setdefault(data, f"C{len(colours)}")
         start = minutes(runs.loc[row.continues]) if isinstance(row.continues, str) else 0.0
         history = pd.read_csv(HERE / f"{row.set}-history.csv")
+        short = minutes(row) < 40  # a half-hour budget: dashed, beside the same set's hour
         axes.plot(start + history["minutes"], 100 * history["val_seq_acc"], color=colour, marker=".", lw=1.2,
-                  label=f"{row.set}: test {100 * row.test_seq_acc:.2f}%")
+                  ls="--" if short else "-", label=f"{row.set}: test {100 * row.test_seq_acc:.2f}%")
+        end = max(end, start + minutes(row))
         axes.plot(start + minutes(row), 100 * row.test_seq_acc, marker="*", markersize=13, color=colour,
                   markeredgecolor="black")
-    for hour in (30, 60, 120):
+    for hour in [m for m in (30, 60, 120) if m <= end + 5]:
         axes.axvline(hour, color="grey", lw=0.6, ls=":")
     axes.axhline(90, color="red", lw=0.6, ls="--")
     axes.set(xlabel="minutes since the run started (2-core AMD EPYC Zen 4)",
