@@ -9,6 +9,18 @@ import pytest
 from zoo.fitting.interrupts import interrupts_between_batches
 
 
+@pytest.fixture(autouse=True)
+def handlers_as_in_a_terminal():
+    """Ctrl-C raises, SIGTERM is caught: a job started in the background (`cmd &`, nohup) inherits SIGINT
+    ignored, which the context keeps, so each test sets what it starts from and restores it after."""
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda signum, frame: pytest.fail(f"signal {signum} reached the old handler"))
+    yield
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)
+
+
 def test_a_signal_is_noted_then_raised_at_the_next_batch_and_a_second_one_at_once():
     before = signal.getsignal(signal.SIGTERM)
     with pytest.raises(KeyboardInterrupt):
