@@ -81,7 +81,6 @@ def _distorted(rng: np.random.Generator, label: str) -> Image.Image:
     return Image.fromarray(pixels).filter(ImageFilter.GaussianBlur(0.6))
 
 
-@functools.lru_cache(maxsize=1)
 @functools.cache
 def fonts() -> tuple[str, ...]:
     """Font files that ship with the required packages (matplotlib's DejaVu and STIX text faces, the

@@ -260,10 +260,10 @@ def _fit_phases(model, config: RunConfig, epochs_done: int, validation, checkpoi
         # exactly this phase's batches: nothing prefetched past its end is lost to the next phase
         with BatchStream(source, train_cfg.batch_size, start_batch=epochs_done * train_cfg.steps_per_epoch,
                          stop_batch=phase_end * train_cfg.steps_per_epoch, workers=workers,
-                         prefetch=data.prefetch_batches) as stream, interrupts.interrupts_between_batches() as stop:
+                         prefetch=data.prefetch_batches) as stream, interrupts.interrupts_between_batches() as interrupt:
             fitted = model.fit(iter(stream), steps_per_epoch=train_cfg.steps_per_epoch, initial_epoch=epochs_done,
                       epochs=phase_end, validation_data=validation, validation_batch_size=train_cfg.eval_batch_size,
-                      callbacks=[*callbacks, stop], shuffle=False, verbose="auto")
+                      callbacks=[*callbacks, interrupt], shuffle=False, verbose="auto")
         epochs_done = phase_end
         last_logs = {key: float(values[-1]) for key, values in fitted.history.items() if values}
     return last_logs

@@ -49,10 +49,10 @@ def measure(model: keras.Model, config: RunConfig, source, validation: tuple[np.
     # the stream runs past the timed steps, so the workers render throughout the window, as in the run
     stop = untimed + PROBE_STEPS + config.data.prefetch_batches
     with BatchStream(source, train_cfg.batch_size, start_batch=0, stop_batch=stop, workers=workers,
-                     prefetch=config.data.prefetch_batches) as stream, interrupts.interrupts_between_batches() as stop:
+                     prefetch=config.data.prefetch_batches) as stream, interrupts.interrupts_between_batches() as interrupt:
         # through fit on the iterator, as the run trains (timed with train_on_batch, a step measured
         # 93 ms where the run's fit took 105 ms)
-        probe.fit(iter(stream), steps_per_epoch=untimed + PROBE_STEPS, epochs=1, callbacks=[clock, stop], shuffle=False,
+        probe.fit(iter(stream), steps_per_epoch=untimed + PROBE_STEPS, epochs=1, callbacks=[clock, interrupt], shuffle=False,
                   verbose=0)
     step_seconds = (clock.ends[-1] - clock.ends[untimed - 1]) / PROBE_STEPS
     images, labels = validation
