@@ -29,6 +29,9 @@ def test_campaign_records_commits_and_ships_what_it_finished(store, tmp_path, mo
 
     state = (out / "STATE.md").read_text()
     assert "**1 of 1 runs finished**" in state and "| gru-smoke-s0 | finished | 2/2 | 32 |" in state
+    from zoo.fitting import hardware
+
+    assert f"| {hardware.describe()} |" in state  # the row says where the run trained
     runs = pd.read_csv(out / "runs.csv")
     assert list(runs["run_name"]) == ["gru-smoke-s0"] and 0 <= runs["test_seq_acc"][0] <= 1
     assert set(pd.read_csv(out / "curves.csv")["epoch"]) == {1, 2}

@@ -42,6 +42,7 @@ class RunState:
     samples: int
     hours: float | None  # measured training time (sum of epoch times), when the run was tracked
     test_seq_acc: float | None
+    machine: str | None = None  # where it trained (the run's `machine` param), when the store holds the run
 
 
 def committed_tables(out: Path):
@@ -87,7 +88,7 @@ def run_states(grid: compare.GridConfig, out: Path | None = None) -> list[RunSta
         epochs_done = config.train.epochs if status == "finished" else int(summary.get("epochs_logged", 0))
         states.append(RunState(config.run_name, "in progress" if status == "resume" else status, epochs_done,
                                config.train.epochs, config.train.samples, summary.get("train_hours"),
-                               summary.get("test_seq_acc")))
+                               summary.get("test_seq_acc"), summary.get("machine")))
     return states
 
 
@@ -104,15 +105,15 @@ def state_markdown(grid: compare.GridConfig, states: list[RunState], machine: st
         "",
         f"**{len(done)} of {len(states)} runs finished**, {sum(s.status == 'in progress' for s in states)} in progress, "
         f"{sum(s.status == 'new' for s in states)} not started."
-        + (f" Measured: {per_run:.2f} h per run here; about {left * per_run:.1f} h of runs left." if per_run else ""),
+        + (f" Measured: {per_run:.2f} h per run (on the machines below); about {left * per_run:.1f} h of runs left." if per_run else ""),
         "",
-        "| run | status | epochs | samples | training hours | test seq acc |",
-        "|---|---|---|---|---|---|",
+        "| run | status | epochs | samples | training hours | test seq acc | trained on |",
+        "|---|---|---|---|---|---|---|",
     ]
     for s in states:
         hours = f"{s.hours:.2f}" if s.hours else ""
         accuracy = f"{s.test_seq_acc:.2%}" if s.test_seq_acc is not None else ""
-        lines.append(f"| {s.name} | {s.status} | {s.epochs_done}/{s.epochs} | {s.samples:,} | {hours} | {accuracy} |")
+        lines.append(f"| {s.name} | {s.status} | {s.epochs_done}/{s.epochs} | {s.samples:,} | {hours} | {accuracy} | {s.machine or ''} |")
     lines += ["", "Finished runs' rows and curves: `runs.csv`, `curves.csv` beside this file "
               f"(`python -m zoo.report --from-csv reports/{grid.experiment}` rebuilds the report).", ""]
     return "\n".join(lines)

@@ -449,12 +449,15 @@ def run_model_uri(run_id: str) -> str | None:
     return ready[-1].model_uri if ready else None
 
 
-def run_summary(run_id: str) -> dict[str, float]:
-    """epochs_logged, train_hours (sum of epoch times) and test_seq_acc (when tested) of one run."""
+def run_summary(run_id: str) -> dict[str, Any]:
+    """epochs_logged, train_hours (sum of epoch times), test_seq_acc (when tested) and machine (the param
+    the run logged: where it trained) of one run."""
     mlflow.set_tracking_uri(tracking_uri())
     history = metric_history(run_id, ["epoch_time"])["epoch_time"]
-    summary = {"epochs_logged": len(history), "train_hours": sum(history.values()) / 3600 if history else None}
-    accuracy = MlflowClient().get_run(run_id).data.metrics.get("test_seq_acc")
+    data = MlflowClient().get_run(run_id).data
+    summary = {"epochs_logged": len(history), "train_hours": sum(history.values()) / 3600 if history else None,
+               "machine": data.params.get("machine")}
+    accuracy = data.metrics.get("test_seq_acc")
     if accuracy is not None:
         summary["test_seq_acc"] = accuracy
     return summary
