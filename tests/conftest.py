@@ -7,10 +7,21 @@ import pytest  # noqa: E402
 
 def pytest_collection_modifyitems(items):
     """The tiers: quick (unmarked), integration and learning; both of the latter are also `slow`, so
-    `-m "not slow"` stays the quick tier."""
+    `-m "not slow"` stays the quick tier.
+
+    Then the longest first: learning and integration tests, the other slow ones, the quick ones
+    (stable within each). pytest-xdist hands tests out in this order, so the two workers end on
+    seconds-long quick tests instead of one of them idling behind a two-minute training."""
     for item in items:
         if item.get_closest_marker("integration") or item.get_closest_marker("learning"):
             item.add_marker(pytest.mark.slow)
+
+    def tier(item) -> int:
+        if item.get_closest_marker("learning") or item.get_closest_marker("integration"):
+            return 0
+        return 1 if item.get_closest_marker("slow") else 2
+
+    items.sort(key=tier)
 
 
 @pytest.fixture(autouse=True)
