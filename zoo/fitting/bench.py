@@ -3,7 +3,8 @@
 Prints a table and ratios (and logs them as an MLflow run in experiment `bench`):
 - data: captcha images/s rendered by 1 worker process and by one per core (scaling per core);
 - training samples/s in fp32 and bf16 (mixed_bfloat16), each with the share of step time spent
-  waiting for the next batch from the worker processes;
+  waiting for the next batch from the worker processes; then other set-ups against fp32 (XLA,
+  unrolled GRUs, batch sizes, and `model.fit` over the stream as `zoo.train` runs it);
 - tracking overhead: the same epochs with and without per-epoch MLflow logging + checkpointing;
 - inference images/s at batch 128 and ms/image at batch 1, fp32 and bf16;
 - with --exports: a trained zoo model (default bigru-cpu) in Keras, as LiteRT exports (float32,
@@ -44,12 +45,20 @@ TRAIN_VARIANTS = {
     "bf16_unrolled": {"precision": "bf16", "unroll": True},  # GRUs unrolled: no while loop per step
     "bf16_batch64": {"precision": "bf16", "batch_size": 64},
     "bf16_batch256": {"precision": "bf16", "batch_size": 256},
+    # the loop zoo.train runs (model.fit over the worker stream) instead of one train_on_batch call a step
+    "fp32_fit": {"precision": "fp32", "fit": True},
+    "bf16_fit": {"precision": "bf16", "fit": True},
+    "bf16_fit_batch32": {"precision": "bf16", "fit": True, "batch_size": 32},
 }
 
 
 def train_rate(config, precision: str, steps: int, repeats: int, workers: int, *, jit_compile: bool = False,
-               unroll: bool = False, batch_size: int | None = None) -> dict[str, float]:
-    """Median samples/s of `steps` training steps fed by the worker stream, and the input-wait share."""
+               unroll: bool = False, batch_size: int | None = None, fit: bool = False) -> dict[str, float]:
+    """Median samples/s of `steps` training steps fed by the worker stream, and the input-wait share.
+
+    By default one `train_on_batch` call a step (the wait for each batch is timed); with `fit`, as
+    `zoo.train` trains: `model.fit` over the stream, `steps` steps an epoch (the wait is not
+    separable there and is reported as NaN)."""
     import keras
 
     from zoo import config as config_lib
@@ -75,6 +84,13 @@ def train_rate(config, precision: str, steps: int, repeats: int, workers: int, *
     rates, waits = [], []
     with BatchStream(source, batch_size, workers=workers, prefetch=data.prefetch_batches) as stream:
         batches = iter(stream)
+        if fit:
+            model.fit(batches, steps_per_epoch=1, epochs=1, verbose=0, shuffle=False)  # warm-up: tracing
+            for _ in range(repeats):
+                start = time.perf_counter()
+                model.fit(batches, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)
+                rates.append(steps * batch_size / (time.perf_counter() - start))
+            return {"samples_per_s": statistics.median(rates), "input_wait_share": float("nan"), "model": model}
         model.train_on_batch(*next(batches))  # warm-up: tracing
         for _ in range(repeats):
             waited, start = 0.0, time.perf_counter()
@@ -225,6 +241,9 @@ def main(argv: list[str] | None = None) -> int:
             figures[f"train_samples_per_s_{name}"] = rate
             figures[f"train_{name}_vs_fp32"] = rate / figures["train_samples_per_s_fp32"]
             print(f"  {name}: train {rate:.1f} samples/s, {figures[f'train_{name}_vs_fp32']:.2f}x fp32", flush=True)
+        # the precision's own gain within the loop zoo.train runs (the ratios above are against train_on_batch fp32)
+        figures["train_bf16_fit_vs_fp32_fit"] = figures["train_samples_per_s_bf16_fit"] / figures["train_samples_per_s_fp32_fit"]
+        print(f"  within model.fit: bf16 {figures['train_bf16_fit_vs_fp32_fit']:.2f}x fp32", flush=True)
     small = config_lib.make_config(args.arch, args.preset, 0, {"train.steps_per_epoch": steps, "train.batch_size": 32})
     overhead = tracking_overhead(small, epochs=2 if args.quick else 4)
     figures["tracking_overhead"] = overhead["overhead"]
