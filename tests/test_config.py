@@ -68,6 +68,10 @@ def test_flattened_params_hold_the_whole_config():
     (["train.batch_size=many"], "cannot read 'many' as int"),
     (["batch_size"], "not of the form key=value"),
     (["model.cell=rnn"], "cell must be one of"),
+    (["data.oversample=O0", "data.oversample_factor=0"], "oversample_factor must be from above 0 to 1000"),
+    (["data.oversample=Oo"], "outside data.charset: 'o'"),
+    (["data.oversample=OO"], "repeats characters"),
+    (["data.oversample_factor=4"], "needs data.oversample"),
 ])
 def test_bad_overrides_fail_with_what_is_accepted(overrides, message):
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("(", r"\(")):

@@ -75,3 +75,28 @@ def test_cached_split_is_written_once_and_read_back(tmp_path, monkeypatch):
 def test_forced_text_is_drawn():
     image, text = SOURCE.sample(-1, text="0O0O")
     assert text == "0O0O" and image.shape == (80, 170, 3)
+
+
+def test_oversampled_training_labels_draw_the_chosen_characters_more_often_and_val_test_stay_uniform():
+    from zoo.config import make_config
+    from zoo.data.stream import source_for
+
+    data = make_config("bigru", "smoke", 0, ["data.charset=ABCDEF", "data.oversample=AB",
+                                              "data.oversample_factor=4"]).data
+    train, val, test = (source_for(data, split, seed=3) for split in ("train", "val", "test"))
+    chars = "".join(train.text(i) for i in range(3000))
+    share = (chars.count("A") + chars.count("B")) / len(chars)
+    assert 0.62 < share < 0.71  # 8 of 12 weight units: 2/3; uniform would be 1/3
+    assert abs(chars.count("A") - chars.count("B")) < 0.1 * chars.count("A")  # the pair is not tilted
+    assert [train.sample(i)[1] for i in range(3)] == [train.text(i) for i in range(3)]
+    assert val.weights == test.weights == ()  # scores stay those of the uniform problem
+    assert "weights" in train.cache_key() and "weights" not in val.cache_key()
+    uniform = CaptchaSource(val.charset, val.min_length, val.max_length, val.width, val.height, val.seed)
+    assert [val.text(i) for i in range(20)] == [uniform.text(i) for i in range(20)]
+
+
+def test_oversample_is_refused_for_sources_with_their_own_labels():
+    from zoo.config import ConfigError, make_config
+
+    with pytest.raises(ConfigError, match="data.oversample draws generated labels"):
+        make_config("bigru", "smoke", 0, ["data.source=pil:plain", "data.oversample=O0"])

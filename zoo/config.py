@@ -65,6 +65,11 @@ class DataConfig:
     # training images only: "none", or "text" (small rotation/shear/scale/shift, colour and contrast
     # jitter, blur, pixel noise and noise lines; seeded by sample index, so resumable: zoo.data.augment)
     augment: str = "none"
+    # generated training labels only: these characters are drawn `oversample_factor` times as often as
+    # the others (e.g. "O0" and 4.0 for the reference's most confused pair); validation and test labels
+    # stay uniform, so the scores remain those of the reference problem
+    oversample: str = ""
+    oversample_factor: float = 1.0
 
 
 DECAYS = ("constant", "linear", "cosine")
@@ -182,7 +187,7 @@ RESULT_NEUTRAL_KEYS = {"checkpoint_dir", "data.workers", "data.prefetch_batches"
 LATER_KEYS = {"data.source": "captcha", "data.label_pattern": r"^([^_.]+)", "data.val_fraction": "0.1",
               "data.test_fraction": "0.1", "train.init": "", "train.precision": "fp32", "data.resize": "stretch",
               "data.auto_width": "false", "data.augment": "none", "train.restore_best": "false",
-              "train.minutes": "0.0"}
+              "train.minutes": "0.0", "data.oversample": "", "data.oversample_factor": "1.0"}
 PRECISIONS = {"fp32": "float32", "bf16": "mixed_bfloat16"}  # train.precision -> Keras dtype policy
 PRECISION_CHOICES = ("auto", *PRECISIONS)
 
@@ -538,6 +543,7 @@ def validate(config: RunConfig) -> None:
     if data.source.startswith(PIL_PREFIX) and data.source[len(PIL_PREFIX):] not in PIL_STYLES:
         problems.append(f"data.source {data.source!r}: unknown style; accepted: "
                         + ", ".join(PIL_PREFIX + style for style in PIL_STYLES))
+    problems += _oversample_problems(data)
     if data.workers < 0:
         problems.append(f"data.workers must be >= 0 (0 = one per core), got {data.workers}")
     for name in ("batch_size", "steps_per_epoch", "eval_batch_size"):
@@ -556,6 +562,26 @@ def validate(config: RunConfig) -> None:
         problems += _architecture_problems(config)
     if problems:
         raise ConfigError("invalid config:\n  - " + "\n  - ".join(problems))
+
+
+def _oversample_problems(data: DataConfig) -> list[str]:
+    if not data.oversample:
+        if data.oversample_factor != 1.0:
+            return [f"data.oversample_factor = {data.oversample_factor} needs data.oversample, the characters to draw "
+                    "more often (e.g. oversample = \"O0\")"]
+        return []
+    problems = []
+    if data.source != "captcha":
+        problems.append(f"data.oversample draws generated labels; data.source {data.source!r} has its own labels "
+                        "(accepted only with data.source = \"captcha\")")
+    outside = sorted(set(data.oversample) - set(data.charset))
+    if outside:
+        problems.append(f"data.oversample {data.oversample!r} has characters outside data.charset: {''.join(outside)!r}")
+    if len(set(data.oversample)) != len(data.oversample):
+        problems.append(f"data.oversample {data.oversample!r} repeats characters; each must appear once")
+    if not 0 < data.oversample_factor <= 1000:  # NaN fails both comparisons
+        problems.append(f"data.oversample_factor must be from above 0 to 1000 (1 = uniform), got {data.oversample_factor}")
+    return problems
 
 
 def _phase_problems(phases: list[Phase]) -> list[str]:

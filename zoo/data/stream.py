@@ -59,21 +59,23 @@ class CaptchaSource:
     width: int
     height: int
     seed: int
+    weights: tuple[float, ...] = ()  # relative draw weight of each charset character; () = uniform
 
     @classmethod
-    def from_config(cls, data, seed: int) -> "CaptchaSource":
-        return cls(data.charset, data.min_length, data.max_length, data.width, data.height, seed)
+    def from_config(cls, data, seed: int, oversampled: bool = False) -> "CaptchaSource":
+        """The source of a DataConfig; `oversampled` applies its `oversample` weights (training only)."""
+        weights = ()
+        if oversampled and data.oversample:
+            weights = tuple(data.oversample_factor if char in data.oversample else 1.0 for char in data.charset)
+        return cls(data.charset, data.min_length, data.max_length, data.width, data.height, seed, weights)
 
     def text(self, index: int) -> str:
-        rng = self._rng(index)
-        length = rng.randint(self.min_length, self.max_length)
-        return "".join(rng.choice(self.charset) for _ in range(length))
+        return self._label(self._rng(index))
 
     def sample(self, index: int, text: str | None = None) -> tuple[np.ndarray, str]:
         """Image (height x width x 3, uint8) and label of sample `index`; `text` forces the label."""
         rng = self._rng(index)
-        length = rng.randint(self.min_length, self.max_length)
-        label = "".join(rng.choice(self.charset) for _ in range(length))
+        label = self._label(rng)
         label = label if text is None else text
         with _SWAP_LOCK:  # the swap is global to the captcha module: one drawing at a time
             original, captcha.image.secrets = captcha.image.secrets, rng
@@ -87,7 +89,16 @@ class CaptchaSource:
         return stack_samples(self, start, size)
 
     def cache_key(self) -> dict:
-        return asdict(self)
+        key = asdict(self)
+        if not self.weights:  # uniform sources keep the keys their cached splits were written under
+            del key["weights"]
+        return key
+
+    def _label(self, rng: random.Random) -> str:
+        length = rng.randint(self.min_length, self.max_length)
+        if self.weights:
+            return "".join(rng.choices(self.charset, weights=self.weights, k=length))
+        return "".join(rng.choice(self.charset) for _ in range(length))  # the uniform draw of every earlier run
 
     def _rng(self, index: int) -> _SeededSecrets:
         return _SeededSecrets(f"captcha-zoo/{FORMAT_VERSION}/{self.seed}/{index}")
@@ -128,7 +139,7 @@ def _plain_source(data, split: str, seed: int):
                          data.width, data.height, seeds[split], data.resize)
     root = folder_data.folder_path(data.source)
     if root is None:
-        return CaptchaSource.from_config(data, seeds[split])
+        return CaptchaSource.from_config(data, seeds[split], oversampled=split == "train")
     parts = dict(zip(("train", "val", "test"), folder_data.split(folder_data.scan(str(root), data.label_pattern),
                                                                data.val_fraction, data.test_fraction)))
     return folder_data.FolderSource(parts[split], data.charset, data.max_length, data.width, data.height,
