@@ -73,3 +73,12 @@ def test_loss_ignores_padding():
     padded = float(ctc.CTCLoss()(ctc.encode_labels(["12"], CHARSET, 4), logits))
     exact = float(ctc.CTCLoss()(ctc.encode_labels(["12"], CHARSET, 2), logits))
     assert padded == pytest.approx(exact, rel=1e-5)
+
+
+def test_confused_pairs_count_position_wise_misreads_most_frequent_first():
+    from zoo.inference.evaluation import confused_pairs
+
+    pairs = confused_pairs(["AB0", "0BC", "ABC", "A"], ["ABO", "OBC", "ABC", "AB"])
+    assert pairs.to_dict("records") == [{"true": "O", "read": "0", "count": 2},
+                                        {"true": "B", "read": "(missing)", "count": 1}]
+    assert list(confused_pairs(["AB"], ["AB"]).columns) == ["true", "read", "count"]

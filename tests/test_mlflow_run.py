@@ -42,6 +42,8 @@ def test_train_and_evaluate_entry_points(store, tmp_path):
     assert "test_seq_acc" in evaluated.stdout
     runs = client.search_runs([client.get_experiment_by_name("zoo-e2e").experiment_id], "tags.evaluated_model != ''")
     assert len(runs) == 1 and 0 <= runs[0].data.metrics["test_seq_acc"] <= 1
+    logged = {artifact.path for artifact in client.list_artifacts(runs[0].info.run_id, "errors")}
+    assert logged == {"errors/character_errors.csv", "errors/confused_pairs.csv"}
 
 
 def test_evaluate_reports_an_unknown_model_clearly(store, tmp_path):

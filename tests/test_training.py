@@ -56,7 +56,7 @@ def test_smoke_run_is_fully_tracked(store, tmp_path):
     assert metrics["test_seq_acc"] == pytest.approx(result.metrics["test_seq_acc"])
     artifacts = {a.path for folder in ("", "plots", "errors", "metrics") for a in MlflowClient().list_artifacts(result.run_id, folder)}
     assert {"config.json", "model_summary.txt", "plots/learning_curves.png", "plots/predictions.png",
-            "plots/character_errors.png", "plots/step_argmax.png", "errors/character_errors.csv",
+            "plots/character_errors.png", "plots/step_argmax.png", "errors/character_errors.csv", "errors/confused_pairs.csv",
             "metrics/history.csv"} <= artifacts
     versions = MlflowClient().search_model_versions("name='zoo-bilstm'")
     assert [v.run_id for v in versions] == [result.run_id]

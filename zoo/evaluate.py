@@ -56,8 +56,14 @@ def main(argv: list[str] | None = None) -> int:
         tracking.log_params({"model": args.model, "test_size": args.test_size, "test_seed": args.test_seed, "charset": charset})
         tracking.log_metrics({f"test_{key}": value for key, value in result.metrics.items()})
         tracking.log_table(evaluation.character_errors(result.predictions, result.labels, charset), "errors/character_errors.csv")
+        pairs = evaluation.confused_pairs(result.predictions, result.labels)
+        tracking.log_table(pairs, "errors/confused_pairs.csv")
     for key, value in result.metrics.items():
         print(f"test_{key} = {value:.4f}")
+    if len(pairs):
+        wrong = sum(prediction != label for prediction, label in zip(result.predictions, result.labels))
+        print(f"{wrong:,} of {len(result.labels):,} misread; most confused (true -> read: characters): "
+              + ", ".join(f"{row.true} -> {row.read}: {row.count}" for row in pairs.head(5).itertuples()))
     return 0
 
 

@@ -288,6 +288,7 @@ def _final_evaluation(model, config: RunConfig, run_id: str, workers: int):
     tracking.log_figure(figures.prediction_grid(images[grid], result.predictions[grid], result.labels[grid]), "plots/predictions.png")
     errors = evaluation.character_errors(result.predictions, result.labels, data.charset)
     tracking.log_table(errors, "errors/character_errors.csv")
+    tracking.log_table(evaluation.confused_pairs(result.predictions, result.labels), "errors/confused_pairs.csv")
     tracking.log_figure(figures.character_errors(errors, f"{config.run_name}: errors per true character on {len(labels)} test captchas"),
                         "plots/character_errors.png")
     if not isinstance(test_source, folder_data.FolderSource):  # the reference's 0-vs-O case, drawn for this charset

@@ -58,6 +58,20 @@ def character_errors(predictions: list[str], labels: list[str], charset: str) ->
     return pd.DataFrame(rows)
 
 
+def confused_pairs(predictions: list[str], labels: list[str]) -> pd.DataFrame:
+    """Position-wise misreads counted per (true, read) pair, most frequent first: `read` is
+    "(missing)" where the decode is shorter. On the reference problem the letter O and the digit 0
+    top it (the reference's own 0-vs-O analysis)."""
+    counts = collections.Counter()
+    for predicted, label in zip(predictions, labels):
+        for position, char in enumerate(label):
+            read = predicted[position] if position < len(predicted) else ""
+            if read != char:
+                counts[(char, read or "(missing)")] += 1
+    rows = [{"true": true, "read": read, "count": count} for (true, read), count in counts.most_common()]
+    return pd.DataFrame(rows, columns=["true", "read", "count"])
+
+
 def step_argmax(model: keras.Model, image: np.ndarray, charset: str) -> list[str]:
     """The per-step most likely class of one image, as characters ('-' for the blank)."""
     logits = model.predict_on_batch(image[None])[0]  # steps x classes+1
