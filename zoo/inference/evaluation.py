@@ -30,21 +30,23 @@ def evaluate(model: keras.Model, images: np.ndarray, labels: np.ndarray, charset
     return Evaluation(metrics, predictions, ctc.labels_to_texts(labels, charset))
 
 
-def character_errors(predictions: list[str], labels: list[str], charset: str) -> pd.DataFrame:
-    """Per true character: occurrences, errors at its position, and what it was mostly read as.
-
-    Position-wise like the reference's 0-vs-O analysis: label character i is an error when the
-    decode has another character (or none) at position i.
-    """
-    occurrences, errors = collections.Counter(), collections.Counter()
-    confusions: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+def _misreads(predictions: list[str], labels: list[str]):
+    """(true, read) per label position, position-wise like the reference's 0-vs-O analysis: label
+    character i is misread when the decode has another character (or none: read = "") at position i."""
     for predicted, label in zip(predictions, labels):
         for position, char in enumerate(label):
-            occurrences[char] += 1
-            read = predicted[position] if position < len(predicted) else ""
-            if read != char:
-                errors[char] += 1
-                confusions[char][read or "(missing)"] += 1
+            yield char, predicted[position] if position < len(predicted) else ""
+
+
+def character_errors(predictions: list[str], labels: list[str], charset: str) -> pd.DataFrame:
+    """Per true character: occurrences, errors at its position, and what it was mostly read as."""
+    occurrences, errors = collections.Counter(), collections.Counter()
+    confusions: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+    for char, read in _misreads(predictions, labels):
+        occurrences[char] += 1
+        if read != char:
+            errors[char] += 1
+            confusions[char][read or "(missing)"] += 1
     rows = [
         {
             "char": char,
@@ -59,15 +61,9 @@ def character_errors(predictions: list[str], labels: list[str], charset: str) ->
 
 
 def confused_pairs(predictions: list[str], labels: list[str]) -> pd.DataFrame:
-    """Position-wise misreads counted per (true, read) pair, most frequent first: `read` is
-    "(missing)" where the decode is shorter. On the reference problem the letter O and the digit 0
-    top it (the reference's own 0-vs-O analysis)."""
-    counts = collections.Counter()
-    for predicted, label in zip(predictions, labels):
-        for position, char in enumerate(label):
-            read = predicted[position] if position < len(predicted) else ""
-            if read != char:
-                counts[(char, read or "(missing)")] += 1
+    """Misreads counted per (true, read) pair, most frequent first; `read` is "(missing)" where the
+    decode is shorter. On the reference problem the letter O and the digit 0 top it."""
+    counts = collections.Counter((char, read or "(missing)") for char, read in _misreads(predictions, labels) if read != char)
     rows = [{"true": true, "read": read, "count": count} for (true, read), count in counts.most_common()]
     return pd.DataFrame(rows, columns=["true", "read", "count"])
 
