@@ -171,6 +171,8 @@ def ship_if_better(grid: compare.GridConfig, name: str, folder: Path | None = No
         return None
     folder = folder or pretrained.PRETRAINED_DIR
     current = pretrained.shipped_card(name, folder)
+    if current is not None and current.get("source", {}).get("run_id") == best["run_id"]:
+        return None  # already shipped: the card's rounded score must not make the run look better than itself
     candidate = tracking.load_reader(best["model_uri"]).info.metadata()
     if current is not None:
         same_task = all(current.get(key) == candidate.get(key) for key in ("charset", "min_length", "max_length"))
