@@ -3,6 +3,7 @@
 import json
 import subprocess
 
+import mlflow
 import pandas as pd
 import pytest
 
@@ -47,10 +48,10 @@ def test_campaign_records_commits_and_ships_what_it_finished(store, tmp_path, mo
     assert card["test"]["seq_acc"] == pytest.approx(runs["test_seq_acc"][0], abs=1e-4) and card["samples_in_all"] == 32
     assert card["trained_on"]["keras_backend"] == "tensorflow" and card["trained_on"]["machine"]
     assert campaign.ship_if_better(grid, "best-gru", shipped_dir) is None  # not better than itself
+    mlflow.MlflowClient().log_metric(runs["run_id"][0], "test_seq_acc", 0.99470001, step=1)  # not exact at 4 digits
+    assert "shipped best-gru" in campaign.ship_if_better(grid, "best-gru", shipped_dir)  # it beats its old card
     card_file = shipped_dir / "best-gru" / "card.json"
-    rounded_down = json.loads(card_file.read_text())
-    rounded_down["test"]["seq_acc"] -= 1e-5  # as a 4-digit card rounds a float32 score (0.9947 < 0.99470001)
-    card_file.write_text(json.dumps(rounded_down))
+    assert json.loads(card_file.read_text())["test"]["seq_acc"] == 0.9947  # below the run's own score
     assert campaign.ship_if_better(grid, "best-gru", shipped_dir) is None  # the same run is never shipped again
     pretrained.ship(card["source"]["model_uri"], "best-gru", shipped_dir)  # shipped again: the same lineage
     assert pretrained.shipped_card("best-gru", shipped_dir)["samples_in_all"] == 32
@@ -59,7 +60,6 @@ def test_campaign_records_commits_and_ships_what_it_finished(store, tmp_path, mo
     assert len(pd.read_csv(out / "runs.csv")) == 1
 
     # a fresh machine: no tracking store, no checkpoints, only what was committed
-    import mlflow
     import shutil
 
     shutil.rmtree(tmp_path / "ckpt")

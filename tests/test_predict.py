@@ -231,6 +231,18 @@ def test_unknown_runtimes_are_refused(tmp_path, capsys):
     assert exit_info.value.code == 2 and "invalid choice: 'tflite'" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("score, card_score, wins", [
+    (0.99470001, 0.9947, False),  # float32 of the card's own run: a tie, not a win
+    (0.99474, 0.9947, False),  # better by less than the card shows: not shipped over it
+    (0.9948, 0.9947, True),
+    (0.9946, 0.9947, False),
+    (0.0, None, True),  # nothing shipped yet
+])
+def test_a_run_beats_a_card_only_at_the_cards_precision(score, card_score, wins):
+    card = None if card_score is None else {"test": {"seq_acc": card_score}}
+    assert pretrained.beats_card(score, card) is wins
+
+
 @pytest.mark.slow
 def test_a_tracked_model_is_shipped_with_its_card_and_reads_the_same(store, tmp_path):
     from zoo.fitting.loop import train

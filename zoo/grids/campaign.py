@@ -30,7 +30,7 @@ from zoo import cli
 from zoo.fitting import processes
 from zoo.grids import compare
 from zoo import config as config_lib
-from zoo.config import ConfigError, RunConfig
+from zoo.config import ConfigError
 
 
 @dataclass
@@ -123,7 +123,6 @@ def write_state(grid: compare.GridConfig, out: Path) -> list[RunState]:
     """STATE.md, and the report with its CSVs once any run has finished; returns the run states."""
     from zoo.fitting import hardware
     from zoo.reporting import report
-    from zoo.tracking import run_tables
 
     states = run_states(grid, out)
     out.mkdir(parents=True, exist_ok=True)
@@ -171,13 +170,11 @@ def ship_if_better(grid: compare.GridConfig, name: str, folder: Path | None = No
         return None
     folder = folder or pretrained.PRETRAINED_DIR
     current = pretrained.shipped_card(name, folder)
-    if current is not None and current.get("source", {}).get("run_id") == best["run_id"]:
-        return None  # already shipped: the card's rounded score must not make the run look better than itself
     candidate = tracking.load_reader(best["model_uri"]).info.metadata()
     if current is not None:
         same_task = all(current.get(key) == candidate.get(key) for key in ("charset", "min_length", "max_length"))
-        if same_task and current["test"].get("seq_acc", 0) >= best["test_seq_acc"]:
-            return None
+        if same_task and not pretrained.beats_card(best["test_seq_acc"], current):
+            return None  # a tie at the card's precision keeps what is shipped (and never re-ships the same run)
     pretrained.ship(best["model_uri"], name, folder)
     return f"shipped {name}: {best['run_name']} ({best['test_seq_acc']:.2%} on the test set)"
 

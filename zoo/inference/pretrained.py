@@ -22,6 +22,7 @@ from zoo.inference.reader import ModelInfo, Reader
 
 PRETRAINED_DIR = Path(__file__).resolve().parents[1] / "pretrained"
 DEFAULT_MODEL = "bigru"  # the most accurate shipped reader of the reference problem (the campaign ships it)
+CARD_DIGITS = 4  # a card's test metrics are rounded to this many digits
 MODEL_FILE, CARD_FILE = "model.keras", "card.json"
 
 
@@ -142,6 +143,12 @@ def shipped_card(name: str, folder: Path = PRETRAINED_DIR) -> dict | None:
     return _read_card(path) if path.is_file() else None
 
 
+def beats_card(score: float, card: dict | None) -> bool:
+    """Whether a run's test full-sequence accuracy beats the card's, compared at the card's precision: a
+    float32 0.99470001 and a card's 0.9947 are a tie (the same run, or another run no better), never a win."""
+    return card is None or round(score, CARD_DIGITS) > card["test"].get("seq_acc", 0)
+
+
 def samples_in_all(samples: int, init: str | None) -> int:
     """`samples` plus every sample of the shipped model it started from (and that model's own start)."""
     card = shipped_card(init) if init else None
@@ -180,7 +187,7 @@ def ship(uri: str, name: str, folder: Path = PRETRAINED_DIR) -> Path:
         "samples_seen": samples,
         "init": params.get("train.init") or None,  # the model it started from (its samples are not counted above)
         "samples_in_all": in_all,
-        "test": {key.removeprefix("test_"): round(value, 4) for key, value in metrics.items() if key.startswith("test_")},
+        "test": {key.removeprefix("test_"): round(value, CARD_DIGITS) for key, value in metrics.items() if key.startswith("test_")},
         "test_size": int(params.get("data.test_size", 0)),
         "test_seed": int(params.get("data.test_seed", 0)),
         "data_source": params.get("data.source", "captcha"),  # the generator (or folder) trained and tested on
@@ -216,7 +223,7 @@ def model_card_text(card: dict) -> str:
         *([f"- **Trained on** {machine['machine']}, Keras backend {machine['keras_backend']}, {machine['precision']}"]
           if (machine := card.get("trained_on")) and machine.get("machine") else []),
         f"- **Source** {card['source']['model_uri']} (run {card['source']['run_id']}, commit {card['source']['git_commit']})",
-        f"- **Versions** " + ", ".join(f"{k} {v}" for k, v in sorted(card["versions"].items())),
+        "- **Versions** " + ", ".join(f"{k} {v}" for k, v in sorted(card["versions"].items())),
         "",
         "```python",
         "import zoo",
