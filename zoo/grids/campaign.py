@@ -218,9 +218,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     out = args.out or config_lib.PROJECT_DIR / "reports" / grid.experiment
     states = write_state(grid, out)
-    print(f"{grid.experiment}: {sum(s.status == 'finished' for s in states)} of {len(states)} runs finished; state in {out / 'STATE.md'}")
+    done = f"{sum(s.status == 'finished' for s in states)} of {len(states)} runs finished"
+    print(f"{grid.experiment}: {done}; state in {out / 'STATE.md'}")
     if args.ship or (args.status and args.commit):  # runs finished before this command (or elsewhere) count too
-        _ship_and_commit(grid, args, out, "recorded" if args.status else "finished earlier")
+        _ship_and_commit(grid, args, out, "recorded" if args.status else f"started ({done})")
     if args.status:
         return 0
     todo = [(config, state) for config, state in zip(grid.run_configs(), states) if state.status != "finished"]
