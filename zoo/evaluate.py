@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     info = reader.info
     source = CaptchaSource(info.charset, info.min_length, info.max_length, reader.width, reader.height, args.test_seed)
     images, labels = cached_split(source, args.test_size, default_workers())
-    result = evaluation.evaluate(reader.model, images, labels, info.charset, info.max_length)
+    result = evaluation.evaluate(reader.model, images, labels, info.charset, info.max_length, min_length=info.min_length)
     charset = info.charset
     name = f"evaluate-{info.arch if info.arch != '?' else Path(args.model).stem}"
     with tracking.tracked_run(run_name=name, experiment=args.experiment, tags={"evaluated_model": args.model}):

@@ -1,4 +1,4 @@
-"""`python -m zoo.predict [--model NAME|PATH|URI] [--beam N] [--format text|csv|json] [--labels CSV | --label-pattern REGEX] [--runtime keras|onnx] IMAGE_OR_DIR ...`
+"""`python -m zoo.predict [--model NAME|PATH|URI] [--beam N] [--any-length] [--format text|csv|json] [--labels CSV | --label-pattern REGEX] [--runtime keras|onnx] IMAGE_OR_DIR ...`
 
 Reads every image file (folders: their image files, sorted) with a zoo model and prints each file,
 its text and the decode's confidence. A file that cannot be read gets its own error line and the
@@ -7,6 +7,11 @@ others are still read. `--labels labels.csv` (columns file,label; file as given 
 training: `'^([^-]+)'` reads `7K2PQ-0031.png` as 7K2PQ), adds whether each reading is right and the accuracy. `--runtime onnx` runs the model in ONNX Runtime
 (1.38x Keras' images/s on our 2-core CPU, the same readings; converted once, then cached:
 zoo.inference.export.cached_onnx).
+
+A reading is held to the label lengths the model was trained on (its card's min_length..max_length):
+a decode of another length (a doubled character merged into one) is read again by beam search and
+the most probable labelling of an allowed length taken. `--any-length` reads as the reference does
+(plain decode, cut to the longest label).
 
 Exit status: 0 all read, 1 some file could not be read, 2 bad arguments or model.
 """
@@ -33,6 +38,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--model", default=DEFAULT_MODEL,
                         help=f"shipped name, model folder, .keras file, models:/... or runs:/... (default {DEFAULT_MODEL})")
     parser.add_argument("--beam", type=int, default=0, metavar="N", help="beam search of width N (default: greedy)")
+    parser.add_argument("--any-length", action="store_true", help="do not hold readings to the model's label lengths "
+                        "(the reference's plain decode, cut to the longest label)")
     parser.add_argument("--format", choices=("text", "csv", "json"), default="text",
                         help="text: one aligned line per file (default); csv or json: one record per file")
     labelled = parser.add_mutually_exclusive_group()
@@ -108,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, ImportError, tracking.TrackingError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    frame = results_table(reader.read_files(args.inputs, args.beam or None, args.batch_size), labels)
+    frame = results_table(reader.read_files(args.inputs, args.beam or None, args.batch_size, args.any_length), labels)
     print_table(frame, args.format)
     failed = int(frame["error"].notna().sum())
     summary = [f"{len(frame) - failed} read, {failed} failed"]

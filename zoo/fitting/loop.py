@@ -273,7 +273,8 @@ def _final_evaluation(model, config: RunConfig, run_id: str, workers: int):
     data, tracking_cfg = config.data, config.tracking
     test_source = source_for(data, "test")
     images, labels = cached_split(test_source, data.test_size, workers)
-    result = evaluation.evaluate(model, images, labels, data.charset, data.max_length, config.train.eval_batch_size)
+    result = evaluation.evaluate(model, images, labels, data.charset, data.max_length, config.train.eval_batch_size,
+                                 min_length=data.min_length)
     inference = keras.Model(model.inputs, model.outputs, name=model.name)
     metrics = {f"test_{name}": value for name, value in result.metrics.items()}
     metrics.update(evaluation.measure_speed(inference, images[:128], repeats=tracking_cfg.speed_repeats))

@@ -16,18 +16,28 @@ from zoo.models import ctc
 
 @dataclass
 class Evaluation:
-    metrics: dict[str, float]  # seq_acc, char_acc, ned (the fit metrics, on this split)
-    predictions: list[str]  # greedy decodes, cut to max_length
+    metrics: dict[str, float]  # seq_acc, char_acc, ned (the fit metrics: greedy, the reference's rule); read_seq_acc
+    predictions: list[str]  # the readings, as zoo.predict reads (held to the label lengths when min_length is given)
     labels: list[str]
 
 
 def evaluate(model: keras.Model, images: np.ndarray, labels: np.ndarray, charset: str, max_length: int,
-             batch_size: int = 128, verbose: int | str = "auto") -> Evaluation:
-    """One forward pass over the split; metrics and decodes come from the same logits."""
+             batch_size: int = 128, verbose: int | str = "auto", min_length: int | None = None) -> Evaluation:
+    """One forward pass over the split; metrics and decodes come from the same logits.
+
+    seq_acc, char_acc and ned are the fit metrics (greedy decode cut to max_length, the reference's
+    rule, comparable with every logged run). With `min_length`, `read_seq_acc` is the full-sequence
+    accuracy of what `zoo.predict` reads: the decode held to the label lengths (ctc.decode_in_lengths).
+    """
     logits = model.predict(images, batch_size=batch_size, verbose=verbose)  # n x steps x classes+1
     metrics = ctc.score_logits(logits, labels, max_length)
-    predictions = ctc.decode_texts(logits, charset, max_length)
-    return Evaluation(metrics, predictions, ctc.labels_to_texts(labels, charset))
+    texts = ctc.labels_to_texts(labels, charset)
+    if min_length is None:
+        predictions = ctc.decode_texts(logits, charset, max_length)
+    else:
+        predictions = ctc.labels_to_texts(ctc.decode_in_lengths(logits, min_length, max_length)[0], charset)
+        metrics["read_seq_acc"] = float(np.mean([read == text for read, text in zip(predictions, texts)]))
+    return Evaluation(metrics, predictions, texts)
 
 
 def _misreads(predictions: list[str], labels: list[str]):

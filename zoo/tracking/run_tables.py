@@ -19,7 +19,7 @@ import pandas as pd
 
 from zoo import tracking
 
-RUN_METRICS = ["test_seq_acc", "test_char_acc", "test_ned", "params", "model_mb", "inference_images_per_s",
+RUN_METRICS = ["test_seq_acc", "test_read_seq_acc", "test_char_acc", "test_ned", "params", "model_mb", "inference_images_per_s",
                "latency_ms_per_image"]
 CURVE_METRICS = ["samples_seen", "val_seq_acc", "val_char_acc", "val_ned", "loss", "val_loss", "lr", "epoch_time"]
 CSV_NAMES = {"runs": "runs.csv", "curves": "curves.csv", "char_errors": "char_errors.csv"}
