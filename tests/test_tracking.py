@@ -1,9 +1,8 @@
 """The tracking module's own guarantees, against a real SQLite store."""
 
 import mlflow
-from mlflow.tracking import MlflowClient
-
 import pytest
+from mlflow.tracking import MlflowClient
 
 from zoo import tracking
 
@@ -29,8 +28,6 @@ def test_a_new_experiment_has_no_best_run_to_ship(store):
 def test_a_resumed_run_registers_its_model_once_and_drops_its_interruption(store, tmp_path):
     """A kill between model registration and the end of the run, then --resume: one registered
     version, not two; the run that then ends FINISHED no longer carries the kill as its error."""
-    import pytest
-
     from zoo.config import make_config
     from zoo.fitting.loop import train
 

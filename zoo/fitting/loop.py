@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Callable
 
 import keras
-import numpy as np
 import pandas as pd
 from keras import ops
 
