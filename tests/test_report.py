@@ -183,6 +183,23 @@ def test_the_seeds_of_a_committed_grid_are_averaged_with_their_intervals():
     assert built.findings[0].startswith(f"{len(summary)} architectures, ")
 
 
+def test_a_committed_report_shows_no_machine_paths(tmp_path):
+    assert report.shown(REPO / "reports" / "heads") == "reports/heads"
+    assert report.shown(tmp_path / "out") == str(tmp_path / "out")  # outside the repository: as given
+    tables = RunTables.from_csv(REPO / "reports" / "reference-512k-levers")
+    facts = report.provenance(tables, REPO / "reports" / "reference-512k-levers", "reference-512k-b32-nodrop")
+    assert facts["rebuild from CSV"] == ("python -m zoo.report --from-csv reports/reference-512k-levers "
+                                         "--out reports/reference-512k-levers")
+
+
+def test_one_seed_a_preset_is_never_given_a_p_value():
+    """reports/reference-512k-levers: three presets, one seed each."""
+    tables = RunTables.from_csv(REPO / "reports" / "reference-512k-levers")
+    findings = " ".join(report.build(tables, "reference-512k-b32-nodrop").findings)
+    assert "p = nan" not in findings
+    assert "reference-512k-b32-nodrop-o0 (+0.40 points, too few seeds for a test)" in findings
+
+
 def test_runs_of_one_arch_on_several_presets_are_compared_per_preset(tmp_path):
     """reports/phases: real runs of bigru on three presets; the report compares the presets."""
     tables = RunTables.from_csv(REPO / "reports" / "phases")

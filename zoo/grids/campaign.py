@@ -128,7 +128,8 @@ def write_state(grid: compare.GridConfig, out: Path) -> list[RunState]:
     out.mkdir(parents=True, exist_ok=True)
     tables = _all_finished(grid, out)
     if tables is not None:
-        report.write(report.build(tables), out)
+        command = f"python -m zoo.campaign {report.shown(grid.source)}" if grid.source else None
+        report.write(report.build(tables), out, trained_with=command)
     (out / "STATE.md").write_text(state_markdown(grid, states, hardware.describe()))
     return states
 

@@ -86,7 +86,8 @@ def findings(summary: pd.DataFrame, baseline: str, compares: str = "architecture
         base = summary[summary["variant"] == baseline].iloc[0]
         better, worse, same = [], [], []
         for row in summary[summary["variant"] != baseline].itertuples():
-            text = f"{row.variant} ({100 * row.diff_vs_baseline:+.2f} points, p = {row.p_vs_baseline:.3g})"
+            test = f"p = {row.p_vs_baseline:.3g}" if np.isfinite(row.p_vs_baseline) else "too few seeds for a test"
+            text = f"{row.variant} ({100 * row.diff_vs_baseline:+.2f} points, {test})"
             if np.isfinite(row.p_vs_baseline) and row.p_vs_baseline < ALPHA:
                 (better if row.diff_vs_baseline > 0 else worse).append(text)
             else:
@@ -177,12 +178,21 @@ def markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join([header, rule, *body])
 
 
-def provenance(tables: RunTables, out: Path, baseline: str) -> dict[str, str]:
+def shown(path: Path) -> str:
+    """A path as a committed report shows it: relative to the repository when inside it (no machine's paths)."""
+    try:
+        return str(Path(path).resolve().relative_to(config_lib.PROJECT_DIR))
+    except ValueError:
+        return str(path)
+
+
+def provenance(tables: RunTables, out: Path, baseline: str, trained_with: str | None = None) -> dict[str, str]:
     runs = tables.runs
     grid = _grid_config_for(tables.experiment)
-    train = (f"python -m zoo.compare {grid}" if grid else
-             f"python -m zoo.train --arch ARCH --preset {'/'.join(sorted(runs['preset'].unique()))} --seed SEED "
-             f"--set tracking.experiment={tables.experiment}")
+    train = trained_with or (f"python -m zoo.compare {grid}" if grid else
+                             f"python -m zoo.train --arch ARCH --preset {'/'.join(sorted(runs['preset'].unique()))} "
+                             f"--seed SEED --set tracking.experiment={tables.experiment}")
+    out = shown(out)
     versions = {column.removeprefix("version_"): ", ".join(sorted(runs[column].dropna().astype(str).unique()))
                 for column in runs.columns if column.startswith("version_")}
     return {
@@ -209,10 +219,11 @@ def _grid_config_for(experiment: str) -> str | None:
 NOTES_FILE = "notes.txt"
 
 
-def write(report: Report, out: Path, notes: list[str] = ()) -> list[Path]:
+def write(report: Report, out: Path, notes: list[str] = (), trained_with: str | None = None) -> list[Path]:
     """index.html (figures embedded), README.md (figures beside it), the PNGs and the run CSVs;
     `notes` (the author's caveats: what ran beside the grid, ...) go under the summary and into
-    notes.txt, so a rebuild from the CSVs keeps them."""
+    notes.txt, so a rebuild from the CSVs keeps them; `trained_with`, the command that trained the
+    runs when it is not `zoo.compare` of their grid (a campaign)."""
     out.mkdir(parents=True, exist_ok=True)
     report.tables.to_csv(out)
     if notes:
@@ -224,7 +235,7 @@ def write(report: Report, out: Path, notes: list[str] = ()) -> list[Path]:
         (out / name).write_bytes(buffer.getvalue())
         images[name] = base64.b64encode(buffer.getvalue()).decode()
     table = display_table(report.summary, report.tables.compares)
-    facts = provenance(report.tables, out, report.baseline)
+    facts = provenance(report.tables, out, report.baseline, trained_with)
     title = f"captcha-zoo comparison: {report.tables.experiment}"
     captions = {
         "accuracy.png": f"Test full-sequence accuracy per {report.tables.compares}",
