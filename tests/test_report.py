@@ -190,6 +190,9 @@ def test_a_committed_report_shows_no_machine_paths(tmp_path):
     facts = report.provenance(tables, REPO / "reports" / "reference-512k-levers", "reference-512k-b32-nodrop")
     assert facts["rebuild from CSV"] == ("python -m zoo.report --from-csv reports/reference-512k-levers "
                                          "--out reports/reference-512k-levers")
+    campaign = REPO / "reports" / "campaign-reference-512k-o0"  # a campaign's folder: its STATE.md beside the report
+    facts = report.provenance(RunTables.from_csv(campaign), campaign, "bigru")
+    assert facts["train"] == "python -m zoo.campaign experiments/campaign-reference-512k-o0.toml"
 
 
 def test_one_seed_a_preset_is_never_given_a_p_value():

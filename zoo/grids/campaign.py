@@ -126,11 +126,10 @@ def write_state(grid: compare.GridConfig, out: Path) -> list[RunState]:
 
     states = run_states(grid, out)
     out.mkdir(parents=True, exist_ok=True)
+    (out / report.CAMPAIGN_STATE_FILE).write_text(state_markdown(grid, states, hardware.describe()))
     tables = _all_finished(grid, out)
     if tables is not None:
-        command = f"python -m zoo.campaign {report.shown(grid.source)}" if grid.source else None
-        report.write(report.build(tables), out, trained_with=command)
-    (out / "STATE.md").write_text(state_markdown(grid, states, hardware.describe()))
+        report.write(report.build(tables), out)
     return states
 
 

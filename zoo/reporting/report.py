@@ -186,15 +186,16 @@ def shown(path: Path) -> str:
         return str(path)
 
 
-def provenance(tables: RunTables, out: Path, baseline: str, trained_with: str | None = None) -> dict[str, str]:
+def provenance(tables: RunTables, out: Path, baseline: str) -> dict[str, str]:
     runs = tables.runs
     grid = _grid_config_for(tables.experiment)
-    train = trained_with or (f"python -m zoo.compare {grid}" if grid else
-                             f"python -m zoo.train --arch ARCH --preset {'/'.join(sorted(runs['preset'].unique()))} "
-                             f"--seed SEED --set tracking.experiment={tables.experiment}")
+    runner = "zoo.campaign" if (Path(out) / CAMPAIGN_STATE_FILE).is_file() else "zoo.compare"  # a campaign's folder has its state
+    train = (f"python -m {runner} {grid}" if grid else
+             f"python -m zoo.train --arch ARCH --preset {'/'.join(sorted(runs['preset'].unique()))} --seed SEED "
+             f"--set tracking.experiment={tables.experiment}")
     out = shown(out)
     versions = {column.removeprefix("version_"): ", ".join(sorted(runs[column].dropna().astype(str).unique()))
-                for column in runs.columns if column.startswith("version_")}
+                for column in runs.columns if column.startswith("version_") and runs[column].notna().any()}
     return {
         "experiment": tables.experiment,
         "runs": f"{len(runs)} finished runs",
@@ -217,13 +218,13 @@ def _grid_config_for(experiment: str) -> str | None:
 
 
 NOTES_FILE = "notes.txt"
+CAMPAIGN_STATE_FILE = "STATE.md"  # zoo.campaign writes it beside its report
 
 
-def write(report: Report, out: Path, notes: list[str] = (), trained_with: str | None = None) -> list[Path]:
+def write(report: Report, out: Path, notes: list[str] = ()) -> list[Path]:
     """index.html (figures embedded), README.md (figures beside it), the PNGs and the run CSVs;
     `notes` (the author's caveats: what ran beside the grid, ...) go under the summary and into
-    notes.txt, so a rebuild from the CSVs keeps them; `trained_with`, the command that trained the
-    runs when it is not `zoo.compare` of their grid (a campaign)."""
+    notes.txt, so a rebuild from the CSVs keeps them."""
     out.mkdir(parents=True, exist_ok=True)
     report.tables.to_csv(out)
     if notes:
@@ -235,7 +236,7 @@ def write(report: Report, out: Path, notes: list[str] = (), trained_with: str | 
         (out / name).write_bytes(buffer.getvalue())
         images[name] = base64.b64encode(buffer.getvalue()).decode()
     table = display_table(report.summary, report.tables.compares)
-    facts = provenance(report.tables, out, report.baseline, trained_with)
+    facts = provenance(report.tables, out, report.baseline)
     title = f"captcha-zoo comparison: {report.tables.experiment}"
     captions = {
         "accuracy.png": f"Test full-sequence accuracy per {report.tables.compares}",
