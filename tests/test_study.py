@@ -226,6 +226,54 @@ def test_a_killed_study_continues_where_it_stopped(store, tmp_path):
     assert MlflowClient().get_run(dead.user_attrs["mlflow_run_id"]).info.status == "KILLED"
 
 
+@pytest.mark.slow
+def test_a_committed_study_continues_from_a_clone_on_a_fresh_machine(store, tmp_path):
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    for key, value in (("user.email", "test@example.com"), ("user.name", "test")):
+        subprocess.run(["git", "-C", str(repo), "config", key, value], check=True)
+    config = write_config(repo, "committed", trials=2)
+    subprocess.run(["git", "-C", str(repo), "add", config.name], check=True)
+    subprocess.run(["git", "-C", str(repo), "commit", "-qm", "the study's config"], check=True)
+    report = Path("reports") / "studies" / "committed"
+
+    def study(folder: Path, *extra: str, env=None):
+        command = [sys.executable, "-m", "zoo.study", "--config", str(folder / config.name), "--commit",
+                   "--tuned-dir", str(folder / "tuned"), "--report-dir", str(folder / report), *extra]
+        result = subprocess.run(command, capture_output=True, text=True, cwd=folder, env=env)
+        assert result.returncode == 0, result.stderr[-4000:]
+
+    study(repo)
+    log = subprocess.run(["git", "-C", str(repo), "log", "--format=%s"], capture_output=True, text=True).stdout
+    assert "study committed: trial 0 " in log and "study committed: trial 1 " in log  # one commit a trial
+    assert "study committed: 2/2 trials finished; report and tuned-bigru.toml" in log.splitlines()[0]
+    journal = tmp_path / "committed.journal"  # what a clone gets
+    journal.write_bytes(subprocess.run(["git", "-C", str(repo), "show", f"HEAD:{report}/study.journal"],
+                                       capture_output=True, check=True).stdout)
+    kept = optuna.load_study(study_name="committed", storage=optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(journal))))
+    assert len(finished(kept)) == 2 and not kept.get_trials(states=(TrialState.RUNNING,))
+
+    clone = tmp_path / "clone"  # another machine: a clone, an empty MLflow store
+    subprocess.run(["git", "clone", "-q", str(repo), str(clone)], check=True)
+    fresh = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'fresh.db'}"}
+    study(clone, "--trials", "3", env=fresh)
+    continued = optuna.load_study(study_name="committed", storage=optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(clone / report / "study.journal"))))
+    assert len(finished(continued)) == 3  # one more trial, the two committed ones kept
+    assert [t.value for t in continued.trials[:2]] == [t.value for t in kept.trials[:2]]
+
+
+def test_commit_is_refused_with_several_workers_or_a_database(tmp_path, capsys):
+    from zoo.studies import runner
+
+    config = write_config(tmp_path, "refused")
+    assert runner.main(["--config", str(config), "--commit", "--workers", "2"]) == 2
+    assert "--commit runs one worker" in capsys.readouterr().err
+    assert runner.main(["--config", str(config), "--commit", "--storage", "postgresql://zoo@localhost/x"]) == 2
+    assert "is a database" in capsys.readouterr().err
+
+
 @pytest.fixture
 def postgres(tmp_path):
     """A real PostgreSQL server on loopback for this test (ZOO_TEST_POSTGRES_URL uses an existing one)."""

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from zoo import cli
+from zoo.commits import commit
 from zoo.fitting import processes
 from zoo.grids import compare
 from zoo import config as config_lib
@@ -177,20 +178,6 @@ def ship_if_better(grid: compare.GridConfig, name: str, folder: Path | None = No
             return None  # a tie at the card's precision keeps what is shipped (and never re-ships the same run)
     pretrained.ship(best["model_uri"], name, folder)
     return f"shipped {name}: {best['run_name']} ({best['test_seq_acc']:.2%} on the test set)"
-
-
-def commit(paths: list[Path], message: str) -> None:
-    """Commit exactly `paths` in the git repository that holds the first of them (a failure is reported,
-    never fatal: the next finished run commits again)."""
-    existing = [str(Path(path).resolve()) for path in paths if Path(path).exists()]
-    where = Path(existing[0]) if existing else Path.cwd()
-    where = where if where.is_dir() else where.parent
-    result = subprocess.run(["git", "add", "--", *existing], cwd=where, capture_output=True, text=True)
-    if result.returncode == 0:
-        result = subprocess.run(["git", "commit", "-q", "-m", message, "--", *existing], cwd=where,
-                                capture_output=True, text=True)
-    if result.returncode != 0 and "nothing to commit" not in result.stdout + result.stderr:
-        print(f"warning: git commit failed: {(result.stderr or result.stdout).strip()}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,5 +1,5 @@
 """`python -m zoo.study [--arch bigru] [--config experiments/study-bigru.toml] [--trials N] [--workers K]
-[--storage URL] [--name NAME]`: tune the learning-rate phases with Optuna, tracked in MLflow.
+[--storage URL] [--name NAME] [--commit]`: tune the learning-rate phases with Optuna, tracked in MLflow.
 
 Each trial trains the study's preset with its own phases over the same fixed sample budget and the
 same seeded sample stream, and is scored by validation full-sequence accuracy at the end of the
@@ -7,6 +7,8 @@ budget (pruned early by the configured pruner). The study is resumable: rerunnin
 continues it, and finished trials are kept. Storage: a journal file under the repository by default
 (one machine, any number of worker processes), or `--storage postgresql://...` for workers on
 several machines. The best schedule is written as a preset, `experiments/tuned-<arch>.toml`.
+`--commit` keeps the journal in the study's report folder and git-commits it with trials.csv after
+every trial: a study longer than a session continues from a clone on another machine.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import time
 import warnings
 from datetime import date
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from zoo import cli
 from zoo import config as config_lib
@@ -33,6 +35,7 @@ from zoo.studies.config import StudyConfig, load_study_config
 DEFAULT_CONFIG = config_lib.EXPERIMENTS_DIR / "study-bigru.toml"
 DEFAULT_STORAGE = config_lib.PROJECT_DIR / "optuna-studies.journal"
 FINISHED_STATES = ("COMPLETE", "PRUNED")
+COMMITTED_JOURNAL = "study.journal"  # --commit keeps the journal beside trials.csv
 
 
 class StudyError(RuntimeError):
@@ -189,8 +192,10 @@ def run_trial(trial, study_config: StudyConfig, parent_run_id: str) -> float:
     return result.metrics["val_seq_acc"]
 
 
-def worker(study_config: StudyConfig, storage_url: str | None, parent_run_id: str, worker_index: int = 0) -> int:
+def worker(study_config: StudyConfig, storage_url: str | None, parent_run_id: str, worker_index: int = 0,
+           on_trial_end: Callable[[object, int], None] | None = None) -> int:
     """Run trials until the study holds `trials` finished ones; returns how many this worker ran.
+    `on_trial_end(study, number)` runs after each trial is told its state (`--commit` commits there).
 
     Exactly `trials` trials finish even with many workers: a trial whose number falls past the
     requested count among the finished and running ones is told FAIL (user attr `surplus`) unrun.
@@ -233,12 +238,16 @@ def worker(study_config: StudyConfig, storage_url: str | None, parent_run_id: st
             failures_in_a_row += 1
             if failures_in_a_row >= 3:
                 raise StudyError(f"3 trials in a row failed; the last: {type(error).__name__}: {error}") from error
+            if on_trial_end:
+                on_trial_end(study, trial.number)
             continue
         else:
             study.tell(trial, value)
             best = study.best_trial
             print(f"trial {trial.number} finished: val_seq_acc {value:.4f}; best so far trial {best.number} "
                   f"({best.value:.4f})", flush=True)
+        if on_trial_end:
+            on_trial_end(study, trial.number)
         failures_in_a_row = 0
         ran += 1
 
@@ -336,14 +345,35 @@ def storage_lock(url: str | None) -> Iterator[None]:
         yield
 
 
-def export_study(study, figures: dict[str, object], folder: Path) -> None:
-    """trials.csv (number, state, value, params, duration, MLflow run id) and the plots as PNGs."""
-    (folder / "plots").mkdir(parents=True, exist_ok=True)
+def export_trials(study, folder: Path) -> Path:
+    """trials.csv (number, state, value, params, duration, MLflow run id)."""
+    folder.mkdir(parents=True, exist_ok=True)
     trials = study.trials_dataframe(attrs=("number", "state", "value", "params", "duration", "user_attrs"))
     trials["duration"] = trials["duration"].dt.total_seconds().round(1)
     trials.rename(columns={"duration": "duration_s"}).to_csv(folder / "trials.csv", index=False)
+    return folder / "trials.csv"
+
+
+def export_study(study, figures: dict[str, object], folder: Path) -> None:
+    """trials.csv and the plots as PNGs."""
+    (folder / "plots").mkdir(parents=True, exist_ok=True)
+    export_trials(study, folder)
     for name, figure in figures.items():
         figure.savefig(folder / name, dpi=110)
+
+
+def committer(study_config: StudyConfig, journal: Path, report_dir: Path) -> Callable[[object, int], None]:
+    """After each trial: trials.csv written and committed with the journal, so a clone on any machine
+    continues the study (`--commit`). Only finished trials are in it: one worker asks for the next
+    trial after this commit, so no trial the clone cannot finish is left RUNNING in what is committed."""
+    from zoo.commits import commit
+
+    def on_trial_end(study, number: int) -> None:
+        state = study.get_trials(deepcopy=False)[number].state.name.lower()
+        commit([journal, export_trials(study, report_dir)],
+               f"study {study_config.name}: trial {number} {state} ({count_finished(study)}/{study_config.trials} finished)")
+
+    return on_trial_end
 
 
 def study_figures(study) -> dict[str, object]:
@@ -372,8 +402,8 @@ def study_figures(study) -> dict[str, object]:
 
 def finish(study, study_config: StudyConfig, parent_run_id: str, tuned_dir: Path, report_dir: Path | None = None) -> Path | None:
     """Best value and params, plots and the tuned preset; returns the preset's path. The trials table
-    (trials.csv) and the plots also go to `report_dir`, to be committed: the journal and the MLflow
-    store stay on the machine that ran the study."""
+    (trials.csv) and the plots also go to `report_dir`, to be committed: the MLflow store (and,
+    without --commit, the journal) stays on the machine that ran the study."""
     from optuna.trial import TrialState
 
     from zoo import tracking
@@ -426,6 +456,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tuned-dir", type=Path, default=config_lib.USER_EXPERIMENTS_DIR, help="where tuned-<arch>.toml is written")
     parser.add_argument("--out", "--report-dir", dest="report_dir", type=Path, metavar="DIR", help="where trials.csv and the plots are written "
                         "(default: reports/studies/<study name>)")
+    parser.add_argument("--commit", action="store_true", help="keep the journal in the report folder (study.journal, "
+                        "unless --storage names another journal file) and git-commit it with trials.csv after every "
+                        "trial, so a clone on any machine continues the study (one worker)")
     args = parser.parse_args(argv)
     # `mlflow run -e study` passes "" for parameters left at their default
     args.arch, args.storage, args.name = (value or None for value in (args.arch, args.storage, args.name))
@@ -435,6 +468,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.workers <= 0:
             raise ConfigError(f"--workers must be positive, got {args.workers}")
         study_config = load_study_config(args.config, arch=args.arch, trials=args.trials, name=args.name)
+        report_dir = args.report_dir or config_lib.PROJECT_DIR / "reports" / "studies" / study_config.name
+        if args.commit:
+            if args.workers != 1:
+                raise ConfigError(f"--commit runs one worker (the committed journal must hold no trial another "
+                                  f"machine's worker is still running), got --workers {args.workers}")
+            if args.storage and "://" in args.storage:
+                raise ConfigError(f"--commit commits a journal file; {redact(args.storage)} is a database "
+                                  "(it outlives the machine already)")
+            report_dir.mkdir(parents=True, exist_ok=True)
+            args.storage = args.storage or str(report_dir / COMMITTED_JOURNAL)
         study = open_study(study_config, args.storage)
     except (ConfigError, StudyError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -450,7 +493,8 @@ def main(argv: list[str] | None = None) -> int:
           f"MLflow parent run {parent_run_id}", flush=True)
     try:
         if args.workers == 1:
-            worker(study_config, args.storage, parent_run_id)
+            on_trial_end = committer(study_config, Path(args.storage.removeprefix("journal:")), report_dir) if args.commit else None
+            worker(study_config, args.storage, parent_run_id, on_trial_end=on_trial_end)
         else:
             context = multiprocessing.get_context("spawn")
             processes = [context.Process(target=_worker_process,
@@ -469,8 +513,13 @@ def main(argv: list[str] | None = None) -> int:
               "rerun the same command to continue the study", file=sys.stderr)
         return 130 if isinstance(error, KeyboardInterrupt) else 1
     fail_dead_trials(study)
-    report_dir = args.report_dir or config_lib.PROJECT_DIR / "reports" / "studies" / study_config.name
     preset = finish(study, study_config, parent_run_id, args.tuned_dir, report_dir)
+    if args.commit:
+        from zoo.commits import commit
+
+        commit([Path(args.storage.removeprefix("journal:")), report_dir, *([preset] if preset else [])],
+               f"study {study_config.name}: {count_finished(study)}/{study_config.trials} trials finished; report"
+               + (f" and {preset.name}" if preset else ""))
     from optuna.trial import TrialState
 
     still_running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))  # another process's trials

@@ -560,9 +560,10 @@ def end_run(run_id: str, status: str = "FINISHED") -> None:
 
 
 def end_if_running(run_id: str, status: str, reason: str) -> None:
-    """End a run that a dead process left RUNNING (e.g. after SIGKILL)."""
+    """End a run that a dead process left RUNNING (e.g. after SIGKILL); a run this store does not hold
+    (its process ran on another machine, e.g. a committed study's trial) is left alone."""
     client = MlflowClient()
-    if client.get_run(run_id).info.status == "RUNNING":
+    if run_exists(run_id) and client.get_run(run_id).info.status == "RUNNING":
         client.set_tag(run_id, "zoo.error", reason)
         client.set_terminated(run_id, status)
 
