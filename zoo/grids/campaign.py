@@ -206,7 +206,9 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or config_lib.PROJECT_DIR / "reports" / grid.experiment
     states = write_state(grid, out)
     done = f"{sum(s.status == 'finished' for s in states)} of {len(states)} runs finished"
-    print(f"{grid.experiment}: {done}; state in {out / 'STATE.md'}")
+    from zoo.reporting.report import CAMPAIGN_STATE_FILE  # loaded by write_state already
+
+    print(f"{grid.experiment}: {done}; state in {out / CAMPAIGN_STATE_FILE}")
     if args.ship or (args.status and args.commit):  # runs finished before this command (or elsewhere) count too
         _ship_and_commit(grid, args, out, "recorded" if args.status else f"started ({done})")
     if args.status:

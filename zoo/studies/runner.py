@@ -29,6 +29,7 @@ from typing import Callable, Iterator
 
 from zoo import cli
 from zoo import config as config_lib
+from zoo.commits import commit
 from zoo.config import ConfigError
 from zoo.studies.config import StudyConfig, load_study_config
 
@@ -366,7 +367,6 @@ def committer(study_config: StudyConfig, journal: Path, report_dir: Path) -> Cal
     """After each trial: trials.csv written and committed with the journal, so a clone on any machine
     continues the study (`--commit`). Only finished trials are in it: one worker asks for the next
     trial after this commit, so no trial the clone cannot finish is left RUNNING in what is committed."""
-    from zoo.commits import commit
 
     def on_trial_end(study, number: int) -> None:
         state = study.get_trials(deepcopy=False)[number].state.name.lower()
@@ -478,6 +478,7 @@ def main(argv: list[str] | None = None) -> int:
                                   "(it outlives the machine already)")
             report_dir.mkdir(parents=True, exist_ok=True)
             args.storage = args.storage or str(report_dir / COMMITTED_JOURNAL)
+        journal = Path(args.storage.removeprefix("journal:")) if args.commit else None  # the file --commit commits
         study = open_study(study_config, args.storage)
     except (ConfigError, StudyError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -493,7 +494,7 @@ def main(argv: list[str] | None = None) -> int:
           f"MLflow parent run {parent_run_id}", flush=True)
     try:
         if args.workers == 1:
-            on_trial_end = committer(study_config, Path(args.storage.removeprefix("journal:")), report_dir) if args.commit else None
+            on_trial_end = committer(study_config, journal, report_dir) if journal else None
             worker(study_config, args.storage, parent_run_id, on_trial_end=on_trial_end)
         else:
             context = multiprocessing.get_context("spawn")
@@ -514,10 +515,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130 if isinstance(error, KeyboardInterrupt) else 1
     fail_dead_trials(study)
     preset = finish(study, study_config, parent_run_id, args.tuned_dir, report_dir)
-    if args.commit:
-        from zoo.commits import commit
-
-        commit([Path(args.storage.removeprefix("journal:")), report_dir, *([preset] if preset else [])],
+    if journal:
+        commit([journal, report_dir, *([preset] if preset else [])],
                f"study {study_config.name}: {count_finished(study)}/{study_config.trials} trials finished; report"
                + (f" and {preset.name}" if preset else ""))
     from optuna.trial import TrialState
