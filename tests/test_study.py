@@ -77,12 +77,35 @@ def test_suggest_phases_maps_a_trial_onto_the_fixed_budget(tmp_path):
     (("lr = [1e-4, 1e-2]", "lr = [1e-4, \"high\"]"), "space: lr: cannot read 'high' as float"),
     (("warmup_epochs = 1", "warmup_epochs = 1\npercentile = 150.0"), "pruner.percentile must be a number from 0 to 100"),
     (("preset = \"smoke\"", "preset = \"nope\""), "unknown preset 'nope'"),
+    (("epochs = 3", "epochs = 3\ntuned_preset = \"../tuned\""), "tuned_preset must be a preset name"),
 ])
 def test_bad_study_configs_are_refused_with_what_is_accepted(tmp_path, change, message):
     path = write_config(tmp_path, text=STUDY.format(name="s", trials=3).replace(*change))
     with pytest.raises(ConfigError) as error:
         load_study_config(path)
     assert message in str(error.value)
+
+
+def test_a_study_never_overwrites_a_tuned_preset_it_did_not_write(tmp_path, capsys):
+    from zoo.studies import runner
+    from zoo.studies.config import check_tuned_target
+
+    config = write_config(tmp_path, name="mine")
+    preset = tmp_path / "tuned" / "tuned-bigru.toml"
+    preset.parent.mkdir()
+    journal = tmp_path / "studies.journal"
+    for text, owner in (("# The best learning-rate phases of Optuna study 'other' (x.toml), written 2026-11-24:\n", "study 'other'"),
+                        ("# written by a person\n[train]\nbatch_size = 8\n", "hand (not a study)")):
+        preset.write_text(text)
+        assert runner.main(study_command(config, str(journal))[3:]) == 2
+        error = capsys.readouterr().err
+        assert f"was written by {owner}; study 'mine' would overwrite it" in error and "tuned_preset = " in error
+        assert preset.read_text() == text and not journal.exists()  # refused before any trial or storage
+    preset.write_text("# The best learning-rate phases of Optuna study 'mine' (mine.toml), written 2026-11-24:\n")
+    assert check_tuned_target(load_study_config(config), preset.parent) == preset  # its own: rewritten at the end
+    named = STUDY.format(name="mine", trials=3).replace("trials = 3", 'trials = 3\ntuned_preset = "tuned-bigru-big"')
+    named_config = load_study_config(write_config(tmp_path, name="named", text=named))
+    assert check_tuned_target(named_config, preset.parent) == preset.parent / "tuned-bigru-big.toml"
 
 
 def test_bad_input_never_touches_an_existing_study(store, tmp_path):

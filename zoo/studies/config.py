@@ -17,10 +17,14 @@ mapping from an Optuna trial to a run config whose phases share one fixed sample
     warmup_epochs = 2
     [sampler]                      # seeded multivariate TPE (group=True: the space depends on `phases`)
     startup_trials = 4             # random trials before TPE models the results
+
+The best schedule is written as the preset `tuned_preset` (default `tuned-<arch>`); a study never
+overwrites a tuned preset that another study wrote (`tuned_written_by`).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,11 +66,15 @@ class StudyConfig:
     epochs: int = 12
     trials: int = 16
     seed: int = 0
+    tuned_preset: str = ""  # the preset the best schedule is written as (default: tuned-<arch>)
     space: SearchSpace = field(default_factory=SearchSpace)
     pruner: PrunerConfig = field(default_factory=PrunerConfig)
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
     overrides: dict[str, Any] = field(default_factory=dict)  # run config keys, as `--set` takes them
     source: str = ""
+
+    def tuned_name(self) -> str:
+        return self.tuned_preset or f"tuned-{self.arch}"
 
     def base_config(self) -> RunConfig:
         """The preset with this study's arch, seed and overrides (phases replaced per trial)."""
@@ -113,6 +121,8 @@ def _range_problems(config: StudyConfig) -> list[str]:
             problems.append(f"space.lr must be [low, high] with 0 < low < high, got {list(space.lr)}")
         if config.epochs < space.phases[0]:
             problems.append(f"epochs ({config.epochs}) cannot hold {space.phases[0]} phases of at least one epoch each")
+    if config.tuned_preset and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", config.tuned_preset):
+        problems.append(f"tuned_preset must be a preset name (letters, digits, '.', '_', '-'), got {config.tuned_preset!r}")
     if config.arch not in registry.list_models():
         problems.append(f"unknown arch {config.arch!r}; known: {', '.join(registry.list_models())}")
     if config.preset not in config_lib.list_presets():
@@ -156,3 +166,26 @@ def phases_from_params(params: dict[str, Any], study: StudyConfig) -> list[Phase
     shares = [params[f"share_{index}"] for index in range(count - 1)]
     rates = [params[f"lr_{index}"] for index in range(count)]
     return [Phase(epochs=epochs, lr=rate) for epochs, rate in zip(split_epochs(study.epochs, shares), rates)]
+
+
+TUNED_BY = re.compile(r"^# The best learning-rate phases of Optuna study '([^']*)'")
+
+
+def tuned_written_by(path: Path) -> str | None:
+    """The name of the study that wrote the tuned preset at `path` (None: no such file, or not a study's)."""
+    if not path.is_file():
+        return None
+    match = TUNED_BY.match(path.read_text().split("\n", 1)[0])
+    return match.group(1) if match else None
+
+
+def check_tuned_target(config: StudyConfig, folder: Path) -> Path:
+    """Where the study will write its tuned preset; refused when another study's (or a hand-written)
+    preset is there, before any trial trains."""
+    path = Path(folder) / f"{config.tuned_name()}.toml"
+    if path.exists() and tuned_written_by(path) != config.name:
+        owner = tuned_written_by(path)
+        what = f"study {owner!r}" if owner else "hand (not a study)"
+        raise ConfigError(f"{path} was written by {what}; study {config.name!r} would overwrite it with its best "
+                          f"schedule. Name this study's preset with tuned_preset = \"...\" in {config.source or 'its config'}")
+    return path

@@ -6,7 +6,7 @@ same seeded sample stream, and is scored by validation full-sequence accuracy at
 budget (pruned early by the configured pruner). The study is resumable: rerunning the command
 continues it, and finished trials are kept. Storage: a journal file under the repository by default
 (one machine, any number of worker processes), or `--storage postgresql://...` for workers on
-several machines. The best schedule is written as a preset, `experiments/tuned-<arch>.toml`.
+several machines. The best schedule is written as a preset, `experiments/tuned-<arch>.toml` (or the config's `tuned_preset`).
 `--commit` keeps the journal in the study's report folder and git-commits it with trials.csv after
 every trial: a study longer than a session continues from a clone on another machine.
 """
@@ -31,7 +31,7 @@ from zoo import cli
 from zoo import config as config_lib
 from zoo.commits import commit
 from zoo.config import ConfigError
-from zoo.studies.config import StudyConfig, load_study_config
+from zoo.studies.config import StudyConfig, check_tuned_target, load_study_config
 
 DEFAULT_CONFIG = config_lib.EXPERIMENTS_DIR / "study-bigru.toml"
 DEFAULT_STORAGE = config_lib.PROJECT_DIR / "optuna-studies.journal"
@@ -425,7 +425,7 @@ def finish(study, study_config: StudyConfig, parent_run_id: str, tuned_dir: Path
                         params={f"best.{key}": value for key, value in best.params.items()},
                         tags={"best_phases": json.dumps([[p.epochs, p.lr] for p in config.train.phases])},
                         figures=figures)
-    name = f"tuned-{study_config.arch}"
+    name = study_config.tuned_name()
     source = study_config.source
     if source is not None and Path(source).resolve().is_relative_to(config_lib.PROJECT_DIR):
         source = Path(source).resolve().relative_to(config_lib.PROJECT_DIR)  # no machine's paths in a committed preset
@@ -453,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1, help="worker processes on this machine (default 1)")
     parser.add_argument("--storage", help=f"journal file path or RDB URL (default: {DEFAULT_STORAGE.name} in the repository)")
     parser.add_argument("--name", help="study name (default: the config's)")
-    parser.add_argument("--tuned-dir", type=Path, default=config_lib.USER_EXPERIMENTS_DIR, help="where tuned-<arch>.toml is written")
+    parser.add_argument("--tuned-dir", type=Path, default=config_lib.USER_EXPERIMENTS_DIR, help="where the tuned preset (tuned_preset, default tuned-<arch>.toml) is written")
     parser.add_argument("--out", "--report-dir", dest="report_dir", type=Path, metavar="DIR", help="where trials.csv and the plots are written "
                         "(default: reports/studies/<study name>)")
     parser.add_argument("--commit", action="store_true", help="keep the journal in the report folder (study.journal, "
@@ -468,6 +468,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.workers <= 0:
             raise ConfigError(f"--workers must be positive, got {args.workers}")
         study_config = load_study_config(args.config, arch=args.arch, trials=args.trials, name=args.name)
+        check_tuned_target(study_config, args.tuned_dir)
         report_dir = args.report_dir or config_lib.PROJECT_DIR / "reports" / "studies" / study_config.name
         if args.commit:
             if args.workers != 1:
