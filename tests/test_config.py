@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from zoo.config import ConfigError, Phase, flatten, list_presets, make_config
@@ -72,9 +74,14 @@ def test_flattened_params_hold_the_whole_config():
     (["data.oversample=Oo"], "outside data.charset: 'o'"),
     (["data.oversample=OO"], "repeats characters"),
     (["data.oversample_factor=4"], "needs data.oversample"),
+    (["train.sample_budget=100"], "train.sample_budget = 100 is not a whole number of epochs of 2 steps x 8 = 16 samples; accepted: multiples of 16, e.g. 96"),
+    (["train.phases=[{epochs=2, lr=1e-3}, {epochs=2, lr=1e-4}]", "train.sample_budget=16"],
+     "gives 1 epoch(s) to 2 phases; each needs one (16 samples): accepted from 32"),
+    (["train.sample_budget=-16"], "must be 0 (off) or a positive number of samples"),
+    (["train.sample_budget=64", "train.minutes=5"], "both set the epochs; give one of them"),
 ])
 def test_bad_overrides_fail_with_what_is_accepted(overrides, message):
-    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("(", r"\(")):
+    with pytest.raises(ConfigError, match=re.escape(message)):
         make_config("bigru", "smoke", 0, overrides)
 
 
@@ -133,6 +140,21 @@ def test_a_variants_own_fields_win_over_the_presets_model_table(monkeypatch):
     before = arch_hash(wide)  # editing the variant changes the fingerprint compare and campaign check
     monkeypatch.setitem(registry._VARIANTS, "bigru_wide", lambda **overrides: architectures._variant(overrides, units=192))
     assert arch_hash(make_config("bigru_wide", "tiny", 0)) != before
+
+
+def test_a_sample_budget_scales_the_phases_keeping_their_shape():
+    reference = make_config("bigru", "reference", 0, ["train.steps_per_epoch=50", "train.sample_budget=128000"])
+    assert [(p.epochs, p.lr) for p in reference.train.phases] == [(10, 1e-3), (10, 1e-4)]
+    assert reference.train.samples == 128_000
+    one_cycle = make_config("bigru", "reference-512k", 0, ["train.sample_budget=128000"])  # 80 epochs, warm-up 4
+    assert [(p.epochs, p.warmup, p.decay) for p in one_cycle.train.phases] == [(20, 1.0, "cosine")]
+    # a preset that sets it: the same phases through the preset as through --set, so no override hash
+    preset = make_config("bigru", "reference-recipe-512k")
+    assert [(p.epochs, p.lr) for p in preset.train.phases] == [(40, 1e-3), (40, 1e-4)] and preset.train.samples == 512_000
+    assert preset.run_name == "bigru-reference-recipe-512k-s0"
+    again = make_config("bigru", "reference-recipe-512k", 0, ["train.sample_budget=512000"])
+    assert again.train.phases == preset.train.phases and again.run_name == preset.run_name  # scaling twice: the same
+    assert make_config("bigru", "reference-recipe-512k", 0, ["train.sample_budget=256000"]).train.phases == [Phase(20, 1e-3), Phase(20, 1e-4)]
 
 
 def test_adding_a_config_field_keeps_the_hashes_of_configs_that_do_not_use_it():

@@ -290,10 +290,10 @@ def test_a_committed_study_continues_from_a_clone_on_a_fresh_machine(store, tmp_
 def test_commit_is_refused_with_several_workers_or_a_database(tmp_path, capsys):
     from zoo.studies import runner
 
-    config = write_config(tmp_path, "refused")
-    assert runner.main(["--config", str(config), "--commit", "--workers", "2"]) == 2
+    config, tuned = write_config(tmp_path, "refused"), str(tmp_path / "tuned")
+    assert runner.main(["--config", str(config), "--tuned-dir", tuned, "--commit", "--workers", "2"]) == 2
     assert "--commit runs one worker" in capsys.readouterr().err
-    assert runner.main(["--config", str(config), "--commit", "--storage", "postgresql://zoo@localhost/x"]) == 2
+    assert runner.main(["--config", str(config), "--tuned-dir", tuned, "--commit", "--storage", "postgresql://zoo@localhost/x"]) == 2
     assert "is a database" in capsys.readouterr().err
 
 

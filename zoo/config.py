@@ -93,6 +93,22 @@ class Phase:
 PHASE_DEFAULTS = {"warmup": 0.0, "decay": "constant", "end_lr": 0.0, "reset": True}
 
 
+def scale_phases(phases: list[Phase], epochs: int) -> list[Phase]:
+    """`phases` stretched or shrunk to `epochs` in all, each phase >= 1 epoch, warm-ups in proportion
+    (train.sample_budget here, train.minutes in zoo.fitting.time_budget)."""
+    total = sum(phase.epochs for phase in phases)
+    epochs = max(epochs, len(phases))
+    boundaries = [round(epochs * sum(p.epochs for p in phases[:i + 1]) / total) for i in range(len(phases))]
+    scaled, start = [], 0
+    for index, (phase, end) in enumerate(zip(phases, boundaries)):
+        end = max(end, start + 1)
+        end = min(end, epochs - (len(phases) - 1 - index))  # leave one epoch to each later phase
+        length = end - start
+        scaled.append(dataclasses.replace(phase, epochs=length, warmup=min(phase.warmup * length / phase.epochs, float(length))))
+        start = end
+    return scaled
+
+
 def _reference_phases() -> list[Phase]:
     return [Phase(epochs=20, lr=1e-3), Phase(epochs=20, lr=1e-4)]
 
@@ -113,6 +129,10 @@ class TrainConfig:
     # train for about this many minutes on the machine the run finds: the phases' epochs are scaled to
     # its measured speed before the first epoch (zoo.fitting.time_budget); 0 = the phases' epochs as given
     minutes: float = 0.0
+    # train this many samples in all: the phases' epochs (and warm-ups) are stretched or shrunk in
+    # proportion to `sample_budget / (steps_per_epoch * batch_size)` epochs, so one schedule runs at
+    # several budgets (`--set train.sample_budget=512000`); a whole number of epochs; 0 = as given
+    sample_budget: int = 0
     # run every step as Python instead of a traced graph: for runs of a few steps (the tests' smoke
     # preset), where tracing the step costs more than the steps; the same numbers, slower per step
     run_eagerly: bool = False
@@ -187,7 +207,8 @@ RESULT_NEUTRAL_KEYS = {"checkpoint_dir", "data.workers", "data.prefetch_batches"
 LATER_KEYS = {"data.source": "captcha", "data.label_pattern": r"^([^_.]+)", "data.val_fraction": "0.1",
               "data.test_fraction": "0.1", "train.init": "", "train.precision": "fp32", "data.resize": "stretch",
               "data.auto_width": "false", "data.augment": "none", "train.restore_best": "false",
-              "train.minutes": "0.0", "data.oversample": "", "data.oversample_factor": "1.0"}
+              "train.minutes": "0.0", "data.oversample": "", "data.oversample_factor": "1.0",
+              "train.sample_budget": "0"}
 PRECISIONS = {"fp32": "float32", "bf16": "mixed_bfloat16"}  # train.precision -> Keras dtype policy
 PRECISION_CHOICES = ("auto", *PRECISIONS)
 
@@ -319,7 +340,17 @@ def load_preset(name: str) -> RunConfig:
     config = build_table(RunConfig, {**values, "preset": name}, where=f"preset {name!r}")
     for key, value in model.items():  # typed like `--set model.<field>=...`
         _apply_override(config, f"model.{key}", value)
+    _fit_sample_budget(config.train)
     return config
+
+
+def _fit_sample_budget(train: TrainConfig) -> None:
+    """With `train.sample_budget`, the phases scaled to that many samples (left as they are when the
+    budget is not a whole number of epochs: `validate` says so). Scaling twice changes nothing."""
+    per_epoch = train.steps_per_epoch * train.batch_size
+    if train.sample_budget > 0 and per_epoch > 0 and train.sample_budget % per_epoch == 0 and train.phases \
+            and all(phase.epochs > 0 for phase in train.phases):
+        train.phases = scale_phases(train.phases, train.sample_budget // per_epoch)
 
 
 def _preset_values(name: str, chain: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -356,6 +387,7 @@ def make_config(
     for key, value in items:
         _apply_override(config, key, value)
         given.add(key)
+    _fit_sample_budget(config.train)
     if config.data.source != "captcha" and not config.data.source.startswith(PIL_PREFIX):
         _read_folder(config, charset_given="data.charset" in given)
     validate(config)
@@ -553,6 +585,7 @@ def validate(config: RunConfig) -> None:
         problems.append(f"train.precision {train.precision!r} is not accepted; use one of {', '.join(PRECISION_CHOICES)}")
     if not (0 <= train.minutes <= 7 * 24 * 60):  # NaN fails both comparisons
         problems.append(f"train.minutes must be from 0 (off) to a week of minutes, got {train.minutes}")
+    problems += _sample_budget_problems(train)
     if not train.phases:
         problems.append("train.phases is empty; give at least one phase like [{epochs=20, lr=1e-3}]")
     problems += _phase_problems(train.phases)
@@ -582,6 +615,28 @@ def _oversample_problems(data: DataConfig) -> list[str]:
     if not 0 < data.oversample_factor <= 1000:  # NaN fails both comparisons
         problems.append(f"data.oversample_factor must be from above 0 to 1000 (1 = uniform), got {data.oversample_factor}")
     return problems
+
+
+def _sample_budget_problems(train: TrainConfig) -> list[str]:
+    if not train.sample_budget:
+        return []
+    per_epoch = train.steps_per_epoch * train.batch_size
+    if train.sample_budget < 0:
+        return [f"train.sample_budget must be 0 (off) or a positive number of samples, got {train.sample_budget}"]
+    if train.minutes:
+        return [f"train.sample_budget ({train.sample_budget}) and train.minutes ({train.minutes:g}) both set the "
+                "epochs; give one of them"]
+    if per_epoch <= 0:
+        return []
+    low = per_epoch * len(train.phases)
+    if train.sample_budget % per_epoch:
+        return [f"train.sample_budget = {train.sample_budget} is not a whole number of epochs of "
+                f"{train.steps_per_epoch} steps x {train.batch_size} = {per_epoch} samples; accepted: multiples of "
+                f"{per_epoch}, e.g. {max(low, per_epoch * round(train.sample_budget / per_epoch))}"]
+    if train.sample_budget < low:
+        return [f"train.sample_budget = {train.sample_budget} gives {train.sample_budget // per_epoch} epoch(s) to "
+                f"{len(train.phases)} phases; each needs one ({per_epoch} samples): accepted from {low}"]
+    return []
 
 
 def _phase_problems(phases: list[Phase]) -> list[str]:

@@ -13,13 +13,13 @@ An AVX2-only machine gets fewer epochs than an AVX-512 BF16 one for the same min
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import keras
 import numpy as np
 
 from zoo.models import ctc
-from zoo.config import Phase, RunConfig
+from zoo.config import Phase, RunConfig, scale_phases
 from zoo.data.stream import BatchStream
 from zoo.fitting import interrupts
 
@@ -78,21 +78,6 @@ class _BatchClock(keras.callbacks.Callback):
 def fitted_epochs(seconds_left: float, probe: Probe, steps_per_epoch: int, test_seconds: float = 0.0) -> int:
     """The whole epochs that fit the seconds left after the test and logging at the end (at least one)."""
     return max(1, int((seconds_left - test_seconds - LOGGING_SECONDS) // probe.epoch_seconds(steps_per_epoch)))
-
-
-def scale_phases(phases: list[Phase], epochs: int) -> list[Phase]:
-    """`phases` stretched or shrunk to `epochs` in all, each phase >= 1 epoch, warm-ups in proportion."""
-    total = sum(phase.epochs for phase in phases)
-    epochs = max(epochs, len(phases))
-    boundaries = [round(epochs * sum(p.epochs for p in phases[:i + 1]) / total) for i in range(len(phases))]
-    scaled, start = [], 0
-    for index, (phase, end) in enumerate(zip(phases, boundaries)):
-        end = max(end, start + 1)
-        end = min(end, epochs - (len(phases) - 1 - index))  # leave one epoch to each later phase
-        length = end - start
-        scaled.append(replace(phase, epochs=length, warmup=min(phase.warmup * length / phase.epochs, float(length))))
-        start = end
-    return scaled
 
 
 def fit(config: RunConfig, model: keras.Model, source, validation, workers: int,

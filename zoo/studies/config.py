@@ -78,7 +78,9 @@ class StudyConfig:
 
     def base_config(self) -> RunConfig:
         """The preset with this study's arch, seed and overrides (phases replaced per trial)."""
-        overrides = {**self.overrides, "tracking.experiment": self.name, "tracking.log_model": False}
+        # the study's `epochs` are the budget: a preset's train.sample_budget would rescale the trials' phases
+        overrides = {**self.overrides, "tracking.experiment": self.name, "tracking.log_model": False,
+                     "train.sample_budget": 0}
         return config_lib.make_config(self.arch, self.preset, self.seed, overrides)
 
     def samples(self) -> int:
