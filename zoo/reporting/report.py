@@ -26,7 +26,14 @@ from zoo import config as config_lib
 from zoo.tracking.run_tables import ReportDataError, RunTables
 from zoo.reporting.stats import mean_ci, samples_to_reach, welch_p_value
 
-THRESHOLDS = (0.90, 0.95, 0.99)
+# validation accuracies whose first crossing is reported (samples to ...); 99.46% is the reference's
+# published test figure (shared/DESIGN.md), reached there after 2,048,000 samples
+THRESHOLDS = (0.90, 0.95, 0.99, 0.9946)
+
+
+def threshold_key(threshold: float) -> str:
+    """'90', '99', '99.46': how a threshold names its columns."""
+    return f"{100 * threshold:.2f}".rstrip("0").rstrip(".")
 ALPHA = 0.05
 
 
@@ -60,8 +67,8 @@ def summarize(tables: RunTables, baseline: str) -> pd.DataFrame:
             row[metric] = group[metric].mean()
         for threshold in THRESHOLDS:
             reached = [samples_to_reach(curves[curves["run_id"] == run_id], threshold) for run_id in group["run_id"]]
-            row[f"samples_to_{round(100 * threshold)}"] = np.nanmean(reached) if any(np.isfinite(reached)) else math.nan
-            row[f"reached_{round(100 * threshold)}"] = int(np.isfinite(reached).sum())
+            row[f"samples_to_{threshold_key(threshold)}"] = np.nanmean(reached) if any(np.isfinite(reached)) else math.nan
+            row[f"reached_{threshold_key(threshold)}"] = int(np.isfinite(reached).sum())
         row["diff_vs_baseline"] = row["test_seq_acc"] - base_values.mean() if len(base_values) else math.nan
         row["p_vs_baseline"] = welch_p_value(group["test_seq_acc"], base_values) if variant != baseline else math.nan
         rows.append(row)
@@ -155,7 +162,7 @@ def display_table(summary: pd.DataFrame, compares: str = "architecture") -> pd.D
     shown["ms/image (b1)"] = summary["latency_ms_per_image"].map(lambda v: f"{v:.1f}")
     shown["train time (min)"] = summary["train_time_s"].map(lambda v: f"{v / 60:.1f}")
     for threshold in THRESHOLDS:
-        key = round(100 * threshold)
+        key = threshold_key(threshold)
         shown[f"samples to {key}%"] = [
             "not reached" if reached == 0 else f"{value / 1e3:,.1f}k" + ("" if reached == seeds else f" ({reached}/{seeds} seeds)")
             for value, reached, seeds in zip(summary[f"samples_to_{key}"], summary[f"reached_{key}"], summary["seeds"])
