@@ -4,7 +4,8 @@ Prints a table and ratios (and logs them as an MLflow run in experiment `bench`)
 - data: captcha images/s rendered by 1 worker process and by one per core (scaling per core);
 - training samples/s in fp32 and bf16 (mixed_bfloat16), each with the share of step time spent
   waiting for the next batch from the worker processes; then other set-ups against fp32 (XLA,
-  unrolled GRUs, batch sizes, and `model.fit` over the stream as `zoo.train` runs it);
+  unrolled GRUs, batch sizes, `model.fit` over the stream as `zoo.train` runs it, and Keras' own
+  unfused BatchNormalization, the zoo's training step before zoo.models.batch_norm);
 - tracking overhead: the same epochs with and without per-epoch MLflow logging + checkpointing;
 - inference images/s at batch 128 and ms/image at batch 1, fp32 and bf16;
 - with --exports: a trained zoo model (default bigru-cpu) in Keras, as LiteRT exports (float32,
@@ -15,6 +16,7 @@ Every figure is the median of repeats after a warm-up; paired figures run back t
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import sys
 import tempfile
@@ -49,11 +51,16 @@ TRAIN_VARIANTS = {
     "fp32_fit": {"precision": "fp32", "fit": True},
     "bf16_fit": {"precision": "bf16", "fit": True},
     "bf16_fit_batch32": {"precision": "bf16", "fit": True, "batch_size": 32},
+    # Keras' BatchNormalization instead of the fused one (zoo.models.batch_norm): the step as it was
+    # until 2026-11-29, so `train_bf16_vs_fp32_keras_bn` is bf16 against that fp32 baseline
+    "fp32_keras_bn": {"precision": "fp32", "keras_bn": True},
+    "bf16_keras_bn": {"precision": "bf16", "keras_bn": True},
 }
 
 
 def train_rate(config, precision: str, steps: int, repeats: int, workers: int, *, jit_compile: bool = False,
-               unroll: bool = False, batch_size: int | None = None, fit: bool = False) -> dict[str, float]:
+               unroll: bool = False, batch_size: int | None = None, fit: bool = False,
+               keras_bn: bool = False) -> dict[str, float]:
     """Median samples/s of `steps` training steps fed by the worker stream, and the input-wait share.
 
     By default one `train_on_batch` call a step (the wait for each batch is timed); with `fit`, as
@@ -64,7 +71,7 @@ def train_rate(config, precision: str, steps: int, repeats: int, workers: int, *
     from zoo import config as config_lib
     from zoo.models import ctc
     from zoo.data.stream import BatchStream, CaptchaSource
-    from zoo.models.builder import build_model
+    from zoo.models.builder import build_model, with_keras_batch_norm
 
     policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy(config_lib.PRECISIONS[precision])
@@ -76,6 +83,8 @@ def train_rate(config, precision: str, steps: int, repeats: int, workers: int, *
             from zoo.inference.export import unrolled
 
             model = unrolled(model)
+        if keras_bn:
+            model = with_keras_batch_norm(model)
         model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=ctc.CTCLoss(), jit_compile=jit_compile)
     finally:
         keras.config.set_dtype_policy(policy)
@@ -188,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-track", action="store_true", help="do not log the figures as an MLflow run")
     parser.add_argument("--no-variants", action="store_true",
                         help=f"skip the other training set-ups ({', '.join(TRAIN_VARIANTS)}), measured against fp32")
+    parser.add_argument("--variants", type=_variant_names, default=list(TRAIN_VARIANTS), metavar="A,B",
+                        help="only these of the other training set-ups (comma-separated; default: all)")
     parser.add_argument("--exports", action="store_true", help="also measure LiteRT and ONNX Runtime exports of a trained model")
     parser.add_argument("--export-model", default="bigru-cpu", help="the zoo model --exports converts (default bigru-cpu)")
     parser.add_argument("--export-test", type=int, default=1024, help="test captchas for the exports' accuracy (default 1024)")
@@ -236,19 +247,39 @@ def main(argv: list[str] | None = None) -> int:
     figures["train_bf16_vs_fp32"] = figures["train_samples_per_s_bf16"] / figures["train_samples_per_s_fp32"]
     figures["inference_bf16_vs_fp32"] = figures["inference_images_per_s_bf16"] / figures["inference_images_per_s_fp32"]
     if not args.no_variants:
-        for name, options in TRAIN_VARIANTS.items():
+        for name in args.variants:
+            options = TRAIN_VARIANTS[name]
             rate = train_rate(config, steps=steps, repeats=repeats, workers=cores, **options)["samples_per_s"]
             figures[f"train_samples_per_s_{name}"] = rate
             figures[f"train_{name}_vs_fp32"] = rate / figures["train_samples_per_s_fp32"]
             print(f"  {name}: train {rate:.1f} samples/s, {figures[f'train_{name}_vs_fp32']:.2f}x fp32", flush=True)
-        # the precision's own gain within the loop zoo.train runs (the ratios above are against train_on_batch fp32)
-        figures["train_bf16_fit_vs_fp32_fit"] = figures["train_samples_per_s_bf16_fit"] / figures["train_samples_per_s_fp32_fit"]
-        print(f"  within model.fit: bf16 {figures['train_bf16_fit_vs_fp32_fit']:.2f}x fp32", flush=True)
+        _paired_ratios(figures)
     small = config_lib.make_config(args.arch, args.preset, 0, {"train.steps_per_epoch": steps, "train.batch_size": 32})
     overhead = tracking_overhead(small, epochs=2 if args.quick else 4)
     figures["tracking_overhead"] = overhead["overhead"]
     print(f"  tracking: {overhead['plain_s']:.1f} s plain, {overhead['tracked_s']:.1f} s tracked", flush=True)
     return _finish(args, cores, figures)
+
+
+def _variant_names(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in TRAIN_VARIANTS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown training set-up(s) {', '.join(unknown) or repr(text)}; "
+                                         f"accepted: {', '.join(TRAIN_VARIANTS)}")
+    return names
+
+
+def _paired_ratios(figures: dict[str, float]) -> None:
+    """Ratios of two measured set-ups besides `..._vs_fp32`, where both were measured."""
+    pairs = {"train_bf16_fit_vs_fp32_fit": ("bf16_fit", "fp32_fit"),  # the precision's gain within model.fit
+             # the headline against the step as it was: bf16 with the fused layer / fp32 with Keras' layer
+             "train_bf16_vs_fp32_keras_bn": ("bf16", "fp32_keras_bn"),
+             "train_bf16_keras_bn_vs_fp32_keras_bn": ("bf16_keras_bn", "fp32_keras_bn")}
+    for key, (top, bottom) in pairs.items():
+        if f"train_samples_per_s_{top}" in figures and f"train_samples_per_s_{bottom}" in figures:
+            figures[key] = figures[f"train_samples_per_s_{top}"] / figures[f"train_samples_per_s_{bottom}"]
+            print(f"  {top} / {bottom}: {figures[key]:.2f}x", flush=True)
 
 
 def _finish(args, cores: int, figures: dict[str, float]) -> int:

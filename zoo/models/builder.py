@@ -13,6 +13,7 @@ from keras import layers
 
 from zoo.models import architectures, heads, registry
 from zoo.models.architectures import ArchConfig
+from zoo.models.batch_norm import FusedBatchNormalization
 
 list_models = registry.list_models
 
@@ -54,7 +55,7 @@ def _backbone(x, arch: ArchConfig):
         for conv in range(1, arch.convs_per_block + 1):
             # valid 3x3: each spatial axis shrinks by 2
             x = layers.Conv2D(filters, 3, kernel_initializer="he_uniform", name=f"conv{block}_{conv}")(x)
-            x = layers.BatchNormalization(name=f"conv{block}_{conv}_bn")(x)
+            x = FusedBatchNormalization(name=f"conv{block}_{conv}_bn")(x)  # Keras' BN, one fused op when training on TF
             x = layers.Activation("relu", name=f"conv{block}_{conv}_relu")(x)
         x = layers.MaxPooling2D((2, 2), name=f"pool{block}")(x)  # each spatial axis halves (floor)
     return x
@@ -90,6 +91,19 @@ def _float32_policy(node: dict) -> bool:
         node["config"]["name"] = "float32"
         return True
     return False
+
+
+def _keras_batch_norm(node: dict) -> bool:
+    if node.get("class_name") == FusedBatchNormalization.__name__:
+        node.update({"module": "keras.layers", "class_name": "BatchNormalization", "registered_name": None})
+        return True
+    return False
+
+
+def with_keras_batch_norm(model: keras.Model) -> keras.Model:
+    """`model` with Keras' own BatchNormalization where it has the fused one (same weights and results,
+    the unfused training step): the baseline `zoo.bench` measures the fused layer against."""
+    return rebuilt(model, _keras_batch_norm)
 
 
 def as_float32(model: keras.Model) -> keras.Model:
