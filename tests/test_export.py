@@ -62,6 +62,25 @@ def test_unrolled_model_has_the_same_weights_and_outputs(shipped, test_images):
     copy = export.unrolled(shipped.model)
     assert any(getattr(layer, "unroll", False) for layer in _all_layers(copy))
     assert np.array_equal(copy.predict_on_batch(test_images[:4]), shipped.model.predict_on_batch(test_images[:4]))
+    assert {layer.dtype_policy.name for layer in _all_layers(copy)} == {"float32"}
+
+
+def test_unrolled_can_keep_a_mixed_precision_policy():
+    """zoo.bench's `bf16_unrolled` set-up: unrolled, still computing in bfloat16."""
+    import keras
+
+    from zoo.models.builder import create_model
+
+    policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        model = create_model("bigru", height=32, width=64, num_classes=11, conv_filters=(8, 16))
+    finally:
+        keras.config.set_dtype_policy(policy)
+    kept = export.unrolled(model, float32=False)
+    assert any(getattr(layer, "unroll", False) for layer in _all_layers(kept))
+    assert kept.get_layer("conv1_1").dtype_policy.name == "mixed_bfloat16"
+    assert export.unrolled(model).get_layer("conv1_1").dtype_policy.name == "float32"
 
 
 def _all_layers(model):

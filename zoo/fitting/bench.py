@@ -82,7 +82,7 @@ def train_rate(config, precision: str, steps: int, repeats: int, workers: int, *
         if unroll:
             from zoo.inference.export import unrolled
 
-            model = unrolled(model)
+            model = unrolled(model, float32=False)  # keeps the bf16 policy (until 2026-11-29 it became float32)
         if keras_bn:
             model = with_keras_batch_norm(model)
         model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=ctc.CTCLoss(), jit_compile=jit_compile)

@@ -29,9 +29,10 @@ ONNX_OPSET = 17
 RECURRENT_LAYERS = {"GRU", "LSTM", "SimpleRNN"}
 
 
-def unrolled(model):
+def unrolled(model, float32: bool = True):
     """The same model with every recurrent layer unrolled over its (fixed) number of steps, computing
-    in float32 (a model trained in mixed bfloat16 keeps that policy in its layers; exports are float32)."""
+    in float32 (a model trained in mixed bfloat16 keeps that policy in its layers; exports are float32)
+    unless `float32=False` keeps each layer's policy (zoo.bench's bf16 set-up)."""
     from zoo.models.builder import _float32_policy, rebuilt
 
     def unroll(node: dict) -> bool:
@@ -40,7 +41,7 @@ def unrolled(model):
             return True
         return False
 
-    return rebuilt(model, lambda node: unroll(node) | _float32_policy(node))
+    return rebuilt(model, lambda node: unroll(node) | (float32 and _float32_policy(node)))
 
 
 def _check_quantization(quantize: str, accepted: tuple[str, ...], calibration: np.ndarray | None) -> None:
