@@ -69,6 +69,26 @@ class RunTables:
         return cls(name, **frames)
 
 
+def merged(tables: list[RunTables], experiment: str, presets: list[str] | None = None) -> RunTables:
+    """Several report folders' runs as one comparison named `experiment` (a run found in two folders
+    counts once), optionally only the runs of `presets`; a clear error when nothing is left."""
+    runs = pd.concat([table.runs for table in tables], ignore_index=True).drop_duplicates("run_id")
+    if presets:
+        unknown = sorted(set(presets) - set(runs["preset"].astype(str)))
+        if unknown:
+            raise ReportDataError(f"no runs of preset(s) {', '.join(unknown)} in the folders given; "
+                                  f"their presets: {', '.join(sorted(runs['preset'].astype(str).unique()))}")
+        runs = runs[runs["preset"].isin(presets)]
+    keep = set(runs["run_id"])
+
+    def rows(name: str) -> pd.DataFrame:
+        frame = pd.concat([getattr(table, name) for table in tables], ignore_index=True)
+        frame = frame[frame["run_id"].isin(keep)].drop(columns="variant", errors="ignore")
+        return frame.drop_duplicates(["run_id", "epoch"] if name == "curves" else ["run_id", "char"])
+
+    return RunTables(experiment, runs.assign(experiment=experiment).drop(columns="variant"), rows("curves"), rows("char_errors"))
+
+
 def variant_labels(runs: pd.DataFrame) -> pd.Series:
     """Per run: its arch (one preset in the table), its preset (one arch), else "arch · preset"."""
     if runs.empty or runs["preset"].nunique() <= 1:
