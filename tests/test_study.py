@@ -50,6 +50,21 @@ def finished(study) -> list[int]:
     return sorted(t.number for t in study.get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED)))
 
 
+def test_a_resumed_study_samples_anew_and_a_fresh_one_stays_reproducible(tmp_path):
+    from zoo.studies.runner import make_sampler, sampler_seed
+
+    config = load_study_config(write_config(tmp_path))
+    assert sampler_seed(config) == config.seed and sampler_seed(config, worker_index=1) == config.seed + 1
+    assert len({sampler_seed(config, w, n) for w in range(4) for n in range(20)}) == 80  # workers x resumes: all distinct
+
+    def first_params(sampler):
+        study = optuna.create_study(direction="maximize", sampler=sampler)
+        return suggest_phases(study.ask(), config)
+
+    assert first_params(make_sampler(config)) == first_params(make_sampler(config))  # the same seed, the same draw
+    assert first_params(make_sampler(config)) != first_params(make_sampler(config, trials_before=2))
+
+
 def test_split_epochs_gives_every_phase_at_least_one_epoch_and_keeps_the_budget():
     assert split_epochs(12, []) == [12]
     assert split_epochs(12, [0.5, 0.5]) == [6, 3, 3]
@@ -285,6 +300,8 @@ def test_a_committed_study_continues_from_a_clone_on_a_fresh_machine(store, tmp_
         optuna.storages.journal.JournalFileBackend(str(clone / report / "study.journal"))))
     assert len(finished(continued)) == 3  # one more trial, the two committed ones kept
     assert [t.value for t in continued.trials[:2]] == [t.value for t in kept.trials[:2]]
+    # the clone's sampler is seeded past the trials it found: it does not draw trial 0's schedule again
+    assert continued.trials[2].params != continued.trials[0].params
 
 
 def test_commit_is_refused_with_several_workers_or_a_database(tmp_path, capsys):

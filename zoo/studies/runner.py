@@ -102,18 +102,29 @@ def make_pruner(study_config: StudyConfig):
     return optuna.pruners.NopPruner()
 
 
-def make_sampler(study_config: StudyConfig, worker_index: int = 0):
+RESUME_SEED_STRIDE = 10_007  # seeds of processes that join a study holding trials (past any worker index)
+
+
+def sampler_seed(study_config: StudyConfig, worker_index: int = 0, trials_before: int = 0) -> int:
+    """The study's seed for a process starting on an empty study (so a one-worker study is reproducible),
+    moved on by the trials the study already holds: a seeded sampler restarted with the same seed
+    would draw the same start-up points again (a resumed study once re-ran trial 0's schedule twice)."""
+    return study_config.seed + worker_index + RESUME_SEED_STRIDE * trials_before
+
+
+def make_sampler(study_config: StudyConfig, worker_index: int = 0, trials_before: int = 0):
     """Seeded multivariate TPE: a one-worker study is reproducible, and the tuned schedule is the
     model's pick rather than a random draw. `group=True` because which lr_i exist depends on the
     number of phases; parallel workers get distinct seeds and lie about running trials (constant
-    liar) so they do not all sample the same point."""
+    liar) so they do not all sample the same point; a process joining a study that holds trials
+    gets a seed of its own (sampler_seed)."""
     import warnings
 
     import optuna
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # multivariate/group
-        return optuna.samplers.TPESampler(seed=study_config.seed + worker_index, multivariate=True, group=True,
+        return optuna.samplers.TPESampler(seed=sampler_seed(study_config, worker_index, trials_before), multivariate=True, group=True,
                                           n_startup_trials=study_config.sampler.startup_trials, constant_liar=True)
 
 
@@ -211,8 +222,10 @@ def worker(study_config: StudyConfig, storage_url: str | None, parent_run_id: st
     os.environ.pop("MLFLOW_RUN_ID", None)
     os.environ["MLFLOW_EXPERIMENT_ID"] = tracking.run_experiment_id(parent_run_id)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.load_study(study_name=study_config.name, storage=open_storage(storage_url),
-                              pruner=make_pruner(study_config), sampler=make_sampler(study_config, worker_index))
+    storage = open_storage(storage_url)
+    before = len(optuna.load_study(study_name=study_config.name, storage=storage).get_trials(deepcopy=False))
+    study = optuna.load_study(study_name=study_config.name, storage=storage, pruner=make_pruner(study_config),
+                              sampler=make_sampler(study_config, worker_index, before))
     ran, failures_in_a_row = 0, 0
     while True:
         taken = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING))]
