@@ -102,3 +102,18 @@ def test_ctrl_c_on_a_grid_leaves_its_training_killed_and_resumable(store, tmp_pa
     (run,) = mlflow.search_runs(search_all_experiments=True, output_format="list")
     assert run.info.status == "KILLED"  # ended by the training itself, not left RUNNING by a SIGKILL
     assert compare.run_status(compare.load_grid(grid_file).run_configs()[0]) == "resume"
+
+
+def test_the_state_estimates_the_runs_left_by_their_samples():
+    """A finished 128k run of 0.34 h and a 512k run not started: 1.36 h left, not one run's 0.34 h."""
+    from pathlib import Path
+
+    from zoo.grids.campaign import RunState, state_markdown
+    from zoo.grids.compare import GridConfig
+
+    grid = GridConfig("budgets", ["a-128k", "a-512k"], ["bigru"], [0], source=Path("experiments/budgets.toml"))
+    states = [RunState("bigru-a-128k-s0", "finished", 20, 20, 128_000, 0.34, 0.95),
+              RunState("bigru-a-512k-s0", "new", 0, 80, 512_000, None, None)]
+    text = state_markdown(grid, states, "a test box")
+    assert "**1 of 2 runs finished**" in text
+    assert "Measured: 0.27 h per 100,000 samples (on the machines below); about 1.4 h of runs left." in text

@@ -95,9 +95,10 @@ def run_states(grid: compare.GridConfig, out: Path | None = None) -> list[RunSta
 
 def state_markdown(grid: compare.GridConfig, states: list[RunState], machine: str) -> str:
     done = [s for s in states if s.status == "finished"]
-    measured = [s.hours / s.epochs_done * s.epochs for s in states if s.hours and s.epochs_done]
-    per_run = sum(measured) / len(measured) if measured else None
-    left = sum((1 - s.epochs_done / s.epochs) for s in states if s.status != "finished")
+    # hours per sample, so runs of several budgets are estimated by their own sizes
+    measured = [s.hours / (s.samples * s.epochs_done / s.epochs) for s in states if s.hours and s.epochs_done and s.samples]
+    per_sample = sum(measured) / len(measured) if measured else None
+    left = sum(s.samples * (1 - s.epochs_done / s.epochs) for s in states if s.status != "finished")
     lines = [
         f"# Campaign `{grid.experiment}`: state",
         "",
@@ -106,7 +107,8 @@ def state_markdown(grid: compare.GridConfig, states: list[RunState], machine: st
         "",
         f"**{len(done)} of {len(states)} runs finished**, {sum(s.status == 'in progress' for s in states)} in progress, "
         f"{sum(s.status == 'new' for s in states)} not started."
-        + (f" Measured: {per_run:.2f} h per run (on the machines below); about {left * per_run:.1f} h of runs left." if per_run else ""),
+        + (f" Measured: {per_sample * 100_000:.2f} h per 100,000 samples (on the machines below); about "
+           f"{left * per_sample:.1f} h of runs left." if per_sample else ""),
         "",
         "| run | status | epochs | samples | training hours | test seq acc | trained on |",
         "|---|---|---|---|---|---|---|",
