@@ -23,6 +23,11 @@ def blank_means(convert: Callable[[str], Any], default: Any) -> Callable[[str], 
     return parse
 
 
+def comma_separated(text: str) -> list[str]:
+    """`a, b,c` -> ["a", "b", "c"] (an argparse type for lists given as one argument)."""
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
 def parser(prog: str, doc: str) -> argparse.ArgumentParser:
     """An ArgumentParser for `prog` whose description is the whole docstring, laid out as written."""
     return argparse.ArgumentParser(prog=prog, description=describe(doc),

@@ -262,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _variant_names(text: str) -> list[str]:
-    names = [name.strip() for name in text.split(",") if name.strip()]
+    names = cli.comma_separated(text)
     unknown = [name for name in names if name not in TRAIN_VARIANTS]
     if unknown or not names:
         raise argparse.ArgumentTypeError(f"unknown training set-up(s) {', '.join(unknown) or repr(text)}; "

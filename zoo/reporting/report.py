@@ -36,6 +36,8 @@ THRESHOLDS = (0.90, 0.95, 0.99, 0.9946)
 def threshold_key(threshold: float) -> str:
     """'90', '99', '99.46': how a threshold names its columns."""
     return f"{100 * threshold:.2f}".rstrip("0").rstrip(".")
+
+
 ALPHA = 0.05
 
 
@@ -307,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--from-csv", type=Path, nargs="+", metavar="DIR", help="rebuild from the runs.csv/curves.csv/"
                         "char_errors.csv of a report folder; several folders are merged into one comparison (--out "
                         "names it; a run in two folders counts once)")
-    parser.add_argument("--presets", type=lambda text: [p.strip() for p in text.split(",") if p.strip()], metavar="A,B",
+    parser.add_argument("--presets", type=cli.comma_separated, metavar="A,B",
                         help="with --from-csv: only the runs of these presets")
     parser.add_argument("--baseline", help="the variant every other one is tested against (default: bigru for "
                         "a grid of architectures, the grid's first preset for a grid of presets)")

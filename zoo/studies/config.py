@@ -170,7 +170,8 @@ def phases_from_params(params: dict[str, Any], study: StudyConfig) -> list[Phase
     return [Phase(epochs=epochs, lr=rate) for epochs, rate in zip(split_epochs(study.epochs, shares), rates)]
 
 
-TUNED_BY = re.compile(r"^# The best learning-rate phases of Optuna study '([^']*)'")
+TUNED_HEADER = "The best learning-rate phases of Optuna study"  # a tuned preset's first line starts so (runner.finish)
+TUNED_BY = re.compile(rf"^# {re.escape(TUNED_HEADER)} '([^']*)'")
 
 
 def tuned_written_by(path: Path) -> str | None:
@@ -185,8 +186,8 @@ def check_tuned_target(config: StudyConfig, folder: Path) -> Path:
     """Where the study will write its tuned preset; refused when another study's (or a hand-written)
     preset is there, before any trial trains."""
     path = Path(folder) / f"{config.tuned_name()}.toml"
-    if path.exists() and tuned_written_by(path) != config.name:
-        owner = tuned_written_by(path)
+    owner = tuned_written_by(path)
+    if path.exists() and owner != config.name:
         what = f"study {owner!r}" if owner else "hand (not a study)"
         raise ConfigError(f"{path} was written by {what}; study {config.name!r} would overwrite it with its best "
                           f"schedule. Name this study's preset with tuned_preset = \"...\" in {config.source or 'its config'}")

@@ -31,7 +31,7 @@ from zoo import cli
 from zoo import config as config_lib
 from zoo.commits import commit
 from zoo.config import ConfigError
-from zoo.studies.config import StudyConfig, check_tuned_target, load_study_config
+from zoo.studies.config import TUNED_HEADER, StudyConfig, check_tuned_target, load_study_config
 
 DEFAULT_CONFIG = config_lib.EXPERIMENTS_DIR / "study-bigru.toml"
 DEFAULT_STORAGE = config_lib.PROJECT_DIR / "optuna-studies.journal"
@@ -222,10 +222,8 @@ def worker(study_config: StudyConfig, storage_url: str | None, parent_run_id: st
     os.environ.pop("MLFLOW_RUN_ID", None)
     os.environ["MLFLOW_EXPERIMENT_ID"] = tracking.run_experiment_id(parent_run_id)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = open_storage(storage_url)
-    before = len(optuna.load_study(study_name=study_config.name, storage=storage).get_trials(deepcopy=False))
-    study = optuna.load_study(study_name=study_config.name, storage=storage, pruner=make_pruner(study_config),
-                              sampler=make_sampler(study_config, worker_index, before))
+    study = optuna.load_study(study_name=study_config.name, storage=open_storage(storage_url), pruner=make_pruner(study_config))
+    study.sampler = make_sampler(study_config, worker_index, len(study.get_trials(deepcopy=False)))  # seeded past them
     ran, failures_in_a_row = 0, 0
     while True:
         taken = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING))]
@@ -442,7 +440,7 @@ def finish(study, study_config: StudyConfig, parent_run_id: str, tuned_dir: Path
     source = study_config.source
     if source is not None and Path(source).resolve().is_relative_to(config_lib.PROJECT_DIR):
         source = Path(source).resolve().relative_to(config_lib.PROJECT_DIR)  # no machine's paths in a committed preset
-    header = (f"The best learning-rate phases of Optuna study {study_config.name!r} ({source}), written "
+    header = (f"{TUNED_HEADER} {study_config.name!r} ({source}), written "
               f"{date.today()}:\ntrial {best.number} reached val_seq_acc {best.value:.4f} after "
               f"{study_config.samples():,} samples on preset {study_config.preset!r} (seed {study_config.seed}).\n"
               f"  python -m zoo.train --arch {study_config.arch} --preset {name}")
