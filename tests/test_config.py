@@ -165,3 +165,30 @@ def test_adding_a_config_field_keeps_the_hashes_of_configs_that_do_not_use_it():
 
     assert config_hash(make_config("bigru", "tiny", 0, ["train.precision=fp32"])) == "8a734eb5"
     assert config_hash(make_config("bigru", "reference", 0, ["train.precision=fp32"])) == "4178b6ca"
+
+
+def test_every_shipped_experiment_file_loads(tmp_path):
+    """The configs in experiments/ are what README commands run: each grid, study and preset loads and
+    validates, so a renamed key or preset cannot leave one broken until someone runs it."""
+    import tomllib
+
+    from zoo.config import EXPERIMENTS_DIR
+    from zoo.data.pil_captchas import draw_folder
+    from zoo.grids.compare import load_grid
+    from zoo.studies.config import load_study_config
+
+    kinds = {}
+    for path in sorted(EXPERIMENTS_DIR.glob("*.toml")):
+        table = tomllib.loads(path.read_text())
+        kind = table.get("kind", "preset")
+        kinds[kind] = kinds.get(kind, 0) + 1
+        if kind == "comparison":
+            load_grid(path)
+        elif kind == "study":
+            load_study_config(path)
+        else:  # a folder preset is run with --data
+            if table.get("data", {}).get("auto_width") and not (tmp_path / "labels.csv").exists():
+                draw_folder(tmp_path, 12, lengths=(4, 6))
+            folder = [f"data.source=folder:{tmp_path}"] if table.get("data", {}).get("auto_width") else []
+            make_config("bigru", path.stem, 0, folder)
+    assert kinds.get("comparison", 0) >= 10 and kinds.get("study", 0) >= 4 and kinds.get("preset", 0) >= 20

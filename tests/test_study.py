@@ -79,6 +79,29 @@ def test_suggest_phases_maps_a_trial_onto_the_fixed_budget(tmp_path):
     assert config.samples() == 10 * 2 * 8
 
 
+def test_a_space_with_shapes_draws_the_last_decay_and_first_warmup_and_a_plain_one_does_not(tmp_path):
+    shaped = STUDY.format(name="s", trials=2).replace("epochs = 3", "epochs = 10").replace(
+        "lr = [1e-4, 1e-2]", 'lr = [1e-4, 1e-2]\ndecay = ["constant", "cosine"]\nwarmup = [0.0, 0.5]')
+    config = load_study_config(write_config(tmp_path, text=shaped))
+    phases = suggest_phases(FixedTrial({"phases": 2, "lr_0": 3e-3, "lr_1": 2e-4, "share_0": 0.6,
+                                        "decay": "cosine", "warmup": 0.25}), config)
+    assert [(p.epochs, p.lr, p.warmup, p.decay) for p in phases] == [(6, 3e-3, 1.5, "constant"), (4, 2e-4, 0.0, "cosine")]
+    one_cycle = suggest_phases(FixedTrial({"phases": 1, "lr_0": 3e-3, "decay": "cosine", "warmup": 0.1}), config)
+    assert [(p.epochs, p.warmup, p.decay) for p in one_cycle] == [(10, 1.0, "cosine")]
+    assert config.search_space()["decay"] == ["constant", "cosine"] and config.search_space()["warmup"] == [0.0, 0.5]
+    from zoo.config import validate
+    run = config.base_config()
+    run.train.phases = phases
+    validate(run)  # a drawn schedule is a valid run
+
+    plain = load_study_config(write_config(tmp_path, name="plain"))
+    study = optuna.create_study(direction="maximize")
+    trial = study.ask()
+    assert all(p.decay == "constant" and p.warmup == 0 for p in suggest_phases(trial, plain))
+    assert not {"decay", "warmup"} & set(trial.params)  # not searched: not drawn, so TPE's space is unchanged
+    assert set(plain.search_space()) == {"phases", "lr", "share", "epochs", "samples"}  # studies stored before still match
+
+
 @pytest.mark.parametrize("change, message", [
     (("trials = 3", "trials = 0"), "trials must be a positive integer"),
     (("lr = [1e-4, 1e-2]", "lr = [1e-2, 1e-4]"), "space.lr must be [low, high] with 0 < low < high"),
@@ -90,6 +113,9 @@ def test_suggest_phases_maps_a_trial_onto_the_fixed_budget(tmp_path):
     (("warmup_epochs = 1", "warmup_epochs = \"one\""), "pruner: warmup_epochs: cannot read 'one' as int"),
     (("warmup_epochs = 1", "warmup_epochs = 1\npatience = 2"), "pruner: unknown key(s) patience; accepted: kind, startup_trials"),
     (("lr = [1e-4, 1e-2]", "lr = [1e-4, \"high\"]"), "space: lr: cannot read 'high' as float"),
+    (("lr = [1e-4, 1e-2]", "lr = [1e-4, 1e-2]\ndecay = [\"cosine\", \"step\"]"), "space.decay must list distinct shapes from constant, linear, cosine"),
+    (("lr = [1e-4, 1e-2]", "lr = [1e-4, 1e-2]\ndecay = []"), "space.decay must list distinct shapes"),
+    (("lr = [1e-4, 1e-2]", "lr = [1e-4, 1e-2]\nwarmup = [0.0, 1.0]"), "space.warmup must be a [low, high] share of the first phase"),
     (("warmup_epochs = 1", "warmup_epochs = 1\npercentile = 150.0"), "pruner.percentile must be a number from 0 to 100"),
     (("preset = \"smoke\"", "preset = \"nope\""), "unknown preset 'nope'"),
     (("epochs = 3", "epochs = 3\ntuned_preset = \"../tuned\""), "tuned_preset must be a preset name"),

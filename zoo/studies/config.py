@@ -11,6 +11,8 @@ mapping from an Optuna trial to a run config whose phases share one fixed sample
     [space]
     phases = [1, 3]                # how many phases (inclusive range)
     lr = [1e-4, 1e-2]              # each phase's learning rate, log scale
+    decay = ["constant", "cosine"] # the last phase's shapes to choose from (default: constant only)
+    warmup = [0.0, 0.5]            # the first phase's linear warm-up, as a share of its epochs (default: none)
     [pruner]
     kind = "median"                # median | percentile | none
     startup_trials = 3
@@ -41,6 +43,8 @@ MIN_SHARE, MAX_SHARE = 0.05, 0.95  # each phase's share of the epochs still unas
 class SearchSpace:
     phases: tuple[int, int] = (1, 3)  # how many phases, inclusive
     lr: tuple[float, float] = (1e-4, 1e-2)  # each phase's learning rate, log scale
+    decay: tuple[str, ...] = ("constant",)  # the last phase's decay, one of these (config.DECAYS; to end_lr 0)
+    warmup: tuple[float, float] = (0.0, 0.0)  # the first phase's warm-up share of its epochs, [low, high]
 
 
 @dataclass(frozen=True)
@@ -88,8 +92,14 @@ class StudyConfig:
         return self.epochs * base.steps_per_epoch * base.batch_size
 
     def search_space(self) -> dict[str, Any]:
-        return {"phases": list(self.space.phases), "lr": list(self.space.lr),
-                "share": [MIN_SHARE, MAX_SHARE], "epochs": self.epochs, "samples": self.samples()}
+        space = {"phases": list(self.space.phases), "lr": list(self.space.lr),
+                 "share": [MIN_SHARE, MAX_SHARE], "epochs": self.epochs, "samples": self.samples()}
+        # the shapes are keys only when searched, so a study stored before they existed still matches
+        if self.space.decay != SearchSpace.decay:
+            space["decay"] = list(self.space.decay)
+        if self.space.warmup != SearchSpace.warmup:
+            space["warmup"] = list(self.space.warmup)
+        return space
 
 
 def load_study_config(path: str | Path, *, arch: str | None = None, trials: int | None = None,
@@ -123,6 +133,12 @@ def _range_problems(config: StudyConfig) -> list[str]:
             problems.append(f"space.lr must be [low, high] with 0 < low < high, got {list(space.lr)}")
         if config.epochs < space.phases[0]:
             problems.append(f"epochs ({config.epochs}) cannot hold {space.phases[0]} phases of at least one epoch each")
+    unknown_decays = [decay for decay in space.decay if decay not in config_lib.DECAYS]
+    if not space.decay or unknown_decays or len(set(space.decay)) != len(space.decay):
+        problems.append(f"space.decay must list distinct shapes from {', '.join(config_lib.DECAYS)}, got {list(space.decay)}")
+    if len(space.warmup) != 2 or not 0 <= space.warmup[0] <= space.warmup[1] < 1:
+        problems.append(f"space.warmup must be a [low, high] share of the first phase with 0 <= low <= high < 1, "
+                        f"got {list(space.warmup)}")
     if config.tuned_preset and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", config.tuned_preset):
         problems.append(f"tuned_preset must be a preset name (letters, digits, '.', '_', '-'), got {config.tuned_preset!r}")
     if config.arch not in registry.list_models():
@@ -154,20 +170,31 @@ def split_epochs(total: int, shares: list[float]) -> list[int]:
 
 
 def suggest_phases(trial, study: StudyConfig) -> list[Phase]:
-    """The trial's phases: how many, each one's learning rate and share of the fixed epoch budget."""
+    """The trial's phases: how many, each one's learning rate and share of the fixed epoch budget,
+    and, where the space has them, the last phase's decay and the first phase's warm-up."""
     space = study.space
     count = trial.suggest_int("phases", space.phases[0], min(space.phases[1], study.epochs))
-    rates = [trial.suggest_float(f"lr_{index}", *space.lr, log=True) for index in range(count)]
-    shares = [trial.suggest_float(f"share_{index}", MIN_SHARE, MAX_SHARE) for index in range(count - 1)]
-    return [Phase(epochs=epochs, lr=rate) for epochs, rate in zip(split_epochs(study.epochs, shares), rates)]
+    for index in range(count):
+        trial.suggest_float(f"lr_{index}", *space.lr, log=True)
+    for index in range(count - 1):
+        trial.suggest_float(f"share_{index}", MIN_SHARE, MAX_SHARE)
+    if len(space.decay) > 1:
+        trial.suggest_categorical("decay", list(space.decay))
+    if space.warmup[1] > 0:
+        trial.suggest_float("warmup", *space.warmup)
+    return phases_from_params(trial.params, study)
 
 
 def phases_from_params(params: dict[str, Any], study: StudyConfig) -> list[Phase]:
-    """The phases of a finished trial, from its params (the same mapping as suggest_phases)."""
+    """The phases of a trial's params (those suggest_phases drew); a shape the space does not search
+    takes its one value."""
     count = params["phases"]
     shares = [params[f"share_{index}"] for index in range(count - 1)]
-    rates = [params[f"lr_{index}"] for index in range(count)]
-    return [Phase(epochs=epochs, lr=rate) for epochs, rate in zip(split_epochs(study.epochs, shares), rates)]
+    phases = [Phase(epochs=epochs, lr=params[f"lr_{index}"])
+              for index, epochs in enumerate(split_epochs(study.epochs, shares))]
+    phases[-1].decay = params.get("decay", study.space.decay[0])
+    phases[0].warmup = round(params.get("warmup", study.space.warmup[0]) * phases[0].epochs, 3)
+    return phases
 
 
 TUNED_HEADER = "The best learning-rate phases of Optuna study"  # a tuned preset's first line starts so (runner.finish)

@@ -434,7 +434,7 @@ def finish(study, study_config: StudyConfig, parent_run_id: str, tuned_dir: Path
         export_study(study, figures, report_dir)
     tracking.log_to_run(parent_run_id, metrics={"best_val_seq_acc": best.value, "best_trial": best.number, **counts},
                         params={f"best.{key}": value for key, value in best.params.items()},
-                        tags={"best_phases": json.dumps([[p.epochs, p.lr] for p in config.train.phases])},
+                        tags={"best_phases": config_lib.flatten(config)["train.phases"]},
                         figures=figures)
     name = study_config.tuned_name()
     source = study_config.source
