@@ -1,6 +1,7 @@
 """Learning-rate studies: config checks, the phase mapping, and real studies on real Optuna storages
 (a journal file, and a PostgreSQL server started for the test)."""
 
+import json
 import os
 import shutil
 import signal
@@ -207,8 +208,10 @@ def test_study_processes_started_together_share_one_parent_run(store, tmp_path):
 @pytest.mark.integration
 def test_two_workers_on_postgresql_track_parent_and_children_and_write_the_tuned_preset(store, tmp_path, postgres):
     """The one real multi-worker study: worker processes on a PostgreSQL server finish exactly the
-    requested trials, nest them under one parent run and write the tuned preset and the record."""
-    config = write_config(tmp_path, "two", trials=4)
+    requested trials, nest them under one parent run and write the tuned preset and the record; the
+    space has the schedule's shapes, which reach each trial's run and the preset."""
+    shaped = STUDY.format(name="two", trials=4).replace("lr = [1e-4, 1e-2]", 'lr = [1e-4, 1e-2]\ndecay = ["constant", "cosine"]\nwarmup = [0.0, 0.3]')
+    config = write_config(tmp_path, "two", text=shaped)
     result = subprocess.run(study_command(config, postgres, "--workers", "2"), capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-4000:]
     study = optuna.load_study(study_name="two", storage=postgres)
@@ -229,9 +232,12 @@ def test_two_workers_on_postgresql_track_parent_and_children_and_write_the_tuned
         assert child.data.tags["mlflow.parentRunId"] == parent.info.run_id
         assert child.info.status == ("FINISHED" if trial.state == TrialState.COMPLETE else "KILLED")
         assert [m.step for m in client.get_metric_history(child.info.run_id, "val_seq_acc")] == list(range(1, len(trial.intermediate_values) + 1))
+        assert json.loads(child.data.params["train.phases"]) == trial.user_attrs["phases"]
+        assert trial.user_attrs["phases"][-1].get("decay", "constant") == trial.params["decay"]
     tuned = (tmp_path / "tuned" / "tuned-bigru.toml").read_text()
     best = study.best_trial
     assert f"trial {best.number} reached val_seq_acc" in tuned and f"lr = {best.params['lr_0']!r}" in tuned
+    assert f'decay = "{best.params["decay"]}", end_lr = 0.0, reset = true }}]' in tuned  # the last phase's shape
     import pandas as pd
 
     trials = pd.read_csv(tmp_path / "report" / "trials.csv")  # the committable record of the study

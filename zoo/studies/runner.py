@@ -195,7 +195,7 @@ def run_trial(trial, study_config: StudyConfig, parent_run_id: str) -> float:
     config_lib.validate(config)
     trial.set_user_attr("host", socket.gethostname())
     trial.set_user_attr("pid", os.getpid())
-    trial.set_user_attr("phases", [[phase.epochs, phase.lr] for phase in config.train.phases])
+    trial.set_user_attr("phases", json.loads(config_lib.flatten(config)["train.phases"]))  # shapes beside epochs and rates
     result = train(config, restart=True, parent_run_id=parent_run_id, final_test=False,
                    run_name=f"{study_config.arch}-trial-{trial.number:03d}",
                    extra_tags={"study": study_config.name, "trial": str(trial.number)},
