@@ -234,6 +234,22 @@ def test_report_folders_merge_into_one_comparison_that_rebuilds_on_its_own(tmp_p
     assert "no runs of preset(s) nope in the folders given; their presets: reference-512k-b32-nodrop" in capsys.readouterr().err
 
 
+def test_a_merge_of_several_budgets_says_each_runs_budget(tmp_path):
+    """128k runs (campaign-schedule-budgets) beside 512k ones (reference-512k-levers): the summary
+    names the range and the table gets a samples column; one budget keeps the table as it was."""
+    reports = REPO / "reports"
+    out = tmp_path / "budgets"
+    assert report.main(["--from-csv", str(reports / "campaign-schedule-budgets"), str(reports / "reference-512k-levers"),
+                        "--presets", "reference-recipe-128k,reference-512k-b32-nodrop", "--out", str(out),
+                        "--baseline", "reference-recipe-128k"]) == 0
+    text = (out / "README.md").read_text()
+    assert "128,000 to 512,000 training samples per run (budgets differ: see the samples column)" in text
+    assert "| reference-recipe-128k | 1 | 128.0k |" in text and "| reference-512k-b32-nodrop | 1 | 512.0k |" in text
+    one_budget = report.build(RunTables.from_csv(reports / "reference-512k-levers"), "reference-512k-b32-nodrop")
+    assert "samples" not in report.display_table(one_budget.summary, "preset").columns
+    assert "512,000 training samples per run." in one_budget.findings[0]
+
+
 def test_a_committed_report_shows_no_machine_paths(tmp_path):
     assert report.shown(REPO / "reports" / "heads") == "reports/heads"
     assert report.shown(tmp_path / "out") == str(tmp_path / "out")  # outside the repository: as given

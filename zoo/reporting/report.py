@@ -85,8 +85,10 @@ def findings(summary: pd.DataFrame, baseline: str, compares: str = "architecture
     plural = {"architecture": "architectures", "preset": "presets", "variant": "variants"}[compares]
     fewest, most = summary["seeds"].min(), summary["seeds"].max()
     seeds = f"{fewest}" if fewest == most else f"{fewest}-{most}"
-    samples = summary["samples"].max()
-    lines.append(f"{len(summary)} {plural}, {seeds} seeds each, {samples:,.0f} training samples per run. "
+    fewest_samples, most_samples = summary["samples"].min(), summary["samples"].max()
+    samples = (f"{most_samples:,.0f} training samples per run" if fewest_samples == most_samples else
+               f"{fewest_samples:,.0f} to {most_samples:,.0f} training samples per run (budgets differ: see the samples column)")
+    lines.append(f"{len(summary)} {plural}, {seeds} seeds each, {samples}. "
                  f"Differences are called significant at p < {ALPHA} (Welch's t-test on test full-sequence accuracy, "
                  f"no correction for {len(summary) - 1} comparisons).")
     if fewest < 2:
@@ -155,6 +157,8 @@ def build(tables: RunTables, baseline: str | None = None) -> Report:
 def display_table(summary: pd.DataFrame, compares: str = "architecture") -> pd.DataFrame:
     """The summary as people read it: percentages with intervals, rounded costs."""
     shown = pd.DataFrame({compares: summary["variant"], "seeds": summary["seeds"]})
+    if summary["samples"].nunique() > 1:  # a merged report of several budgets: say each one's
+        shown["samples"] = summary["samples"].map(lambda v: f"{v / 1e3:,.1f}k")
     shown["test seq acc (%)"] = [_pct(m, h) for m, h in zip(summary["test_seq_acc"], summary["test_seq_acc_ci"])]
     shown["test char acc (%)"] = [_pct(m, h) for m, h in zip(summary["test_char_acc"], summary["test_char_acc_ci"])]
     shown["test NED"] = [_plain(m, h, 4) for m, h in zip(summary["test_ned"], summary["test_ned_ci"])]
