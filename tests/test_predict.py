@@ -3,6 +3,7 @@
 import io
 import json
 import shutil
+import zipfile
 
 import keras
 import numpy as np
@@ -283,6 +284,9 @@ def test_a_tracked_model_is_shipped_with_its_card_and_reads_the_same(store, tmp_
     assert card["test"]["seq_acc"] == pytest.approx(result.metrics["test_seq_acc"], abs=1e-4)
     assert f"starting from the weights of `{SHIPPED}`" in (folder / "README.md").read_text()
     assert not [path.name for path in folder.iterdir() if path.name.startswith(".")]  # no partial file left
+    with zipfile.ZipFile(folder / "model.keras") as saved:  # plain Keras layers: loads without the zoo package
+        layers = json.loads(saved.read("config.json"))["config"]["layers"]
+    assert {layer["registered_name"] for layer in layers} == {None} and "BatchNormalization" in {layer["class_name"] for layer in layers}
     shipped, tracked = pretrained.load(str(folder)), pretrained.load("models:/zoo-bigru@champion")
     source = CaptchaSource(shipped.info.charset, 4, 4, shipped.width, shipped.height, seed=99)
     batch = np.stack([source.sample(i)[0] for i in range(4)])

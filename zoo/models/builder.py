@@ -102,7 +102,8 @@ def _keras_batch_norm(node: dict) -> bool:
 
 def with_keras_batch_norm(model: keras.Model) -> keras.Model:
     """`model` with Keras' own BatchNormalization where it has the fused one (same weights and results,
-    the unfused training step): the baseline `zoo.bench` measures the fused layer against."""
+    the unfused training step): the baseline `zoo.bench` measures the fused layer against, and the
+    logged and shipped models, which then load with plain Keras."""
     return rebuilt(model, _keras_batch_norm)
 
 

@@ -300,7 +300,11 @@ def log_reader_model(model, *, registered_name: str | None, metadata: dict[str, 
             if score is not None:
                 _promote_if_better(registered_name, str(version), score)
         return uri
-    inference = keras.Model(model.inputs, model.outputs, name=model.name)  # same layers, no loss/optimizer
+    from zoo.models.builder import with_keras_batch_norm
+
+    # same weights, no loss/optimizer, Keras' own BatchNormalization (the fused one is a training step):
+    # the saved model.keras loads with plain Keras, without the zoo package
+    inference = with_keras_batch_norm(keras.Model(model.inputs, model.outputs, name=model.name))
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "model.keras"
         inference.save(path)
