@@ -248,6 +248,12 @@ def test_a_merge_of_several_budgets_says_each_runs_budget(tmp_path):
     one_budget = report.build(RunTables.from_csv(reports / "reference-512k-levers"), "reference-512k-b32-nodrop")
     assert "samples" not in report.display_table(one_budget.summary, "preset").columns
     assert "512,000 training samples per run." in one_budget.findings[0]
+    from zoo.reporting import figures
+
+    merged = RunTables.from_csv(out)  # the curves beside their error on a log scale, the targets marked
+    accuracy, error = figures.learning_curves(merged.curves, sorted(set(merged.runs["variant"])), report.THRESHOLDS).axes
+    assert error.get_yscale() == "log" and len(error.get_lines()) == len(accuracy.get_lines()) + len(report.THRESHOLDS)
+    assert [text.get_text() for text in error.texts] == ["90%", "95%", "99%", "99.46%"]
 
 
 def test_a_committed_report_shows_no_machine_paths(tmp_path):

@@ -18,19 +18,33 @@ def _colors(variants: list[str]) -> dict[str, tuple]:
     return {variant: palette(i % palette.N) for i, variant in enumerate(variants)}
 
 
-def learning_curves(curves: pd.DataFrame, variants: list[str]):
-    """Validation full-sequence accuracy vs training samples: mean line and min-max band over seeds."""
+def learning_curves(curves: pd.DataFrame, variants: list[str], thresholds: tuple[float, ...] = ()):
+    """Validation full-sequence accuracy vs training samples (mean line and min-max band over seeds),
+    and beside it the error on a log scale, where 95 / 99 / 99.46% (`thresholds`) are told apart."""
     colors = _colors(variants)
-    figure, axis = plt.subplots(figsize=(9, 5))
+    figure, (axis, error_axis) = plt.subplots(1, 2, figsize=(14, 5))
+    floor = 0.01  # % error drawn for a perfect check (1 in 10,000): a log axis has no 0
     for variant in variants:
         rows = curves[curves["variant"] == variant]
         by_samples = rows.groupby("samples_seen")["val_seq_acc"]
-        x = by_samples.mean().index / 1e3
-        axis.plot(x, 100 * by_samples.mean(), marker=".", color=colors[variant], label=f"{variant} ({rows['seed'].nunique()} seeds)")
-        axis.fill_between(x, 100 * by_samples.min(), 100 * by_samples.max(), color=colors[variant], alpha=0.15, linewidth=0)
+        x = by_samples.mean().index / 1e3  # samples -> thousands
+        label = f"{variant} ({rows['seed'].nunique()} seeds)"
+        for target, to_percent in ((axis, lambda acc: 100 * acc), (error_axis, lambda acc: np.maximum(100 * (1 - acc), floor))):
+            target.plot(x, to_percent(by_samples.mean()), marker=".", color=colors[variant], label=label)
+            target.fill_between(x, to_percent(by_samples.min()), to_percent(by_samples.max()), color=colors[variant], alpha=0.15, linewidth=0)
     axis.set(xlabel="training samples (thousands)", ylabel="validation full-sequence accuracy (%)",
              title="Learning curves (line: mean over seeds, band: min-max)")
-    axis.grid(alpha=0.3)
+    error_axis.set(xlabel="training samples (thousands)", ylabel="validation full-sequence error (%, log scale)",
+                   yscale="log", title="The same as error, log scale: the last points told apart")
+    lowest = max(100 * (1 - curves["val_seq_acc"].max()), floor) if len(curves) else floor
+    error_axis.set_ylim(lowest / 2, 100)
+    for threshold in thresholds:
+        error = 100 * (1 - threshold)
+        error_axis.axhline(error, color="grey", linestyle=":", linewidth=1)
+        error_axis.annotate(f"{100 * threshold:g}%", (0, error), xycoords=("axes fraction", "data"), fontsize=8,
+                            color="grey", xytext=(2, 2), textcoords="offset points")
+    for target in (axis, error_axis):
+        target.grid(alpha=0.3)
     axis.legend(fontsize=8, ncol=2)
     figure.tight_layout()
     return figure

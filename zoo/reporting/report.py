@@ -144,7 +144,7 @@ def build(tables: RunTables, baseline: str | None = None) -> Report:
     variants = list(summary["variant"])
     figures = {
         "accuracy.png": plots.accuracy_bars(tables.runs, variants, baseline),
-        "learning_curves.png": plots.learning_curves(tables.curves, variants),
+        "learning_curves.png": plots.learning_curves(tables.curves, variants, THRESHOLDS),
         "pareto.png": plots.pareto(tables.runs, variants),
     }
     if not tables.char_errors.empty:
