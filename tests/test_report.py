@@ -256,6 +256,22 @@ def test_a_merge_of_several_budgets_says_each_runs_budget(tmp_path):
     assert [text.get_text() for text in error.texts] == ["90%", "95%", "99%", "99.46%"]
 
 
+def test_a_merge_again_into_its_folder_keeps_its_notes_and_takes_the_new_runs(tmp_path):
+    """A merged report grows as its campaigns finish runs: merging again into the same --out, without
+    --note, keeps the notes written the first time and writes the merge line anew."""
+    reports, out = REPO / "reports", tmp_path / "grown"
+    folders = [str(reports / "campaign-schedule-budgets"), str(reports / "reference-512k-levers")]
+    first = ["--from-csv", *folders, "--presets", "reference-recipe-128k,reference-512k-b32-nodrop", "--out", str(out)]
+    assert report.main([*first, "--note", "Checks differ: 10,000 and 1,024."]) == 0
+    again = ["--from-csv", *folders, "--presets", "reference-recipe-128k,reference-512k-b32-nodrop,reference-512k-b32-nodrop-o0x8",
+             "--baseline", "reference-recipe-128k", "--out", str(out)]
+    assert report.main(again) == 0
+    notes = (out / "notes.txt").read_text().splitlines()
+    assert notes[0] == "Checks differ: 10,000 and 1,024." and len(notes) == 2
+    assert notes[1].startswith("Merged from 2 report folder(s)") and "--baseline reference-recipe-128k --out" in notes[1]
+    assert notes[1].endswith("; 3 runs.") and len(RunTables.from_csv(out).runs) == 3
+
+
 def test_a_committed_report_shows_no_machine_paths(tmp_path):
     assert report.shown(REPO / "reports" / "heads") == "reports/heads"
     assert report.shown(tmp_path / "out") == str(tmp_path / "out")  # outside the repository: as given

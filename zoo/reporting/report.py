@@ -291,7 +291,11 @@ def write(report: Report, out: Path, notes: list[str] = ()) -> list[Path]:
     return [out / "index.html", out / "README.md"]
 
 
-def _tables_from_csv(folders: list[Path], out: Path | None, presets: list[str] | None) -> tuple[RunTables, str]:
+MERGED_FROM = "Merged from "  # the note a merge writes starts so
+
+
+def _tables_from_csv(folders: list[Path], out: Path | None, presets: list[str] | None,
+                     baseline: str | None = None) -> tuple[RunTables, str]:
     """One folder's tables (a rebuild), or several folders' merged under --out's name, and a note that says
     what was merged (kept in notes.txt, so the merged folder rebuilds on its own)."""
     from zoo.tracking import run_tables
@@ -302,8 +306,9 @@ def _tables_from_csv(folders: list[Path], out: Path | None, presets: list[str] |
         raise ReportDataError("merging report folders (several --from-csv, or --presets) needs --out: the merged report's folder and name")
     tables = run_tables.merged([RunTables.from_csv(folder) for folder in folders], Path(out).name, presets)
     command = (f"python -m zoo.report --from-csv {' '.join(shown(folder) for folder in folders)}"
-               + (f" --presets {','.join(presets)}" if presets else "") + f" --out {shown(out)}")
-    return tables, f"Merged from {len(folders)} report folder(s) by `{command}`; {len(tables.runs)} runs."
+               + (f" --presets {','.join(presets)}" if presets else "") + (f" --baseline {baseline}" if baseline else "")
+               + f" --out {shown(out)}")
+    return tables, f"{MERGED_FROM}{len(folders)} report folder(s) by `{command}`; {len(tables.runs)} runs."
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -318,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", help="the variant every other one is tested against (default: bigru for "
                         "a grid of architectures, the grid's first preset for a grid of presets)")
     parser.add_argument("--note", action="append", default=[], help="a caveat to print under the summary (repeatable; "
-                        "kept in notes.txt, reused by --from-csv)")
+                        "kept in notes.txt, reused by --from-csv: a rebuild of the folder, or a merge again into the same --out)")
     args = parser.parse_args(argv)
     from zoo.tracking import run_tables
     from zoo import tracking
@@ -328,9 +333,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.presets and not args.from_csv:
             raise ReportDataError("--presets picks runs from --from-csv folders; give the folders")
         if args.from_csv:
-            tables, merge_note = _tables_from_csv(args.from_csv, args.out, args.presets)
-            if not notes and len(args.from_csv) == 1 and (args.from_csv[0] / NOTES_FILE).is_file():
-                notes = (args.from_csv[0] / NOTES_FILE).read_text().splitlines()
+            tables, merge_note = _tables_from_csv(args.from_csv, args.out, args.presets, args.baseline)
+            # without --note, a rebuild keeps the folder's notes, and a merge again into --out keeps --out's
+            kept = args.from_csv[0] if len(args.from_csv) == 1 and not merge_note else args.out
+            if not notes and kept is not None and (kept / NOTES_FILE).is_file():
+                notes = [line for line in (kept / NOTES_FILE).read_text().splitlines()
+                         if not (merge_note and line.startswith(MERGED_FROM))]  # the merge line is written anew
             notes = [*notes, *([merge_note] if merge_note else [])]
         else:
             tables = run_tables.from_mlflow(args.experiment)
