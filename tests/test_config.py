@@ -186,9 +186,10 @@ def test_every_shipped_experiment_file_loads(tmp_path):
             load_grid(path)
         elif kind == "study":
             load_study_config(path)
-        else:  # a folder preset is run with --data
-            if table.get("data", {}).get("auto_width") and not (tmp_path / "labels.csv").exists():
+        elif table.get("data", {}).get("auto_width"):  # a folder preset, run with --data
+            if not (tmp_path / "labels.csv").exists():
                 draw_folder(tmp_path, 12, lengths=(4, 6))
-            folder = [f"data.source=folder:{tmp_path}"] if table.get("data", {}).get("auto_width") else []
-            make_config("bigru", path.stem, 0, folder)
+            make_config("bigru", path.stem, 0, [f"data.source=folder:{tmp_path}"])
+        else:
+            make_config("bigru", path.stem)
     assert kinds.get("comparison", 0) >= 10 and kinds.get("study", 0) >= 4 and kinds.get("preset", 0) >= 20

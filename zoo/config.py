@@ -93,6 +93,13 @@ class Phase:
 PHASE_DEFAULTS = {"warmup": 0.0, "decay": "constant", "end_lr": 0.0, "reset": True}
 
 
+def phases_as_written(phases: list[Phase]) -> list[dict[str, Any]]:
+    """Each phase as a dict without the fields left at their defaults: `[{"epochs": 5, "lr": 0.001,
+    "decay": "cosine"}]` (the `train.phases` MLflow param, a study trial's recorded phases)."""
+    return [{key: item for key, item in dataclasses.asdict(phase).items() if PHASE_DEFAULTS.get(key, ...) != item}
+            for phase in phases]
+
+
 def scale_phases(phases: list[Phase], epochs: int) -> list[Phase]:
     """`phases` stretched or shrunk to `epochs` in all, each phase >= 1 epoch, warm-ups in proportion
     (train.sample_budget here, train.minutes in zoo.fitting.time_budget)."""
@@ -271,7 +278,7 @@ def flatten(config: RunConfig) -> dict[str, str]:
 
     def walk(prefix: str, value: Any) -> None:
         if prefix == "train.phases":
-            value = [{key: item for key, item in phase.items() if PHASE_DEFAULTS.get(key, ...) != item} for phase in value]
+            value = phases_as_written(config.train.phases)
         if isinstance(value, dict) and prefix != "model":
             for key, item in value.items():
                 walk(f"{prefix}.{key}" if prefix else key, item)

@@ -195,7 +195,7 @@ def run_trial(trial, study_config: StudyConfig, parent_run_id: str) -> float:
     config_lib.validate(config)
     trial.set_user_attr("host", socket.gethostname())
     trial.set_user_attr("pid", os.getpid())
-    trial.set_user_attr("phases", json.loads(config_lib.flatten(config)["train.phases"]))  # shapes beside epochs and rates
+    trial.set_user_attr("phases", config_lib.phases_as_written(config.train.phases))  # shapes beside epochs and rates
     result = train(config, restart=True, parent_run_id=parent_run_id, final_test=False,
                    run_name=f"{study_config.arch}-trial-{trial.number:03d}",
                    extra_tags={"study": study_config.name, "trial": str(trial.number)},
@@ -434,7 +434,7 @@ def finish(study, study_config: StudyConfig, parent_run_id: str, tuned_dir: Path
         export_study(study, figures, report_dir)
     tracking.log_to_run(parent_run_id, metrics={"best_val_seq_acc": best.value, "best_trial": best.number, **counts},
                         params={f"best.{key}": value for key, value in best.params.items()},
-                        tags={"best_phases": config_lib.flatten(config)["train.phases"]},
+                        tags={"best_phases": json.dumps(config_lib.phases_as_written(config.train.phases))},
                         figures=figures)
     name = study_config.tuned_name()
     source = study_config.source
