@@ -57,7 +57,10 @@ def test_smoke_run_is_fully_tracked(store, tmp_path):
     artifacts = {a.path for folder in ("", "plots", "errors", "metrics") for a in MlflowClient().list_artifacts(result.run_id, folder)}
     assert {"config.json", "model_summary.txt", "plots/learning_curves.png", "plots/predictions.png",
             "plots/character_errors.png", "plots/step_argmax.png", "errors/character_errors.csv", "errors/confused_pairs.csv",
-            "metrics/history.csv"} <= artifacts
+            "metrics/history.csv", "errors/misreads.csv"} <= artifacts
+    misreads = tracking.load_table(result.run_id, "errors/misreads.csv")  # the test captchas seq_acc counts wrong
+    assert list(misreads.columns) == ["index", "label", "read"] and (misreads["label"] != misreads["read"]).all()
+    assert 1 - len(misreads) / config.data.test_size == pytest.approx(metrics["test_seq_acc"])
     versions = MlflowClient().search_model_versions("name='zoo-bilstm'")
     assert [v.run_id for v in versions] == [result.run_id]
     assert MlflowClient().get_model_version_by_alias("zoo-bilstm", "champion").run_id == result.run_id

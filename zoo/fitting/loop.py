@@ -26,6 +26,7 @@ from zoo.inference import evaluation, pretrained
 from zoo.data import folder_data
 from zoo.fitting import figures, hardware, interrupts, schedules, time_budget
 from zoo import tracking
+from zoo.tracking.run_tables import MISREADS_ARTIFACT
 from zoo.fitting.checkpoints import KeepBest, RunCheckpoint, SaveEveryEpoch
 from zoo.config import ConfigError, RunConfig
 from zoo.data.stream import BatchStream, cached_split, default_workers, source_for
@@ -289,6 +290,7 @@ def _final_evaluation(model, config: RunConfig, run_id: str, workers: int):
     errors = evaluation.character_errors(result.predictions, result.labels, data.charset)
     tracking.log_table(errors, "errors/character_errors.csv")
     tracking.log_table(evaluation.confused_pairs(result.predictions, result.labels), "errors/confused_pairs.csv")
+    tracking.log_table(result.misreads(), MISREADS_ARTIFACT)
     tracking.log_figure(figures.character_errors(errors, f"{config.run_name}: errors per true character on {len(labels)} test captchas"),
                         "plots/character_errors.png")
     if not isinstance(test_source, folder_data.FolderSource):  # the reference's 0-vs-O case, drawn for this charset

@@ -2,7 +2,10 @@
 
 Most grids use one preset (and the grid's overrides), so every architecture sees the identical
 seeded sample stream and budget; a grid of several presets (`presets = [...]`) compares recipes, e.g.
-learning-rate schedules at the same budget. Runs go into the grid's MLflow experiment. Rerunning the
+learning-rate schedules at the same budget. A grid whose parts differ (fewer seeds for some
+architectures, a check of other rates first) lists `[[groups]]`, each its own archs x presets x
+seeds (the top level's preset and seeds are each group's defaults); runs go in the groups' order,
+and a run two groups name is one run. Runs go into the grid's MLflow experiment. Rerunning the
 command skips runs already FINISHED there and resumes unfinished ones from their checkpoint.
 A run that fails is reported and the grid goes on; the exit status says whether any failed.
 """
@@ -23,20 +26,45 @@ from zoo.models import registry
 from zoo.config import ConfigError, RunConfig
 
 @dataclass
+class GridBlock:
+    """archs x presets x seeds, names already expanded."""
+
+    archs: list[str]
+    presets: list[str]
+    seeds: list[int]
+
+
+def _union(lists) -> list:
+    return list(dict.fromkeys(item for items in lists for item in items))
+
+
+@dataclass
 class GridConfig:
     experiment: str
-    presets: list[str]
-    archs: list[str]  # registered names, patterns already expanded
-    seeds: list[int]
+    blocks: list[GridBlock]  # one for a plain grid; a grid of [[groups]] has one per group, in order
     overrides: dict[str, object] = field(default_factory=dict)
     source: Path | None = None
     # result-neutral settings of this command line (a campaign's --checkpoint-dir), passed on as --set
     local: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def archs(self) -> list[str]:
+        return _union(block.archs for block in self.blocks)
+
+    @property
+    def presets(self) -> list[str]:
+        return _union(block.presets for block in self.blocks)
+
+    @property
+    def seeds(self) -> list[int]:
+        return _union(block.seeds for block in self.blocks)
+
     def run_configs(self, extra: dict[str, object] | None = None) -> list[RunConfig]:
+        """Every run of the grid once, in the groups' order (a run named by two groups comes first where it first appears)."""
         overrides = {**self.overrides, **self.local, **(extra or {}), "tracking.experiment": self.experiment}
-        return [config_lib.make_config(arch, preset, seed, overrides)
-                for arch in self.archs for preset in self.presets for seed in self.seeds]
+        names = _union([(arch, preset, seed) for arch in block.archs for preset in block.presets for seed in block.seeds]
+                       for block in self.blocks)
+        return [config_lib.make_config(arch, preset, seed, overrides) for arch, preset, seed in names]
 
     def run_config(self, run_name: str, extra: dict[str, object] | None = None) -> RunConfig:
         """The config of the grid's run `run_name` (as zoo.train --grid builds it in its own process)."""
@@ -44,6 +72,16 @@ class GridConfig:
         if run_name not in configs:
             raise ConfigError(f"{self.source}: no run {run_name!r} in this grid; its runs: {', '.join(configs)}")
         return configs[run_name]
+
+
+@dataclass
+class GridGroup:
+    """One `[[groups]]` table: its own archs x presets x seeds (preset and seeds default to the grid's)."""
+
+    archs: list[str] = field(default_factory=list)  # registered names or fnmatch patterns
+    preset: str = ""
+    presets: list[str] = field(default_factory=list)
+    seeds: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -56,6 +94,7 @@ class GridFile:
     archs: list[str] = field(default_factory=lambda: ["*"])  # registered names or fnmatch patterns
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
     overrides: dict[str, object] = field(default_factory=dict)  # run config keys, as `--set` takes them
+    groups: list[GridGroup] = field(default_factory=list)  # parts with their own archs/presets/seeds, run in order
 
 
 def load_grid(path: str | Path) -> GridConfig:
@@ -65,16 +104,29 @@ def load_grid(path: str | Path) -> GridConfig:
         problems.append("experiment must be a non-empty string (the MLflow experiment of the grid)")
     if "presets" in keys and not grid_file.presets:
         problems.append("presets must be a non-empty list of preset names, got []")
-    presets = _presets(grid_file, problems)
-    archs = _expand(grid_file.archs, problems)
-    seeds = grid_file.seeds
-    if not seeds or any(s < 0 for s in seeds):
-        problems.append(f"seeds must be a non-empty list of integers >= 0, got {seeds!r}")
-    elif len(set(seeds)) != len(seeds):
-        problems.append(f"seeds repeat: {seeds}")
+    if grid_file.groups and "archs" in keys:
+        problems.append("a grid of [[groups]] names its archs in each group, not at the top level")
+    tables = grid_file.groups or [GridGroup(grid_file.archs)]
+    blocks = []
+    for number, group in enumerate(tables, 1):
+        where = f"groups[{number}]: " if grid_file.groups else ""
+        if grid_file.groups and group.preset and group.presets:
+            problems.append(f"{where}give either preset or presets, not both")
+        chosen = GridFile(preset=group.preset or ("" if group.presets else grid_file.preset),
+                          presets=group.presets or ([] if group.preset else grid_file.presets))
+        seeds = group.seeds or grid_file.seeds
+        group_problems: list[str] = []
+        presets = _presets(chosen, group_problems)
+        archs = _expand(group.archs, group_problems)
+        if not seeds or any(s < 0 for s in seeds):
+            group_problems.append(f"seeds must be a non-empty list of integers >= 0, got {seeds!r}")
+        elif len(set(seeds)) != len(seeds):
+            group_problems.append(f"seeds repeat: {seeds}")
+        problems += [where + problem for problem in group_problems]
+        blocks.append(GridBlock(archs, presets, seeds))
     if problems:
         raise ConfigError(f"{path}: " + "; ".join(problems))
-    grid = GridConfig(grid_file.experiment, presets, archs, seeds, grid_file.overrides, Path(path))
+    grid = GridConfig(grid_file.experiment, blocks, grid_file.overrides, Path(path))
     grid.run_configs()  # every run validated now, before the first one trains
     return grid
 

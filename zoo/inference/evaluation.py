@@ -19,6 +19,14 @@ class Evaluation:
     metrics: dict[str, float]  # seq_acc, char_acc, ned (the fit metrics: greedy, the reference's rule); read_seq_acc
     predictions: list[str]  # the readings, as zoo.predict reads (held to the label lengths when min_length is given)
     labels: list[str]
+    greedy: list[str]  # the greedy decodes cut to max_length, the readings seq_acc scores
+
+    def misreads(self) -> pd.DataFrame:
+        """The captchas seq_acc counts wrong: index in the split, label, greedy reading. Every other
+        captcha of the split was read right, so this is each captcha's correctness, compactly
+        (paired comparisons of runs tested on the same split)."""
+        rows = [(index, label, read) for index, (label, read) in enumerate(zip(self.labels, self.greedy)) if read != label]
+        return pd.DataFrame(rows, columns=["index", "label", "read"])
 
 
 def evaluate(model: keras.Model, images: np.ndarray, labels: np.ndarray, charset: str, max_length: int,
@@ -32,12 +40,13 @@ def evaluate(model: keras.Model, images: np.ndarray, labels: np.ndarray, charset
     logits = model.predict(images, batch_size=batch_size, verbose=verbose)  # n x steps x classes+1
     metrics = ctc.score_logits(logits, labels, max_length)
     texts = ctc.labels_to_texts(labels, charset)
+    greedy = ctc.decode_texts(logits, charset, max_length)
     if min_length is None:
-        predictions = ctc.decode_texts(logits, charset, max_length)
+        predictions = greedy
     else:
         predictions = ctc.labels_to_texts(ctc.decode_in_lengths(logits, min_length, max_length)[0], charset)
         metrics["read_seq_acc"] = float(np.mean([read == text for read, text in zip(predictions, texts)]))
-    return Evaluation(metrics, predictions, texts)
+    return Evaluation(metrics, predictions, texts, greedy)
 
 
 def _misreads(predictions: list[str], labels: list[str]):

@@ -23,6 +23,7 @@ RUN_METRICS = ["test_seq_acc", "test_read_seq_acc", "test_char_acc", "test_ned",
                "latency_ms_per_image"]
 CURVE_METRICS = ["samples_seen", "val_seq_acc", "val_char_acc", "val_ned", "loss", "val_loss", "lr", "epoch_time"]
 CSV_NAMES = {"runs": "runs.csv", "curves": "curves.csv", "char_errors": "char_errors.csv"}
+MISREADS_ARTIFACT = "errors/misreads.csv"  # per run: the test captchas it misread (index, label, read)
 
 
 class ReportDataError(ValueError):
