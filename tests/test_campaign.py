@@ -43,16 +43,16 @@ def test_campaign_records_commits_and_ships_what_it_finished(store, tmp_path, mo
 
     grid = compare.load_grid(grid_file)
     shipped_dir = tmp_path / "pretrained"
-    assert "shipped best-gru" in campaign.ship_if_better(grid, "best-gru", shipped_dir)
+    assert "shipped best-gru" in campaign.ship_if_better(grid, "best-gru", shipped_dir).line
     card = pretrained.shipped_card("best-gru", shipped_dir)
     assert card["test"]["seq_acc"] == pytest.approx(runs["test_seq_acc"][0], abs=1e-4) and card["samples_in_all"] == 32
     assert card["trained_on"]["keras_backend"] == "tensorflow" and card["trained_on"]["machine"]
-    assert campaign.ship_if_better(grid, "best-gru", shipped_dir) is None  # not better than itself
+    assert "does not beat the shipped" in campaign.ship_if_better(grid, "best-gru", shipped_dir).line  # not better than itself
     mlflow.MlflowClient().log_metric(runs["run_id"][0], "test_seq_acc", 0.99470001, step=1)  # not exact at 4 digits
-    assert "shipped best-gru" in campaign.ship_if_better(grid, "best-gru", shipped_dir)  # it beats its old card
+    assert campaign.ship_if_better(grid, "best-gru", shipped_dir).shipped  # it beats its old card
     card_file = shipped_dir / "best-gru" / "card.json"
     assert json.loads(card_file.read_text())["test"]["seq_acc"] == 0.9947  # below the run's own score
-    assert campaign.ship_if_better(grid, "best-gru", shipped_dir) is None  # the same run is never shipped again
+    assert not campaign.ship_if_better(grid, "best-gru", shipped_dir).shipped  # the same run is never shipped again
     pretrained.ship(card["source"]["model_uri"], "best-gru", shipped_dir)  # shipped again: the same lineage
     assert pretrained.shipped_card("best-gru", shipped_dir)["samples_in_all"] == 32
 
@@ -71,6 +71,33 @@ def test_campaign_records_commits_and_ships_what_it_finished(store, tmp_path, mo
     again = pd.read_csv(out / "runs.csv")
     assert list(again["run_id"]) == list(runs["run_id"])  # the committed row is kept, not lost
     assert "**1 of 1 runs finished**" in (out / "STATE.md").read_text()
+
+
+def test_a_run_of_another_task_or_test_never_replaces_a_shipped_model(store, tmp_path):
+    """Issue 31: a 2-digit run shipped over the 99.59% `bigru`. Only the same task, on the same test, and better ships."""
+    import shutil
+
+    grid_file = tmp_path / "digits.toml"
+    grid_file.write_text('kind = "comparison"\nexperiment = "digits"\narchs = ["gru"]\npreset = "smoke"\nseeds = [0]\n'
+                         f'overrides = {{ checkpoint_dir = "{tmp_path / "ckpt"}", "data.charset" = "0123456789", '
+                         '"data.min_length" = 2, "data.max_length" = 2 }\n')
+    assert campaign.main([str(grid_file), "--out", str(tmp_path / "out")]) == 0
+    grid = compare.load_grid(grid_file)
+    shipped_dir = tmp_path / "pretrained"
+    (shipped_dir / "bigru").mkdir(parents=True)
+    shutil.copy(pretrained.PRETRAINED_DIR / "bigru" / "card.json", shipped_dir / "bigru")  # the real card, as shipped
+    before = (shipped_dir / "bigru" / "card.json").read_text()
+
+    refused = campaign.ship_if_better(grid, "bigru", shipped_dir)
+    assert not refused.shipped and "another task or test" in refused.line
+    assert "charset '0123456789' instead of '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ'" in refused.line
+    assert "max_length '2' instead of '4'" in refused.line and "test_size '16' instead of '10000'" in refused.line
+    assert (shipped_dir / "bigru" / "card.json").read_text() == before and not (shipped_dir / "bigru" / "model.keras").exists()
+
+    first = campaign.ship_if_better(grid, "digits", shipped_dir)  # a name of its own: nothing to protect
+    assert first.shipped and pretrained.shipped_card("digits", shipped_dir)["task"]["charset"] == "0123456789"
+    card = pretrained.shipped_card("digits", shipped_dir)
+    assert pretrained.card_task(card) == pretrained.card_task({k: v for k, v in card.items() if k != "task"}) | {"test_size": "16"}
 
 
 def test_bad_hours_are_refused(tmp_path):

@@ -162,9 +162,16 @@ def _all_finished(grid: compare.GridConfig, out: Path):
     return run_tables.RunTables(grid.experiment, merged("runs"), merged("curves"), merged("char_errors"))
 
 
-def ship_if_better(grid: compare.GridConfig, name: str, folder: Path | None = None) -> str | None:
-    """Ship the grid's best finished run as `name` when it beats what is shipped under that name on the
-    same task (charset, lengths, input size, test set); returns a line saying what was shipped."""
+@dataclass
+class Shipping:
+    shipped: bool
+    line: str  # what was shipped, or why not
+
+
+def ship_if_better(grid: compare.GridConfig, name: str, folder: Path | None = None) -> Shipping | None:
+    """Ship the grid's best finished run as `name` when nothing is shipped under that name, or when the
+    run is the same task (charset, lengths, input size, data source) tested on the same test (seed,
+    size) and beats the shipped model there; anything else is refused, saying why. None: no run yet."""
     from zoo.inference import pretrained
     from zoo import tracking
 
@@ -172,14 +179,12 @@ def ship_if_better(grid: compare.GridConfig, name: str, folder: Path | None = No
     if best is None:
         return None
     folder = folder or pretrained.PRETRAINED_DIR
-    current = pretrained.shipped_card(name, folder)
-    candidate = tracking.load_reader(best["model_uri"]).info.metadata()
-    if current is not None:
-        same_task = all(current.get(key) == candidate.get(key) for key in ("charset", "min_length", "max_length"))
-        if same_task and not pretrained.beats_card(best["test_seq_acc"], current):
-            return None  # a tie at the card's precision keeps what is shipped (and never re-ships the same run)
+    refusal = pretrained.why_not_ship(tracking.model_run(best["model_uri"]), best["test_seq_acc"],
+                                      pretrained.shipped_card(name, folder))
+    if refusal:
+        return Shipping(False, f"not shipped as {name}: the best run, {best['run_name']}, is {refusal}")
     pretrained.ship(best["model_uri"], name, folder)
-    return f"shipped {name}: {best['run_name']} ({best['test_seq_acc']:.2%} on the test set)"
+    return Shipping(True, f"shipped {name}: {best['run_name']} ({best['test_seq_acc']:.2%} on the test set)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -252,12 +257,13 @@ def main(argv: list[str] | None = None) -> int:
 def _ship_and_commit(grid: compare.GridConfig, args: argparse.Namespace, out: Path, what: str) -> None:
     from zoo.inference import pretrained
 
-    shipped = ship_if_better(grid, args.ship) if args.ship else None
-    if shipped:
-        print(shipped, flush=True)
+    shipping = ship_if_better(grid, args.ship) if args.ship else None
+    shipped = shipping is not None and shipping.shipped
+    if shipping:
+        print(shipping.line, flush=True)
     if args.commit:
         paths = [out] + ([pretrained.PRETRAINED_DIR / args.ship] if shipped else [])
-        commit(paths, f"campaign {grid.experiment}: {what}" + (f"; {shipped}" if shipped else ""))
+        commit(paths, f"campaign {grid.experiment}: {what}" + (f"; {shipping.line}" if shipped else ""))
 
 
 if __name__ == "__main__":

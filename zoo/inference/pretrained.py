@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sys
 from datetime import date
 from pathlib import Path
@@ -149,6 +150,40 @@ def beats_card(score: float, card: dict | None) -> bool:
     return card is None or round(score, CARD_DIGITS) > card["test"].get("seq_acc", 0)
 
 
+SAME_TEST_KEYS = ("charset", "min_length", "max_length", "width", "height", "source", "test_seed", "test_size")
+
+
+def run_task(params: dict[str, str]) -> dict[str, str]:
+    """What a tracked run read and how it was tested (its `data.*` params), as text."""
+    return {key: str(params.get(f"data.{key}", "")) for key in SAME_TEST_KEYS}
+
+
+def card_task(card: dict) -> dict[str, str]:
+    """The same for a shipped model's card (cards shipped before `task` was written: from their fields)."""
+    if "task" in card:
+        return {key: str(card["task"].get(key, "")) for key in SAME_TEST_KEYS}
+    match = re.match(r"uint8 (\d+) x (\d+) x 3", card.get("input", ""))
+    height, width = match.groups() if match else ("", "")
+    return {"charset": card.get("charset", ""), "min_length": str(card.get("min_length", "")),
+            "max_length": str(card.get("max_length", "")), "width": width, "height": height,
+            "source": card.get("data_source", "captcha"), "test_seed": str(card.get("test_seed", "")),
+            "test_size": str(card.get("test_size", ""))}
+
+
+def why_not_ship(run: dict, score: float, card: dict | None) -> str | None:
+    """None when the run (`tracking.model_run`) may replace what the card describes: nothing is
+    shipped, or the run is the same task, tested on the same test, and better there. Else why not."""
+    if card is None:
+        return None
+    shipped, candidate = card_task(card), run_task(run["params"])
+    differences = [f"{key} {candidate[key]!r} instead of {shipped[key]!r}" for key in SAME_TEST_KEYS if candidate[key] != shipped[key]]
+    if differences:
+        return "another task or test (" + ", ".join(differences) + ")"
+    if not beats_card(score, card):  # a tie at the card's precision keeps what is shipped (and never re-ships the same run)
+        return f"{score:.2%} on the test set does not beat the shipped {card['test'].get('seq_acc', 0):.2%}"
+    return None
+
+
 def samples_in_all(samples: int, init: str | None) -> int:
     """`samples` plus every sample of the shipped model it started from (and that model's own start)."""
     card = shipped_card(init) if init else None
@@ -189,6 +224,7 @@ def ship(uri: str, name: str, folder: Path = PRETRAINED_DIR) -> Path:
         "samples_in_all": in_all,
         "test": {key.removeprefix("test_"): round(value, CARD_DIGITS) for key, value in metrics.items() if key.startswith("test_")},
         "test_size": int(params.get("data.test_size", 0)),
+        "task": run_task(params),  # what it reads and how it was tested: another run ships under this name only when the same
         "test_seed": int(params.get("data.test_seed", 0)),
         "data_source": params.get("data.source", "captcha"),  # the generator (or folder) trained and tested on
         "params": int(metrics.get("params", 0)),
