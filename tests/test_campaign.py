@@ -144,3 +144,84 @@ def test_the_state_estimates_the_runs_left_by_their_samples():
     text = state_markdown(grid, states, "a test box")
     assert "**1 of 2 runs finished**" in text
     assert "Measured: 0.27 h per 100,000 samples (on the machines below); about 1.4 h of runs left." in text
+
+
+def _git_repo(path):
+    path.mkdir()
+    subprocess.run(["git", "init", "-q", str(path)], check=True)
+    subprocess.run(["git", "-C", str(path), "config", "user.email", "test@example.com"], check=True)
+    subprocess.run(["git", "-C", str(path), "config", "user.name", "test"], check=True)
+    return path
+
+
+def _alive(pid: int) -> bool:
+    from pathlib import Path
+
+    try:
+        state = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("State:"))
+    except (OSError, StopIteration):
+        return False
+    return "Z" not in state.split()[1]  # a zombie has ended; only its exit status is left to collect
+
+
+def test_two_campaigns_on_one_grid_train_each_run_once(store, tmp_path):
+    """Issue 31: each campaign fixed its to-do list at start, so both trained s1; the report counted it twice."""
+    import sys
+
+    grid_file = tmp_path / "twice.toml"
+    grid_file.write_text('kind = "comparison"\nexperiment = "twice"\narchs = ["gru"]\npreset = "smoke"\nseeds = [0, 1]\n'
+                         f'overrides = {{ checkpoint_dir = "{tmp_path / "ckpt"}" }}\n')
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "zoo.campaign", str(grid_file), "--out", str(out)]
+    campaigns = [subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                 for _ in range(2)]
+    outputs = [process.communicate(timeout=600)[0] for process in campaigns]
+    assert [process.returncode for process in campaigns] == [0, 0], outputs
+    assert sum("left to it" in output or "finished meanwhile" in output for output in outputs) >= 1, outputs
+    runs = mlflow.search_runs(experiment_names=["twice"], output_format="list")
+    assert sorted(run.info.run_name for run in runs) == ["gru-smoke-s0", "gru-smoke-s1"]
+    assert {run.info.status for run in runs} == {"FINISHED"}
+    assert sorted(pd.read_csv(out / "runs.csv")["seed"]) == [0, 1]
+
+
+def test_a_run_trained_twice_counts_once_in_a_report():
+    from zoo.tracking.run_tables import RunTables
+
+    runs = pd.DataFrame({"run_id": ["a", "b", "c"], "arch": "gru", "seed": [1, 1, 2], "preset": "p",
+                         "config_hash": ["h1", "h1", "h2"], "test_seq_acc": [0.9, 0.8, 0.7]})
+    curves = pd.DataFrame({"run_id": ["a", "b", "c"], "epoch": 1, "val_seq_acc": 0.5})
+    errors = pd.DataFrame({"run_id": ["a", "b", "c"], "char": "0", "occurrences": 4, "errors": 1})
+    tables = RunTables("x", runs, curves, errors)
+    assert list(tables.runs["run_id"]) == ["a", "c"] and list(tables.curves["run_id"]) == ["a", "c"]
+    assert list(tables.char_errors["run_id"]) == ["a", "c"]
+
+
+def test_a_killed_campaign_takes_its_training_with_it_and_its_rerun_commits(store, tmp_path):
+    """Issue 31: after `kill -9` of a campaign its training ran on; the rerun found its lock, and the next committed nothing."""
+    import signal
+    import sys
+    import time
+
+    grid_file = tmp_path / "killed.toml"
+    grid_file.write_text('kind = "comparison"\nexperiment = "killed"\narchs = ["gru"]\npreset = "smoke"\nseeds = [0]\n'
+                         f'overrides = {{ checkpoint_dir = "{tmp_path / "ckpt"}", "train.phases" = [{{ epochs = 12, lr = 1e-3 }}] }}\n')
+    repo = _git_repo(tmp_path / "repo")
+    out = repo / "reports" / "killed"
+    process = subprocess.Popen([sys.executable, "-m", "zoo.campaign", str(grid_file), "--commit", "--out", str(out)],
+                               cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 600
+    while time.time() < deadline and not list(tmp_path.glob("ckpt/*/last.keras")):
+        time.sleep(0.2)
+    (lock,) = tmp_path.glob("ckpt/*/lock")
+    child = int(lock.read_text().split()[1])  # "pid N on host": the training
+    assert _alive(child)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    deadline = time.time() + 30
+    while time.time() < deadline and _alive(child):
+        time.sleep(0.2)
+    assert not _alive(child)  # the training died with its campaign
+    assert campaign.main([str(grid_file), "--commit", "--out", str(out)]) == 0  # resumed, not refused
+    log = subprocess.run(["git", "-C", str(repo), "log", "--format=%s"], capture_output=True, text=True).stdout
+    assert "finished" in log and (out / "runs.csv").is_file()
+    assert not subprocess.run(["git", "-C", str(repo), "status", "--porcelain"], capture_output=True, text=True).stdout

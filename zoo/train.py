@@ -57,6 +57,12 @@ def main(argv: list[str] | None = None) -> int:
             from zoo.grids.compare import load_grid
 
             config = load_grid(args.grid).run_config(args.run, dict(map(config_lib.split_assignment, overrides)))
+            from zoo.grids.compare import run_status
+
+            if not args.restart and run_status(config) == "finished":  # a grid's run is trained once
+                print(f"{config.run_name} already finished in {config.tracking.experiment}; nothing to train "
+                      "(--restart trains it again)")
+                return 0
         else:
             config = config_lib.make_config(args.arch, args.preset, args.seed, overrides)
     except config_lib.ConfigError as error:

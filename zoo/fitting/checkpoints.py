@@ -41,6 +41,24 @@ class RunCheckpoint:
         self.best_weights_path = self.folder / "best.weights.h5"  # train.restore_best: the best epoch so far
         self.best_path = self.folder / "best.json"
 
+    def claim(self, holder: str):
+        """The run's claim for a process that starts it (a campaign or grid, for the whole life of its
+        training child), or None when another live process holds it: two campaigns on one grid never
+        start the same run. A flock, like the training lock: it goes with the process that held it.
+        Close the returned file to let go."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        handle = open(self.folder / "claim", "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{holder}: pid {os.getpid()} on {socket.gethostname()}\n")
+        handle.flush()
+        return handle
+
     @contextlib.contextmanager
     def exclusive(self):
         """Hold the run's lock while training it: a second process (a `--resume` of a live run, or the
@@ -111,7 +129,7 @@ class RunCheckpoint:
     def clear(self) -> None:
         """Forget the run's state and weights (the lock file stays: its holder may be this process)."""
         for path in self.folder.glob("*"):
-            if path.name != "lock":
+            if path.name not in ("lock", "claim"):
                 shutil.rmtree(path) if path.is_dir() else path.unlink()
 
     def _write_state(self, state: CheckpointState) -> None:

@@ -1,8 +1,9 @@
-"""Child processes that never outlive their parent: data workers and study workers.
+"""Child processes that never outlive their parent: data workers, study workers, and the trainings
+of a grid or campaign.
 
 On Linux a child asks the kernel for SIGKILL when its parent dies (prctl PR_SET_PDEATHSIG), so a
-SIGKILL of `zoo.train` or `zoo.study` also ends their workers instead of leaving them running on
-their own. Elsewhere this is a no-op (the workers then end when they next talk to the parent).
+SIGKILL of `zoo.train`, `zoo.study`, `zoo.compare` or `zoo.campaign` also ends their children instead
+of leaving them running on their own (a killed training resumes from its last epoch). Elsewhere this is a no-op (the workers then end when they next talk to the parent).
 """
 
 from __future__ import annotations
@@ -21,12 +22,20 @@ def run_training(command: list[str], env: dict[str, str], grace_s: float = 120.0
     re-raising; `subprocess.run` would SIGKILL it at once and leave the run RUNNING."""
     import subprocess
 
-    process = subprocess.Popen(command, env=env)
+    process = start_child(command, env)
     try:
         return process.wait()
     except KeyboardInterrupt:
         stop_after_interrupt([process], grace_s)
         raise
+
+
+def start_child(command: list[str], env: dict[str, str]):
+    """`subprocess.Popen` of a command that dies with this process (a SIGKILL of a campaign included)."""
+    import subprocess
+
+    parent = os.getpid()
+    return subprocess.Popen(command, env=env, preexec_fn=lambda: die_with_parent(parent))
 
 
 def wait_any(running, poll_s: float = 1.0):

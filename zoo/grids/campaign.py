@@ -20,7 +20,6 @@ CPU cores split between their data workers (a GPU has room for several runs of t
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -216,11 +215,11 @@ def main(argv: list[str] | None = None) -> int:
     from zoo.reporting.report import CAMPAIGN_STATE_FILE  # loaded by write_state already
 
     print(f"{grid.experiment}: {done}; state in {out / CAMPAIGN_STATE_FILE}")
-    if args.ship or (args.status and args.commit):  # runs finished before this command (or elsewhere) count too
+    if args.ship or args.commit:  # runs finished before this command (by a killed campaign, or elsewhere) count too
         _ship_and_commit(grid, args, out, "recorded" if args.status else f"started ({done})")
     if args.status:
         return 0
-    todo = [(config, state) for config, state in zip(grid.run_configs(), states) if state.status != "finished"]
+    todo = [config for config, state in zip(grid.run_configs(), states) if state.status != "finished"]
     workers = max(1, processes.cores() // args.jobs)  # the runs share the cores that render their captchas
     started, running, failed = time.monotonic(), {}, []
     try:
@@ -230,17 +229,20 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"--hours {args.hours} spent; rerun to go on")
                     todo = []
                     break
-                config, state = todo.pop(0)
-                resuming = state.status == "in progress"
-                print(f"{config.run_name}: {'resuming at epoch ' + str(state.epochs_done) if resuming else 'training'}", flush=True)
-                command = compare.train_command(grid, config, "resume" if resuming else "new")
+                config = todo.pop(0)
+                claim, status = compare.claim_run(config, f"campaign {grid.source}")
+                if claim is None:
+                    continue
+                print(f"{config.run_name}: {'resuming' if status == 'resume' else 'training'}", flush=True)
+                command = compare.train_command(grid, config, status)
                 if args.jobs > 1:
                     command += ["--set", f"data.workers={workers}"]  # result-neutral
-                running[subprocess.Popen(command, env=compare._child_environment())] = config
+                running[processes.start_child(command, compare._child_environment())] = (config, claim)
             if not running:
                 break
             process = processes.wait_any(running)
-            config = running.pop(process)
+            config, claim = running.pop(process)
+            claim.close()
             if process.returncode != 0:
                 failed.append(config.run_name)
                 print(f"{config.run_name}: FAILED (exit {process.returncode}); the campaign goes on", file=sys.stderr)
@@ -248,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
             _ship_and_commit(grid, args, out, f"{config.run_name} {'finished' if process.returncode == 0 else 'failed'}")
     except KeyboardInterrupt:
         processes.stop_after_interrupt(list(running))
-        names = ", ".join(config.run_name for config in running.values())
+        names = ", ".join(config.run_name for config, _ in running.values())
         print(f"\n{names}: interrupted; rerun the same command to resume the campaign", file=sys.stderr)
         return 130
     return 1 if failed else 0

@@ -170,6 +170,25 @@ def run_status(config: RunConfig) -> str:
     return "resume" if state is not None and not state.finished else "new"
 
 
+def claim_run(config: RunConfig, holder: str):
+    """(claim, status) for starting `config`'s run now: (None, ...) when another live process holds the
+    run (another campaign or grid on the same config) or it has finished meanwhile, each said in a
+    line; else the claim (`RunCheckpoint.claim`, held until the training ends) and 'resume' or 'new'."""
+    from zoo.fitting.checkpoints import RunCheckpoint
+
+    checkpoint = RunCheckpoint(config)
+    claim = checkpoint.claim(holder)
+    if claim is None:
+        print(f"{config.run_name}: started by another process ({(checkpoint.folder / 'claim').read_text().strip()}); left to it", flush=True)
+        return None, "taken"
+    status = run_status(config)  # now, not when the to-do list was made: another process may have finished it
+    if status == "finished":
+        claim.close()
+        print(f"{config.run_name}: finished meanwhile in {config.tracking.experiment}; skipped", flush=True)
+        return None, status
+    return claim, status
+
+
 def train_command(grid: GridConfig, config: RunConfig, status: str) -> list[str]:
     """One run of the grid in its own process: it reads the same grid file and picks its run by name,
     so the config is never turned into strings and parsed back."""
@@ -212,6 +231,9 @@ def main(argv: list[str] | None = None) -> int:
         if status == "finished":
             print(f"{prefix}: already finished in {grid.experiment}, skipped", flush=True)
             continue
+        claim, status = claim_run(config, f"zoo.compare {grid.source}")
+        if claim is None:
+            continue
         print(f"{prefix}: {'resuming' if status == 'resume' else 'training'} "
               f"({time.perf_counter() - started:.0f} s into the grid)", flush=True)
         try:
@@ -219,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             print(f"\n{prefix}: interrupted; rerun the same command to resume the grid", file=sys.stderr)
             return 130
+        finally:
+            claim.close()
         if returncode != 0:
             failed.append(config.run_name)
             print(f"{prefix}: FAILED (exit {returncode}); the grid goes on", file=sys.stderr, flush=True)

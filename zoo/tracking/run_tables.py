@@ -38,6 +38,14 @@ class RunTables:
     char_errors: pd.DataFrame
 
     def __post_init__(self) -> None:
+        # one row per config: a run trained twice (two campaigns on one grid before runs were claimed)
+        # counts once, the first row kept; runs without a config hash are all kept
+        twice = self.runs["config_hash"].notna() & self.runs["config_hash"].duplicated() if "config_hash" in self.runs else None
+        if twice is not None and twice.any():
+            dropped = set(self.runs.loc[twice, "run_id"])
+            self.runs = self.runs[~twice].reset_index(drop=True)
+            self.curves = self.curves[~self.curves["run_id"].isin(dropped)]
+            self.char_errors = self.char_errors[~self.char_errors["run_id"].isin(dropped)]
         labels = variant_labels(self.runs)
         by_run = dict(zip(self.runs["run_id"], labels))
         self.runs = self.runs.assign(variant=labels)
