@@ -79,6 +79,10 @@ def test_flattened_params_hold_the_whole_config():
      "gives 1 epoch(s) to 2 phases; each needs one (16 samples): accepted from 32"),
     (["train.sample_budget=-16"], "must be 0 (off) or a positive number of samples"),
     (["train.sample_budget=64", "train.minutes=5"], "both set the epochs; give one of them"),
+    (["data.test_size=1000000000000"], "data.test_size = 1,000,000,000,000 is more than the 200,000 captchas accepted"),
+    (["data.val_size=300000"], "data.val_size = 300,000 is more than the 200,000 captchas accepted"),
+    (["train.sample_budget=160000000000000000000"], "the run would train 160,000,000,000,000,000,000 samples, more than the 100,000,000 accepted"),
+    (["tracking.experiment="], "tracking.experiment must be a non-empty MLflow experiment name"),
 ])
 def test_bad_overrides_fail_with_what_is_accepted(overrides, message):
     with pytest.raises(ConfigError, match=re.escape(message)):

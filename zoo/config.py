@@ -303,6 +303,8 @@ def _is_run_preset(path: Path) -> bool:
 
 
 MAX_INPUT = {"width": 2048, "height": 512}  # model input, pixels
+MAX_SPLIT = 200_000  # captchas in a validation or test split (~8 GB at 170x80)
+MAX_SAMPLES = 100_000_000  # samples a run trains (the reference: 2,048,000)
 PIL_PREFIX, PIL_STYLES = "pil:", ("plain", "distorted", "website", "website-cm", "captcha")  # generated streams of zoo.pil_captchas
 
 
@@ -567,6 +569,10 @@ def validate(config: RunConfig) -> None:
     for name in ("width", "height", "val_size", "test_size", "prefetch_batches"):
         if getattr(data, name) <= 0:
             problems.append(f"data.{name} must be positive, got {getattr(data, name)}")
+    for name in ("val_size", "test_size"):  # rendered once and held in memory (~40 KB a captcha at 170x80)
+        if getattr(data, name) > MAX_SPLIT:
+            problems.append(f"data.{name} = {getattr(data, name):,} is more than the {MAX_SPLIT:,} captchas accepted "
+                            "(a split is held in memory; 10,000 is the reference's test)")
     for name, largest in MAX_INPUT.items():  # a typo like width=20000 would eat all memory before failing
         if getattr(data, name) > largest:
             problems.append(f"data.{name} = {getattr(data, name)} is larger than the {largest} px accepted; "
@@ -593,6 +599,11 @@ def validate(config: RunConfig) -> None:
     if not (0 <= train.minutes <= 7 * 24 * 60):  # NaN fails both comparisons
         problems.append(f"train.minutes must be from 0 (off) to a week of minutes, got {train.minutes}")
     problems += _sample_budget_problems(train)
+    if max(train.sample_budget, train.samples) > MAX_SAMPLES:
+        problems.append(f"the run would train {max(train.sample_budget, train.samples):,} samples, more than the "
+                        f"{MAX_SAMPLES:,} accepted (the reference trains 2,048,000); check train.sample_budget and the phases' epochs")
+    if not config.tracking.experiment.strip():
+        problems.append("tracking.experiment must be a non-empty MLflow experiment name, e.g. captcha-zoo")
     if not train.phases:
         problems.append("train.phases is empty; give at least one phase like [{epochs=20, lr=1e-3}]")
     problems += _phase_problems(train.phases)
