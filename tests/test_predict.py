@@ -152,6 +152,18 @@ def test_broken_files_get_their_own_error_and_the_rest_is_read(reader, captchas,
     assert lines[str(folder / "empty.png")].startswith("ERROR: ") and "empty" in lines[str(folder / "empty.png")]
 
 
+def test_a_file_name_that_is_not_utf8_is_read_and_shown_escaped(reader, captchas, tmp_path, capsys):
+    import os
+
+    batch, labels = captchas
+    save(batch[0], os.path.join(os.fsencode(tmp_path), b"\xff" + labels[0].encode() + b".png"))
+    save(batch[1], tmp_path / f"{labels[1]}.png")
+    for fmt in ("csv", "text", "json"):
+        assert predict.main([str(tmp_path), "--format", fmt, "--label-pattern", "^\\W?([^.]+)"]) == 0
+        out = capsys.readouterr().out
+        assert f"\\xff{labels[0]}.png" in out and f"{labels[1]}.png" in out
+
+
 def test_labels_give_accuracy(reader, captchas, tmp_path, capsys):
     batch, labels = captchas
     for i, image in enumerate(batch):
@@ -188,10 +200,28 @@ def test_a_damaged_shipped_model_is_refused(tmp_path):
         file.write(b"\0")
     with pytest.raises(pretrained.ModelLoadError, match="does not match the sha256"):
         pretrained.load(str(copy))
+    with pytest.raises(pretrained.ModelLoadError, match="does not match the sha256"):  # named by its file: the same check
+        pretrained.load(str(copy / "model.keras"))
+    flipped = bytearray((pretrained.PRETRAINED_DIR / SHIPPED / "model.keras").read_bytes())
+    flipped[len(flipped) // 2] ^= 0xFF
+    (tmp_path / "flipped.keras").write_bytes(bytes(flipped))  # no card beside it: no sha256 to check
+    with pytest.raises(pretrained.ModelLoadError, match="cannot load .*flipped.keras"):
+        pretrained.load(str(tmp_path / "flipped.keras"), charset=pretrained.shipped_card(SHIPPED)["charset"])
     truncated = tmp_path / "truncated.keras"
     truncated.write_bytes((pretrained.PRETRAINED_DIR / SHIPPED / "model.keras").read_bytes()[:100_000])
     with pytest.raises(pretrained.ModelLoadError, match="exists but is not a complete .keras file"):
         pretrained.load(str(truncated))
+
+
+def test_a_card_whose_charset_does_not_fit_the_model_is_refused(tmp_path, capsys):
+    copy = shutil.copytree(pretrained.PRETRAINED_DIR / SHIPPED, tmp_path / "copy")
+    card = json.loads((copy / "card.json").read_text())
+    del card["sha256"]
+    (copy / "card.json").write_text(json.dumps({**card, "charset": "0123456789"}))
+    with pytest.raises(ValueError, match="outputs 37 classes .* given a charset of 10"):
+        pretrained.load(str(copy))
+    assert predict.main(["--model", str(copy), str(tmp_path)]) == 2
+    assert "give the charset it was trained with" in capsys.readouterr().err
 
 
 def test_unknown_models_and_unsafe_files_are_refused(tmp_path, capsys):

@@ -73,13 +73,20 @@ def name_labels(pattern: str) -> Callable[[str], str | None]:
     return lambda path: label_from_name(compiled, Path(path).name) or None
 
 
+def printable(path: str) -> str:
+    """A file name as text that can be printed and written anywhere: bytes that are not UTF-8 (kept by
+    Python as surrogates) are shown as \\xNN escapes."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def results_table(results, labels: dict[str, str] | Callable[[str], str | None] | None) -> pd.DataFrame:
-    frame = pd.DataFrame([{"file": path, "text": reading.text if reading else None,
+    results = list(results)
+    frame = pd.DataFrame([{"file": printable(path), "text": reading.text if reading else None,
                            "confidence": round(reading.confidence, 4) if reading else None, "error": error}
                           for path, reading, error in results], columns=["file", "text", "confidence", "error"])
     if labels is not None:
         label_of = labels if callable(labels) else lambda path: labels.get(path, labels.get(Path(path).name))
-        found = [label_of(path) for path in frame["file"]]  # None: no label (pandas would make it NaN)
+        found = [label_of(path) for path, _, _ in results]  # None: no label (pandas would make it NaN)
         frame["correct"] = [None if label is None or not isinstance(text, str) else text == label
                             for text, label in zip(frame["text"], found)]
         frame.insert(len(frame.columns) - 1, "label", found)

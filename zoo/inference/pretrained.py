@@ -79,6 +79,8 @@ def _load(spec: str, charset, min_length, max_length) -> Reader:
         path = PRETRAINED_DIR / spec
     if path.is_dir():
         return _load_folder(path, charset, min_length, max_length)
+    if path.is_file() and path.name == MODEL_FILE and (path.parent / CARD_FILE).is_file():
+        return _load_folder(path.parent, charset, min_length, max_length)  # its card's sha256 is checked
     if path.is_file() and path.suffix == ".keras":
         card = _read_card(path.parent / CARD_FILE) if (path.parent / CARD_FILE).is_file() else {}
         metadata = {**card, **_given(charset, min_length, max_length)}
@@ -122,6 +124,7 @@ def _load_folder(folder: Path, charset, min_length, max_length) -> Reader:
 
 def _load_keras(path: Path):
     import zipfile
+    import zlib
 
     import keras
 
@@ -131,7 +134,7 @@ def _load_keras(path: Path):
 
     try:  # safe mode: a file that would run arbitrary code (Lambda layers) is refused
         model = keras.saving.load_model(path, compile=False, safe_mode=True)
-    except (ValueError, OSError, KeyError) as error:
+    except (ValueError, OSError, KeyError, zipfile.BadZipFile, zlib.error) as error:  # a damaged archive's CRC, too
         raise ModelLoadError(f"cannot load {path} as a Keras model: {error}") from None
     from zoo.models.builder import as_float32
 

@@ -61,6 +61,11 @@ class Reader:
         _, height, width, channels = model.input_shape
         if channels != 3:
             raise ValueError(f"{source}: expected a model taking height x width x 3 images, got input {model.input_shape}")
+        classes = model.output_shape[-1]  # the charset's characters + the CTC blank
+        if classes != len(info.charset) + 1:
+            raise ValueError(f"{source}: the model outputs {classes} classes (a charset of {classes - 1} characters "
+                             f"and the blank), but it was given a charset of {len(info.charset)} ({info.charset!r}); "
+                             "give the charset it was trained with")
         self.model, self.info, self.source = model, info, source
         self.height, self.width = int(height), int(width)
 
