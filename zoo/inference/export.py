@@ -89,6 +89,7 @@ class LiteRTModel:
         self.input = self.interpreter.get_input_details()[0]
         self.output = self.interpreter.get_output_details()[0]
         self.input_shape = (None, *self.input["shape"][1:])
+        self.output_shape = (None, *self.output["shape"][1:])  # steps x classes+1
         self._batch = None
 
     def predict_on_batch(self, images: np.ndarray) -> np.ndarray:
@@ -161,6 +162,7 @@ class OnnxModel:
         self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.input = self.session.get_inputs()[0]
         self.input_shape = (None, *self.input.shape[1:])
+        self.output_shape = (None, *self.session.get_outputs()[0].shape[1:])  # steps x classes+1
 
     def predict_on_batch(self, images: np.ndarray) -> np.ndarray:
         feed = {self.input.name: np.asarray(images, dtype=np.uint8)}
@@ -188,16 +190,27 @@ def cached_onnx(model) -> OnnxModel:
     """`model` in ONNX Runtime, converted once (~20 s here) and then loaded from the cache.
 
     The file is written under a temporary name and renamed when complete, so a killed conversion
-    never leaves a half-written model in the cache; a cached file ONNX Runtime cannot load (damaged
-    on disk) is converted again."""
+    never leaves a half-written model in the cache; its sha256 is kept beside it (`.sha256`) and
+    checked at every load, so a cached file changed on disk (flipped weight bytes that would still
+    load) or one ONNX Runtime cannot load is converted again."""
+    import sys
+
+    from zoo.inference.pretrained import sha256
+
     _require_onnx()
     path = onnx_cache_dir() / f"{weights_digest(model)}.onnx"
+    recorded = path.with_suffix(".onnx.sha256")
     if path.is_file():
         try:
-            return OnnxModel(path)
+            if recorded.is_file() and recorded.read_text().strip() == sha256(path):
+                return OnnxModel(path)
         except Exception:  # ONNX Runtime raises its own (pybind) error types for a damaged file
-            path.unlink()
+            pass
+        print(f"note: the cached {path.name} does not match its recorded sha256 (changed or damaged): converting again",
+              file=sys.stderr)
+        path.unlink()
     _convert_into(model, path)
+    recorded.write_text(sha256(path) + "\n")
     return OnnxModel(path)
 
 

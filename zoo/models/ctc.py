@@ -67,7 +67,9 @@ def decode_in_lengths(logits, min_length: int, max_length: int, strategy: str = 
     A decode shorter than `min_length` or longer than `max_length` (a doubled character merged into
     one, a stray extra one) is read again by beam search, and the most probable labelling of an
     allowed length among its top paths is taken, with that labelling's log probability; when none
-    has an allowed length the first decode stays (cut to `max_length`, the reference's rule). Rows
+    has an allowed length the first decode stays (cut to `max_length`, the reference's rule) with
+    probability 0 (log -inf): no reading the task allows was found (a blank image reads "" at 0,
+    not at the 0.99 of the blank path), so a confidence threshold rejects it. Rows
     of an allowed length are exactly `decode_with_log_probs`'s, so the beam runs on the few others only.
     """
     decoded, log_probs = decode_with_log_probs(logits, max_length + 1, strategy, beam_width)  # one more: see a long decode
@@ -84,6 +86,7 @@ def decode_in_lengths(logits, min_length: int, max_length: int, strategy: str = 
         paths = [np.array(ops.convert_to_numpy(path)) for path in paths]  # top_paths x (k x longest path)
         scores = np.array(ops.convert_to_numpy(scores))  # k x top_paths
         for row, index in enumerate(outside):
+            log_probs[index] = -np.inf  # unless a path of an allowed length is found below
             for rank, path in enumerate(paths):
                 labelling = path[row][path[row] != PAD]
                 if min_length <= len(labelling) <= max_length:
