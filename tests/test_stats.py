@@ -2,6 +2,8 @@
 
 import math
 
+import numpy as np
+
 import pandas as pd
 import pytest
 
@@ -37,3 +39,36 @@ def test_samples_to_reach_is_the_first_epoch_at_or_over_the_threshold():
     assert samples_to_reach(curve, 0.90) == 200
     assert samples_to_reach(curve, 0.95) == 300
     assert math.isnan(samples_to_reach(curve, 0.99))
+
+
+def test_holm_matches_the_step_down_by_hand_and_skips_nan():
+    from zoo.reporting.stats import holm
+
+    # sorted 0.01, 0.02, 0.04 of 3 tests: 3 x 0.01 = 0.03, 2 x 0.02 = 0.04, 1 x 0.04 = 0.04 (kept monotone)
+    assert np.allclose(holm([0.04, 0.01, float("nan"), 0.02])[[0, 1, 3]], [0.04, 0.03, 0.04])
+    assert np.isnan(holm([0.04, 0.01, float("nan"), 0.02])[2])
+    assert holm([0.5, 0.9]).tolist() == [1.0, 1.0]  # capped at 1
+
+
+def test_p_beats_counts_pairs_and_half_ties():
+    from zoo.reporting.stats import p_beats
+
+    assert p_beats([0.9, 0.8], [0.85]) == 0.5
+    assert p_beats([0.9, 0.9], [0.8, 0.9]) == 0.75
+    assert np.isnan(p_beats([], [0.5]))
+
+
+def test_accuracy_intervals_never_pass_one_and_cover_the_seeds():
+    from zoo.reporting.stats import accuracy_interval, mean_ci
+
+    seeds = [0.999, 1.0, 0.998, 1.0, 1.0]
+    t = mean_ci(seeds)
+    assert t.high > 1  # the t-interval the issue complained of
+    bounds = accuracy_interval(seeds, test_size=10_000)
+    assert bounds.low < bounds.mean < bounds.high <= 1.0 and bounds.n == 5
+    one = accuracy_interval([0.975], test_size=10_000)  # one seed: the binomial interval of 10,000 captchas
+    assert one.low == pytest.approx(0.975 - 1.96 * (0.975 * 0.025 / 10_000) ** 0.5, abs=6e-4)
+    assert one.high == pytest.approx(0.975 + 1.96 * (0.975 * 0.025 / 10_000) ** 0.5, abs=6e-4)
+    wide = accuracy_interval([0.90, 0.98, 0.95], test_size=10_000)
+    assert 0.90 <= wide.low < 0.93 and 0.96 < wide.high <= 0.98
+    assert np.isnan(accuracy_interval([0.9]).low)  # one run, no test size: no interval

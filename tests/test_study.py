@@ -297,6 +297,41 @@ def test_a_killed_study_continues_where_it_stopped(store, tmp_path):
 
 
 @pytest.mark.slow
+def test_a_second_coordinator_finishes_the_study_when_the_first_is_killed(store, tmp_path):
+    """Issue 31: the second counted the first's RUNNING trials as taken, ended with 1 of 3 finished, exit 0."""
+    long_trials = STUDY.format(name="two", trials=3).replace("epochs = 3", "epochs = 25")  # outlast the second's start-up
+    config = write_config(tmp_path, "two", text=long_trials)
+    journal = str(tmp_path / "two.journal")
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(journal))
+    first = subprocess.Popen(study_command(config, journal, "--workers", "2"), cwd=tmp_path, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, start_new_session=True)
+
+    def running(count: int) -> bool:
+        deadline = time.time() + 300
+        while time.time() < deadline:
+            time.sleep(0.5)
+            try:
+                study = optuna.load_study(study_name="two", storage=storage)
+            except KeyError:
+                continue
+            if len(study.get_trials(states=(TrialState.RUNNING,))) >= count:
+                return True
+        return False
+
+    assert running(2)
+    second = subprocess.Popen(study_command(config, journal), cwd=tmp_path, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    assert running(3)  # the second runs the slot left
+    os.killpg(first.pid, signal.SIGKILL)  # the first coordinator and its workers, mid-trial
+    first.wait()
+    output, _ = second.communicate(timeout=600)
+    assert second.returncode == 0, output[-4000:]
+    study = optuna.load_study(study_name="two", storage=storage)
+    assert len(finished(study)) == 3 and not study.get_trials(states=(TrialState.RUNNING,))
+    assert "waiting for trial(s)" in output and "3 trials finished" in output
+
+
+@pytest.mark.slow
 def test_a_committed_study_continues_from_a_clone_on_a_fresh_machine(store, tmp_path):
     repo = tmp_path / "repo"
     subprocess.run(["git", "init", "-q", str(repo)], check=True)

@@ -158,7 +158,7 @@ def _all_finished(grid: compare.GridConfig, out: Path):
         frames[0] = frames[0][frames[0]["run_id"].isin(old_ids)]
         return pd.concat([frame.drop(columns="variant", errors="ignore") for frame in frames], ignore_index=True)
 
-    return run_tables.RunTables(grid.experiment, merged("runs"), merged("curves"), merged("char_errors"))
+    return run_tables.RunTables(grid.experiment, merged("runs"), merged("curves"), merged("char_errors"), merged("misreads"))
 
 
 @dataclass

@@ -10,7 +10,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from zoo.reporting.stats import mean_ci  # noqa: E402
+
+
+def _yerr(row) -> list[list[float]]:
+    """An asymmetric error bar (percent) from a summary row's test_seq_acc interval; none where it has none."""
+    if not np.isfinite(row["test_seq_acc_low"]):
+        return [[0.0], [0.0]]
+    return [[100 * (row["test_seq_acc"] - row["test_seq_acc_low"])], [100 * (row["test_seq_acc_high"] - row["test_seq_acc"])]]
 
 
 def _colors(variants: list[str]) -> dict[str, tuple]:
@@ -50,20 +56,20 @@ def learning_curves(curves: pd.DataFrame, variants: list[str], thresholds: tuple
     return figure
 
 
-def pareto(runs: pd.DataFrame, variants: list[str]):
-    """Test accuracy (mean and 95% CI over seeds) against parameters and against batch-1 latency."""
+def pareto(summary: pd.DataFrame):
+    """Test accuracy (mean and 95% interval over seeds) against parameters and against batch-1 latency
+    (the summary's speed columns: one process on one machine where the report has them)."""
+    variants = list(summary["variant"])
     colors = _colors(variants)
     figure, axes = plt.subplots(1, 2, figsize=(12, 4.8), sharey=True)
     for axis, column, label in ((axes[0], "params", "parameters (thousands)"), (axes[1], "latency_ms_per_image", "latency at batch 1 (ms/image)")):
         points = []
-        for variant in variants:
-            rows = runs[runs["variant"] == variant]
-            accuracy = mean_ci(100 * rows["test_seq_acc"])
-            x = rows[column].mean() / (1e3 if column == "params" else 1)
-            axis.errorbar(x, accuracy.mean, yerr=0 if np.isnan(accuracy.half_width) else accuracy.half_width,
-                          fmt="o", color=colors[variant], capsize=3, label=variant)
-            axis.annotate(variant, (x, accuracy.mean), textcoords="offset points", xytext=(5, 4), fontsize=8)
-            points.append((x, accuracy.mean))
+        for _, row in summary.iterrows():
+            variant, accuracy = row["variant"], 100 * row["test_seq_acc"]
+            x = row[column] / (1e3 if column == "params" else 1)
+            axis.errorbar(x, accuracy, yerr=_yerr(row), fmt="o", color=colors[variant], capsize=3, label=variant)
+            axis.annotate(variant, (x, accuracy), textcoords="offset points", xytext=(5, 4), fontsize=8)
+            points.append((x, accuracy))
         front = _pareto_front(points)
         axis.plot(*zip(*front), color="grey", linestyle="--", linewidth=1, label="Pareto front")
         axis.set(xlabel=label)
@@ -106,19 +112,20 @@ def error_heatmap(char_errors: pd.DataFrame, variants: list[str], top: int = 16)
     return figure
 
 
-def accuracy_bars(runs: pd.DataFrame, variants: list[str], baseline: str):
-    """Test accuracy per variant: mean with 95% CI, every seed as a dot."""
+def accuracy_bars(runs: pd.DataFrame, summary: pd.DataFrame, baseline: str):
+    """Test accuracy per variant: the mean (diamond) with its 95% interval, every seed as a dot; the
+    axis spans the results, not 0-100%, so tenths of a point show."""
+    variants = list(summary["variant"])
     colors = _colors(variants)
     figure, axis = plt.subplots(figsize=(max(6, 0.8 * len(variants) + 2), 4.2))
-    for position, variant in enumerate(variants):
+    for position, (_, row) in enumerate(summary.iterrows()):
+        variant = row["variant"]
         values = 100 * runs.loc[runs["variant"] == variant, "test_seq_acc"]
-        interval = mean_ci(values)
-        axis.bar(position, interval.mean, color=colors[variant], alpha=0.6, edgecolor="black" if variant == baseline else "none")
-        if np.isfinite(interval.half_width):
-            axis.errorbar(position, interval.mean, yerr=interval.half_width, color="black", capsize=4)
-        axis.scatter(np.full(len(values), position), values, color="black", s=10, zorder=3)
+        axis.errorbar(position, 100 * row["test_seq_acc"], yerr=_yerr(row), fmt="D", color=colors[variant], capsize=5,
+                      markersize=8, markeredgecolor="black" if variant == baseline else colors[variant])
+        axis.scatter(np.full(len(values), position) + 0.12, values, color="black", s=10, zorder=3)
     axis.set_xticks(range(len(variants)), variants, rotation=30, ha="right")
-    axis.set(ylabel="test full-sequence accuracy (%)", title=f"mean, 95% CI and seeds (outlined: baseline {baseline})")
+    axis.set(ylabel="test full-sequence accuracy (%)", title=f"mean, 95% interval and seeds (outlined: baseline {baseline})")
     axis.grid(axis="y", alpha=0.3)
     figure.tight_layout()
     return figure

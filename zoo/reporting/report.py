@@ -25,8 +25,9 @@ import pandas as pd
 
 from zoo import cli
 from zoo import config as config_lib
+from zoo.reporting import paired
 from zoo.tracking.run_tables import ReportDataError, RunTables
-from zoo.reporting.stats import mean_ci, samples_to_reach, welch_p_value
+from zoo.reporting.stats import accuracy_interval, holm, p_beats, samples_to_reach, welch_p_value
 
 # validation accuracies whose first crossing is reported (samples to ...); 99.46% is the reference's
 # published test figure (shared/DESIGN.md), reached there after 2,048,000 samples
@@ -48,6 +49,33 @@ class Report:
     summary: pd.DataFrame  # one row per variant: numbers, not strings
     figures: dict[str, object]  # file name -> matplotlib figure
     findings: list[str]
+    checks: pd.DataFrame = None  # a grid of [[groups]]: the runs at each arch's other presets (rate checks), by preset
+
+
+def separate_checks(tables: RunTables) -> tuple[RunTables, pd.DataFrame | None]:
+    """A grid of `[[groups]]` (experiments/heads-reference.toml) checks some architectures at other presets
+    (peak rates) on one seed before their seeds are run. Each architecture is compared at the preset with
+    most runs (ties: the grid's `preset`); its runs at other presets are checks, returned as a table
+    (arch x preset: mean test accuracy) and left out of the comparison. Other grids: as they are."""
+    grid = _grid_config_for(tables.experiment)
+    raw = tomllib.loads((config_lib.PROJECT_DIR / grid).read_text()) if grid else {}
+    runs = tables.runs
+    if not raw.get("groups") or runs["preset"].nunique() < 2:
+        return tables, None
+    default = raw.get("preset", "")
+    counts = runs.groupby(["arch", "preset"]).size().reset_index(name="runs")
+    counts["default"] = counts["preset"] == default
+    chosen = counts.sort_values(["runs", "default"], ascending=False).drop_duplicates("arch").set_index("arch")["preset"]
+    compared = runs["preset"] == runs["arch"].map(chosen)
+    checks = runs.pivot_table(index="arch", columns="preset", values="test_seq_acc", aggfunc="mean")
+    checks = checks[checks.notna().sum(axis=1) > 1] if len(checks) else checks  # only the architectures that were checked
+    checks = checks.assign(compared_at=chosen.reindex(checks.index)) if len(checks) else checks
+    kept = set(runs.loc[compared, "run_id"])
+
+    def rows(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame[frame["run_id"].isin(kept)].drop(columns="variant", errors="ignore")
+
+    return RunTables(tables.experiment, rows(runs), rows(tables.curves), rows(tables.char_errors), rows(tables.misreads)), checks
 
 
 def variant_order(runs: pd.DataFrame, baseline: str) -> list[str]:
@@ -57,16 +85,20 @@ def variant_order(runs: pd.DataFrame, baseline: str) -> list[str]:
 
 
 def summarize(tables: RunTables, baseline: str) -> pd.DataFrame:
-    """Per variant: mean and 95% CI over seeds, cost figures, samples to targets, test vs baseline."""
+    """Per variant: mean and 95% interval over seeds (a bootstrap that stays within 0..1; for the
+    full-sequence accuracy the test captchas are drawn again too), cost figures, samples to targets,
+    and against the baseline: the difference, P(a run beats a baseline run), Welch's p and Holm's p."""
     runs, curves = tables.runs, tables.curves
     base_values = runs.loc[runs["variant"] == baseline, "test_seq_acc"]
     rows = []
     for variant in variant_order(runs, baseline):
         group = runs[runs["variant"] == variant]
-        row = {"variant": variant, "seeds": len(group), "samples": group["samples"].max()}
+        row = {"variant": variant, "seeds": len(group), "samples": group["samples"].max(),
+               "preset": ", ".join(sorted(group["preset"].astype(str).unique()))}
+        test_size = group["test_size"].max() if "test_size" in group and group["test_size"].notna().any() else None
         for metric in ("test_seq_acc", "test_char_acc", "test_ned"):
-            interval = mean_ci(group[metric])
-            row[metric], row[f"{metric}_ci"] = interval.mean, interval.half_width
+            bounds = accuracy_interval(group[metric], test_size if metric == "test_seq_acc" else None)
+            row[metric], row[f"{metric}_low"], row[f"{metric}_high"] = bounds.mean, bounds.low, bounds.high
         for metric in ("params", "model_mb", "inference_images_per_s", "latency_ms_per_image", "train_time_s"):
             row[metric] = group[metric].mean()
         for threshold in THRESHOLDS:
@@ -74,9 +106,12 @@ def summarize(tables: RunTables, baseline: str) -> pd.DataFrame:
             row[f"samples_to_{threshold_key(threshold)}"] = np.nanmean(reached) if any(np.isfinite(reached)) else math.nan
             row[f"reached_{threshold_key(threshold)}"] = int(np.isfinite(reached).sum())
         row["diff_vs_baseline"] = row["test_seq_acc"] - base_values.mean() if len(base_values) else math.nan
+        row["p_beats_baseline"] = p_beats(group["test_seq_acc"], base_values) if variant != baseline else math.nan
         row["p_vs_baseline"] = welch_p_value(group["test_seq_acc"], base_values) if variant != baseline else math.nan
         rows.append(row)
-    return pd.DataFrame(rows)
+    summary = pd.DataFrame(rows)
+    summary["p_holm"] = holm(summary["p_vs_baseline"])  # corrected for the number of comparisons made
+    return summary
 
 
 def findings(summary: pd.DataFrame, baseline: str, compares: str = "architecture") -> list[str]:
@@ -88,35 +123,37 @@ def findings(summary: pd.DataFrame, baseline: str, compares: str = "architecture
     fewest_samples, most_samples = summary["samples"].min(), summary["samples"].max()
     samples = (f"{most_samples:,.0f} training samples per run" if fewest_samples == most_samples else
                f"{fewest_samples:,.0f} to {most_samples:,.0f} training samples per run (budgets differ: see the samples column)")
+    tests = int(np.isfinite(summary["p_vs_baseline"]).sum())
     lines.append(f"{len(summary)} {plural}, {seeds} seeds each, {samples}. "
-                 f"Differences are called significant at p < {ALPHA} (Welch's t-test on test full-sequence accuracy, "
-                 f"no correction for {len(summary) - 1} comparisons).")
+                 f"A difference from the baseline is called significant when Holm's p < {ALPHA} (Welch's t-test on "
+                 f"the runs' test full-sequence accuracies, corrected for the {tests} comparison(s) made); the seed is the unit.")
     if fewest < 2:
         lines.append(f"With a single seed per {compares} no difference can be called significant; the table shows single runs.")
     best = summary.sort_values("test_seq_acc", ascending=False).iloc[0]
-    lines.append(f"Highest mean test accuracy: {best['variant']} at {_pct(best['test_seq_acc'], best['test_seq_acc_ci'])}.")
+    lines.append(f"Highest mean test accuracy: {best['variant']} at {_bounds(best, 'test_seq_acc')}.")
     if baseline in set(summary["variant"]):
         base = summary[summary["variant"] == baseline].iloc[0]
         better, worse, same = [], [], []
         for row in summary[summary["variant"] != baseline].itertuples():
-            test = f"p = {row.p_vs_baseline:.3g}" if np.isfinite(row.p_vs_baseline) else "too few seeds for a test"
+            test = (f"P(a run beats a {baseline} run) = {row.p_beats_baseline:.2f}, Holm's p = {row.p_holm:.3g}"
+                    if np.isfinite(row.p_holm) else "too few seeds for a test")
             text = f"{row.variant} ({100 * row.diff_vs_baseline:+.2f} points, {test})"
-            if np.isfinite(row.p_vs_baseline) and row.p_vs_baseline < ALPHA:
+            if np.isfinite(row.p_holm) and row.p_holm < ALPHA:
                 (better if row.diff_vs_baseline > 0 else worse).append(text)
             else:
                 same.append(text)
-        lines.append(f"Baseline {baseline}: {_pct(base['test_seq_acc'], base['test_seq_acc_ci'])}.")
+        lines.append(f"Baseline {baseline}: {_bounds(base, 'test_seq_acc')}.")
         if better:
             lines.append("Significantly better than the baseline: " + "; ".join(better) + ".")
         if worse:
             lines.append("Significantly worse than the baseline: " + "; ".join(worse) + ".")
         if same:
-            lines.append("Not distinguishable from the baseline at this number of seeds: " + "; ".join(same) + ".")
+            lines.append("Not distinguishable from the baseline at this number of seeds (no claim is made): " + "; ".join(same) + ".")
     if compares == "architecture" and "conv_only" in set(summary["variant"]) and baseline in set(summary["variant"]):
         control = summary[summary["variant"] == "conv_only"].iloc[0]
-        verdict = ("recurrence matters here" if np.isfinite(control["p_vs_baseline"]) and control["p_vs_baseline"] < ALPHA
+        verdict = ("recurrence matters here" if np.isfinite(control["p_holm"]) and control["p_holm"] < ALPHA
                    and control["diff_vs_baseline"] < 0 else "this budget does not show that recurrence matters")
-        lines.append(f"Control conv_only (no recurrent head): {_pct(control['test_seq_acc'], control['test_seq_acc_ci'])}; {verdict}.")
+        lines.append(f"Control conv_only (no recurrent head): {_bounds(control, 'test_seq_acc')}; {verdict}.")
     return lines
 
 
@@ -136,6 +173,7 @@ def build(tables: RunTables, baseline: str | None = None) -> Report:
 
     if tables.runs.empty:
         raise ReportDataError(f"experiment {tables.experiment!r} has no finished zoo runs to report on")
+    tables, checks = separate_checks(tables)
     baseline = baseline or default_baseline(tables)
     if baseline not in set(tables.runs["variant"]):
         print(f"note: baseline {baseline!r} has no runs in {tables.experiment!r} (its {tables.compares}s: "
@@ -143,13 +181,29 @@ def build(tables: RunTables, baseline: str | None = None) -> Report:
     summary = summarize(tables, baseline)
     variants = list(summary["variant"])
     figures = {
-        "accuracy.png": plots.accuracy_bars(tables.runs, variants, baseline),
+        "accuracy.png": plots.accuracy_bars(tables.runs, summary, baseline),
         "learning_curves.png": plots.learning_curves(tables.curves, variants, THRESHOLDS),
-        "pareto.png": plots.pareto(tables.runs, variants),
+        "pareto.png": plots.pareto(summary),
     }
     if not tables.char_errors.empty:
         figures["character_errors.png"] = plots.error_heatmap(tables.char_errors, variants)
-    return Report(tables, baseline, summary, figures, findings(summary, baseline, tables.compares))
+    counts = paired.paired_counts(tables, baseline, variants)
+    if not counts.empty:
+        summary = summary.merge(counts, on="variant", how="left")
+        data = _test_data(tables, baseline)
+        figure = paired.paired_figure(tables, baseline, variants, data) if data is not None else None
+        if figure is not None:
+            figures["paired.png"] = figure
+    return Report(tables, baseline, summary, figures, findings(summary, baseline, tables.compares), checks)
+
+
+def _test_data(tables: RunTables, baseline: str):
+    """The data config the baseline's runs were tested on (from its preset), to draw test captchas; None if unknown."""
+    presets = tables.runs.loc[tables.runs["variant"] == baseline, "preset"].astype(str).unique()
+    try:
+        return config_lib.load_preset(presets[0]).data if len(presets) else None
+    except config_lib.ConfigError:
+        return None
 
 
 # ---- rendering ----------------------------------------------------------------------------------
@@ -159,11 +213,19 @@ def display_table(summary: pd.DataFrame, compares: str = "architecture") -> pd.D
     shown = pd.DataFrame({compares: summary["variant"], "seeds": summary["seeds"]})
     if summary["samples"].nunique() > 1:  # a merged report of several budgets: say each one's
         shown["samples"] = summary["samples"].map(lambda v: f"{v / 1e3:,.1f}k")
-    shown["test seq acc (%)"] = [_pct(m, h) for m, h in zip(summary["test_seq_acc"], summary["test_seq_acc_ci"])]
-    shown["test char acc (%)"] = [_pct(m, h) for m, h in zip(summary["test_char_acc"], summary["test_char_acc_ci"])]
-    shown["test NED"] = [_plain(m, h, 4) for m, h in zip(summary["test_ned"], summary["test_ned_ci"])]
-    shown["vs baseline (points, p)"] = ["—" if not np.isfinite(p) else f"{100 * d:+.2f}, p={p:.3g}"
-                                        for d, p in zip(summary["diff_vs_baseline"], summary["p_vs_baseline"])]
+    if compares == "architecture" and summary["preset"].nunique() > 1:  # each head at the rate its check chose
+        shown["preset"] = summary["preset"]
+    shown["test seq acc (%) [95% CI]"] = [_bounds(row, "test_seq_acc") for _, row in summary.iterrows()]
+    shown["test char acc (%)"] = [_bounds(row, "test_char_acc") for _, row in summary.iterrows()]
+    shown["test NED"] = [_bounds(row, "test_ned", 100, 4) for _, row in summary.iterrows()]
+    shown["vs baseline (points)"] = ["—" if not np.isfinite(d) or name == summary["variant"].iloc[0] else f"{100 * d:+.2f}"
+                                     for name, d in zip(summary["variant"], summary["diff_vs_baseline"])]
+    shown["P(beats baseline)"] = ["—" if not np.isfinite(v) else f"{v:.2f}" for v in summary["p_beats_baseline"]]
+    shown["p (Welch)"] = ["—" if not np.isfinite(v) else f"{v:.3g}" for v in summary["p_vs_baseline"]]
+    shown["p (Holm)"] = ["—" if not np.isfinite(v) else f"{v:.3g}" + (" *" if v < ALPHA else "") for v in summary["p_holm"]]
+    if "only_variant_reads" in summary:  # captcha by captcha: every seed reads it, no baseline seed does (and back)
+        shown["captchas only it / only baseline reads"] = [
+            "—" if not np.isfinite(a) else f"{a:.0f} / {b:.0f}" for a, b in zip(summary["only_variant_reads"], summary["only_baseline_reads"])]
     shown["params"] = summary["params"].map(lambda v: f"{v:,.0f}")
     shown["model MB"] = summary["model_mb"].map(lambda v: f"{v:.2f}")
     shown["images/s (b128)"] = summary["inference_images_per_s"].map(lambda v: f"{v:,.0f}")
@@ -178,12 +240,10 @@ def display_table(summary: pd.DataFrame, compares: str = "architecture") -> pd.D
     return shown
 
 
-def _pct(mean: float, half_width: float) -> str:
-    return f"{100 * mean:.2f}" + (f" ± {100 * half_width:.2f}" if np.isfinite(half_width) else "")
-
-
-def _plain(mean: float, half_width: float, digits: int) -> str:
-    return f"{mean:.{digits}f}" + (f" ± {half_width:.{digits}f}" if np.isfinite(half_width) else "")
+def _bounds(row, metric: str, scale: float = 100, digits: int = 2) -> str:
+    """"97.52 [97.31, 97.70]": the mean and its interval (as a percentage by default; no interval with one run and nothing to draw)."""
+    mean, low, high = (row[metric] * 100 / scale, row[f"{metric}_low"] * 100 / scale, row[f"{metric}_high"] * 100 / scale)
+    return f"{mean:.{digits}f}" + (f" [{low:.{digits}f}, {high:.{digits}f}]" if np.isfinite(low) else "")
 
 
 def markdown_table(frame: pd.DataFrame) -> str:
@@ -232,6 +292,13 @@ def _grid_config_for(experiment: str) -> str | None:
     return None
 
 
+STATISTICS_NOTE = [
+    "Intervals: a percentile bootstrap over the seeds; for the full-sequence accuracy each drawn run's "
+    "test captchas are drawn again too (binomial), so no interval passes 100%. P(beats baseline): the share of "
+    "(run, baseline run) pairs the run wins, ties half. p (Welch): Welch's t-test of the runs' accuracies against "
+    "the baseline's (the seed is the unit); p (Holm): corrected for the number of comparisons, * where < 0.05. "
+    "Every run is tested on the same test captchas.",
+]
 NOTES_FILE = "notes.txt"
 CAMPAIGN_STATE_FILE = "STATE.md"  # zoo.campaign writes it beside its report
 
@@ -258,10 +325,20 @@ def write(report: Report, out: Path, notes: list[str] = ()) -> list[Path]:
         "learning_curves.png": "Validation accuracy against training samples",
         "pareto.png": "Accuracy against size and latency (Pareto view)",
         "character_errors.png": f"Which characters each {report.tables.compares} still misreads",
+        "paired.png": "Paired: test captchas one reads in every seed and the other in none",
     }
+    check_lines, check_table = [], None
+    if report.checks is not None and len(report.checks):
+        check_table = report.checks.rename_axis(None).reset_index().rename(columns={"index": "arch", "compared_at": "compared at"})
+        for column in check_table.columns[1:-1]:
+            check_table[column] = check_table[column].map(lambda v: "—" if not np.isfinite(v) else f"{100 * v:.2f}")
+        check_lines = ["## Checks before the seeds (test seq acc %, one seed each)", "",
+                       "Each architecture is compared at the preset (peak rate) where it has its seeds; the runs at "
+                       "its other presets are the check that chose it, left out of the comparison above.", "",
+                       markdown_table(check_table), ""]
     note_lines = ["## Notes", "", *[f"- {line}" for line in notes], ""] if notes else []
     markdown = [f"# {title}", "", "## Summary", "", *[f"- {line}" for line in report.findings], "", *note_lines,
-                "## Results (mean ± 95% CI over seeds)", "", markdown_table(table), "",
+                "## Results (mean over seeds [95% interval])", "", markdown_table(table), "", *STATISTICS_NOTE, "", *check_lines,
                 *[f"### {captions[name]}\n\n![{captions[name]}]({name})\n" for name in report.figures],
                 "## How this was made", "", *[f"- {key}: `{value}`" for key, value in facts.items()], "",
                 "The CSV files beside this report (runs.csv, curves.csv, char_errors.csv) hold every number above.", ""]
@@ -276,8 +353,11 @@ def write(report: Report, out: Path, notes: list[str] = ()) -> list[Path]:
         *[f"<li>{html.escape(line)}</li>" for line in report.findings],
         "</ul>",
         *(["<h2>Notes</h2><ul>", *[f"<li>{html.escape(line)}</li>" for line in notes], "</ul>"] if notes else []),
-        "<h2>Results (mean ± 95% CI over seeds)</h2>",
+        "<h2>Results (mean over seeds [95% interval])</h2>",
         table.to_html(index=False, escape=True),
+        *[f"<p>{html.escape(line)}</p>" for line in STATISTICS_NOTE],
+        *([f"<h2>{html.escape(check_lines[0].removeprefix('## '))}</h2>", f"<p>{html.escape(check_lines[2])}</p>",
+           check_table.to_html(index=False, escape=True)] if check_table is not None else []),
         *[f"<h3>{captions[name]}</h3><img alt='{name}' src='data:image/png;base64,{data}'>" for name, data in images.items()],
         "<h2>How this was made</h2><ul>",
         *[f"<li>{html.escape(key)}: <code>{html.escape(value)}</code></li>" for key, value in facts.items()],

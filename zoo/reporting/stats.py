@@ -35,6 +35,61 @@ def mean_ci(values, confidence: float = 0.95) -> Interval:
     return Interval(float(values.mean()), float(stats.t.ppf(0.5 + confidence / 2, len(values) - 1) * sem), len(values))
 
 
+@dataclass(frozen=True)
+class Bounds:
+    """A mean and an interval that need not be symmetric (it stays within what the metric can take)."""
+
+    mean: float
+    low: float
+    high: float
+    n: int
+
+
+def accuracy_interval(accuracies, test_size: float | None = None, confidence: float = 0.95,
+                      draws: int = 20_000, seed: int = 0) -> Bounds:
+    """Mean accuracy over seeds and a two-level percentile bootstrap interval: seeds drawn with
+    replacement, then each drawn run's accuracy drawn again as Binomial(test_size, its accuracy) /
+    test_size (the test captchas are a sample too). Every draw is a share of captchas, so the interval
+    cannot pass 0 or 1; with one seed it is that run's binomial interval, without `test_size` the
+    seeds' bootstrap alone (it cannot be wider than the seeds' range)."""
+    values = np.asarray([v for v in accuracies if np.isfinite(v)], dtype=float)
+    if len(values) == 0:
+        return Bounds(float("nan"), float("nan"), float("nan"), 0)
+    rng = np.random.default_rng(seed)
+    picked = values[rng.integers(0, len(values), size=(draws, len(values)))]  # draws x seeds
+    if test_size and np.isfinite(test_size) and test_size > 0:
+        picked = rng.binomial(int(test_size), picked) / int(test_size)
+    means = picked.mean(axis=1)
+    tail = 100 * (1 - confidence) / 2
+    low, high = np.percentile(means, [tail, 100 - tail])
+    if len(values) == 1 and not test_size:
+        low = high = float("nan")  # one run and no test size: nothing to draw an interval from
+    return Bounds(float(values.mean()), float(low), float(high), len(values))
+
+
+def p_beats(values, baseline) -> float:
+    """P(a run of A beats a run of B): the share of (A seed, B seed) pairs where A's value is higher,
+    ties counting half (the common-language effect size; 0.5 = no tendency). nan if either is empty."""
+    a, b = np.asarray(values, dtype=float), np.asarray(baseline, dtype=float)
+    if len(a) == 0 or len(b) == 0:
+        return float("nan")
+    return float(((a[:, None] > b[None, :]) + 0.5 * (a[:, None] == b[None, :])).mean())
+
+
+def holm(p_values) -> np.ndarray:
+    """Holm's step-down adjustment of p-values for the number of comparisons (nan entries stay nan
+    and are not counted): the family-wise error stays at alpha when adjusted p < alpha is called."""
+    p = np.asarray(p_values, dtype=float)
+    adjusted = np.full(p.shape, np.nan)
+    tested = np.flatnonzero(np.isfinite(p))
+    order = tested[np.argsort(p[tested], kind="stable")]
+    running = 0.0
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (len(order) - rank) * p[index]))
+        adjusted[index] = running
+    return adjusted
+
+
 def welch_p_value(values, baseline) -> float:
     """Two-sided Welch's t-test p-value of `values` against `baseline` (nan if either has < 2 values).
 

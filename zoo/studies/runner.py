@@ -211,6 +211,10 @@ def worker(study_config: StudyConfig, storage_url: str | None, parent_run_id: st
 
     Exactly `trials` trials finish even with many workers: a trial whose number falls past the
     requested count among the finished and running ones is told FAIL (user attr `surplus`) unrun.
+    When the slots left are held by trials another process runs (a second coordinator on the same
+    study), the worker waits for them rather than ending short: a trial that finishes fills its
+    slot, one whose process died (on this host, or past its heartbeat on a database) is failed and
+    its slot run here.
     """
     import optuna
     from optuna.trial import TrialState
@@ -224,17 +228,27 @@ def worker(study_config: StudyConfig, storage_url: str | None, parent_run_id: st
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.load_study(study_name=study_config.name, storage=open_storage(storage_url), pruner=make_pruner(study_config))
     study.sampler = make_sampler(study_config, worker_index, len(study.get_trials(deepcopy=False)))  # seeded past them
-    ran, failures_in_a_row = 0, 0
+    ran, failures_in_a_row, waiting = 0, 0, False
     while True:
-        taken = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING))]
-        if len(taken) >= study_config.trials:
+        if count_finished(study) >= study_config.trials:
             return ran
+        running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        if count_finished(study) + len(running) >= study_config.trials:  # the slots left are being run elsewhere
+            if not waiting:
+                holders = sorted({f"pid {t.user_attrs.get('pid')} on {t.user_attrs.get('host')}" for t in running})
+                print(f"waiting for trial(s) {', '.join(str(t.number) for t in running)} of another process "
+                      f"({'; '.join(holders)}) to end", flush=True)
+                waiting = True
+            _fail_stale(study)
+            time.sleep(WAIT_POLL_S)
+            continue
+        waiting = False
         trial = study.ask()
         taken = sorted(t.number for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)))
         if taken.index(trial.number) >= study_config.trials:
             trial.set_user_attr("surplus", True)
             study.tell(trial, state=TrialState.FAIL)
-            return ran
+            continue  # the slots are taken: wait for them (above) rather than end short
         try:
             value = run_trial(trial, study_config, parent_run_id)
         except optuna.TrialPruned:
@@ -264,6 +278,21 @@ def worker(study_config: StudyConfig, storage_url: str | None, parent_run_id: st
         ran += 1
 
 
+WAIT_POLL_S = 5.0  # how often a worker waiting for another process's trials looks again
+
+
+def _fail_stale(study) -> None:
+    """Fail the trials whose process is gone: on this host by pid, elsewhere by Optuna's heartbeat (RDB)."""
+    import optuna
+
+    import warnings
+
+    fail_dead_trials(study, end_runs=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)  # a no-op on storages without heartbeats
+
+
 def _worker_process(study_config: StudyConfig, storage_url: str | None, parent_run_id: str, parent_pid: int,
                     worker_index: int) -> None:
     from zoo.fitting.processes import die_with_parent
@@ -277,8 +306,9 @@ def _worker_process(study_config: StudyConfig, storage_url: str | None, parent_r
 
 # ---- the coordinator ----------------------------------------------------------------------------
 
-def fail_dead_trials(study) -> int:
-    """Trials left RUNNING by a process of this host that no longer exists are failed (and their runs KILLED)."""
+def fail_dead_trials(study, end_runs: bool = True) -> int:
+    """Trials left RUNNING by a process of this host that no longer exists are failed (and, with
+    `end_runs`, the MLflow runs of failed trials still RUNNING are ended KILLED)."""
     from optuna.trial import TrialState
 
     from zoo import tracking
@@ -289,6 +319,8 @@ def fail_dead_trials(study) -> int:
         if host == socket.gethostname() and pid is not None and not _alive(pid):
             study.tell(trial.number, state=TrialState.FAIL)
             failed += 1
+    if not end_runs:
+        return failed
     for trial in study.get_trials(deepcopy=False, states=(TrialState.FAIL,)):
         if run_id := trial.user_attrs.get("mlflow_run_id"):
             tracking.end_if_running(run_id, "KILLED", "its worker died mid-trial; the study reran the slot")

@@ -497,8 +497,8 @@ def metric_histories(run_ids: list[str], keys: list[str]):
     return pd.DataFrame(rows, columns=["run_id", "key", "step", "value"])
 
 
-def load_table(run_id: str, path: str):
-    """A CSV artifact of a run as a DataFrame, or None when the run has no such artifact."""
+def load_table(run_id: str, path: str, dtype=None):
+    """A CSV artifact of a run as a DataFrame, or None when the run has no such artifact (`dtype` as pandas takes it)."""
     import pandas as pd
 
     with tempfile.TemporaryDirectory() as folder:
@@ -506,7 +506,7 @@ def load_table(run_id: str, path: str):
             local = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=path, dst_path=folder)
         except (mlflow.exceptions.MlflowException, OSError):
             return None
-        return pd.read_csv(local, keep_default_na=False)
+        return pd.read_csv(local, keep_default_na=False, dtype=dtype)
 
 
 # ---- runs written from outside (a study's parent run, stale trial runs) -------------------------

@@ -2,7 +2,10 @@
 
 * runs: one row per run (variant, arch, seed, preset, test metrics, params, size, speed, training time);
 * curves: one row per run and epoch (samples_seen, val_seq_acc, val_char_acc, val_ned, loss, ...);
-* char_errors: one row per run and true character (occurrences, errors).
+* char_errors: one row per run and true character (occurrences, errors);
+* misreads: one row per run and test captcha it misread (index in the test split, label, reading);
+  every other captcha of its `test_size` it read right, so runs tested on the same split pair up
+  captcha by captcha (empty for runs from before it was logged).
 
 Runs are compared by `variant`: the architecture when every run used one preset, the preset when
 every run used one architecture (a grid of recipes), else "arch · preset".
@@ -12,7 +15,7 @@ without the tracking store (`python -m zoo.report --from-csv reports/heads`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -23,7 +26,15 @@ RUN_METRICS = ["test_seq_acc", "test_read_seq_acc", "test_char_acc", "test_ned",
                "latency_ms_per_image"]
 CURVE_METRICS = ["samples_seen", "val_seq_acc", "val_char_acc", "val_ned", "loss", "val_loss", "lr", "epoch_time"]
 CSV_NAMES = {"runs": "runs.csv", "curves": "curves.csv", "char_errors": "char_errors.csv"}
+MISREADS_CSV = "misreads.csv"  # beside them when any run logged its misreads (older report folders lack it)
 MISREADS_ARTIFACT = "errors/misreads.csv"  # per run: the test captchas it misread (index, label, read)
+MISREAD_COLUMNS = ["run_id", "index", "label", "read"]
+TEXT_COLUMNS = {"run_id": str, "config_hash": str, "git_commit": str, "label": str, "read": str}  # never numbers
+
+
+def no_misreads() -> pd.DataFrame:
+    return pd.DataFrame({"run_id": pd.Series(dtype=object), "index": pd.Series(dtype=int),
+                         "label": pd.Series(dtype=object), "read": pd.Series(dtype=object)})
 
 
 class ReportDataError(ValueError):
@@ -36,6 +47,7 @@ class RunTables:
     runs: pd.DataFrame
     curves: pd.DataFrame
     char_errors: pd.DataFrame
+    misreads: pd.DataFrame = field(default_factory=no_misreads)
 
     def __post_init__(self) -> None:
         # one row per config: a run trained twice (two campaigns on one grid before runs were claimed)
@@ -46,6 +58,7 @@ class RunTables:
             self.runs = self.runs[~twice].reset_index(drop=True)
             self.curves = self.curves[~self.curves["run_id"].isin(dropped)]
             self.char_errors = self.char_errors[~self.char_errors["run_id"].isin(dropped)]
+        self.misreads = self.misreads[self.misreads["run_id"].isin(set(self.runs["run_id"]))]
         labels = variant_labels(self.runs)
         by_run = dict(zip(self.runs["run_id"], labels))
         self.runs = self.runs.assign(variant=labels)
@@ -63,15 +76,18 @@ class RunTables:
         folder.mkdir(parents=True, exist_ok=True)
         for name, file in CSV_NAMES.items():
             getattr(self, name).to_csv(folder / file, index=False)
+        if not self.misreads.empty:
+            self.misreads[MISREAD_COLUMNS].to_csv(folder / MISREADS_CSV, index=False)
 
     @classmethod
     def from_csv(cls, folder: Path, experiment: str | None = None) -> RunTables:
         missing = [file for file in CSV_NAMES.values() if not (folder / file).is_file()]
         if missing:
             raise ReportDataError(f"{folder} lacks {', '.join(missing)}: export them with `python -m zoo.report --experiment NAME --out {folder}`")
-        text_columns = {"run_id": str, "config_hash": str, "git_commit": str}  # hex strings, never numbers
-        frames = {name: pd.read_csv(folder / file, keep_default_na=False, na_values=[""], dtype=text_columns)
+        frames = {name: pd.read_csv(folder / file, keep_default_na=False, na_values=[""], dtype=TEXT_COLUMNS)
                   for name, file in CSV_NAMES.items()}
+        if (folder / MISREADS_CSV).is_file():  # a reading "" (nothing read) stays "", not NaN
+            frames["misreads"] = pd.read_csv(folder / MISREADS_CSV, keep_default_na=False, dtype=TEXT_COLUMNS)
         frames["char_errors"]["char"] = frames["char_errors"]["char"].astype(str)
         runs = frames["runs"]
         name = experiment or (str(runs["experiment"].iloc[0]) if len(runs) else folder.name)
@@ -95,7 +111,10 @@ def merged(tables: list[RunTables], experiment: str, presets: list[str] | None =
         frame = frame[frame["run_id"].isin(keep)].drop(columns="variant", errors="ignore")
         return frame.drop_duplicates(["run_id", "epoch"] if name == "curves" else ["run_id", "char"])
 
-    return RunTables(experiment, runs.assign(experiment=experiment).drop(columns="variant"), rows("curves"), rows("char_errors"))
+    misreads = pd.concat([table.misreads for table in tables], ignore_index=True)
+    misreads = misreads[misreads["run_id"].isin(keep)].drop(columns="variant", errors="ignore").drop_duplicates(["run_id", "index"])
+    return RunTables(experiment, runs.assign(experiment=experiment).drop(columns="variant"), rows("curves"),
+                     rows("char_errors"), misreads)
 
 
 def variant_labels(runs: pd.DataFrame) -> pd.Series:
@@ -124,6 +143,7 @@ def from_mlflow(experiment: str) -> RunTables:
         "git_commit": _column(found, "params.git_commit"),
         **{f"version_{package}": _column(found, f"params.version.{package}") for package in ("tensorflow", "keras", "captcha", "mlflow")},
         "samples": pd.to_numeric(_column(found, "metrics.samples_seen")),
+        "test_size": pd.to_numeric(_column(found, "params.data.test_size")),
         **{name: pd.to_numeric(_column(found, f"metrics.{name}")) for name in RUN_METRICS},
     })
     history = tracking.metric_histories(list(runs["run_id"]), CURVE_METRICS)
@@ -140,8 +160,11 @@ def from_mlflow(experiment: str) -> RunTables:
     char_errors = (pd.concat(errors, ignore_index=True) if errors
                    else pd.DataFrame(columns=["char", "occurrences", "errors", "run_id", "arch", "seed"]))
     char_errors["char"] = char_errors["char"].astype(str)
+    misreads = [table.assign(run_id=run_id) for run_id in runs["run_id"]
+                if (table := tracking.load_table(run_id, MISREADS_ARTIFACT, dtype={"label": str, "read": str})) is not None]
+    misreads = pd.concat(misreads, ignore_index=True)[MISREAD_COLUMNS] if misreads else no_misreads()
     return RunTables(experiment, runs.sort_values(["arch", "seed"]).reset_index(drop=True),
-                     curves.reset_index(drop=True), char_errors)
+                     curves.reset_index(drop=True), char_errors, misreads)
 
 
 def _column(frame: pd.DataFrame, name: str) -> pd.Series:
