@@ -365,3 +365,26 @@ def test_a_grid_of_groups_compares_each_head_at_its_chosen_preset_and_lists_the_
     assert list(built.checks.index) == ["a"] and built.checks.loc["a", "compared_at"] == "heads-reference-128k"
     assert built.checks.loc["a", "heads-reference-128k-lr-half"] == pytest.approx(0.7)
     assert built.checks.loc["a", "heads-reference-128k"] == pytest.approx(0.8)
+
+
+@pytest.mark.slow
+def test_speed_columns_come_from_one_process_when_the_folder_has_them(tmp_path, capsys):
+    """zoo.speed times every architecture of a grid back to back; the report takes its columns and names the machine."""
+    from zoo.inference import speed
+
+    grid = tmp_path / "fast.toml"
+    grid.write_text('kind = "comparison"\nexperiment = "fast"\npreset = "tiny"\nseeds = [0]\n'
+                    '[[groups]]\narchs = ["gru", "conv_only"]\n')
+    assert speed.main([str(grid), "--out", str(tmp_path / "speed.csv"), "--repeats", "2"]) == 0
+    table = pd.read_csv(tmp_path / "speed.csv")
+    assert list(table["arch"]) == ["gru", "conv_only"] and (table["params"] > 0).all()
+    assert (table["inference_images_per_s"] > 0).all() and (table["latency_ms_per_image"] > 0).all()
+    assert table.loc[0, "params"] > table.loc[1, "params"]  # a recurrent head has weights conv_only lacks
+    tables = _paired_tables()
+    tables.runs["arch"] = tables.runs["arch"].map({"a": "gru", "b": "conv_only"})
+    tables = RunTables("paired", tables.runs.drop(columns="variant"), tables.curves, tables.char_errors, tables.misreads)
+    built = report.build(tables, "conv_only", report.load_speed(tmp_path))
+    by_arch = built.summary.set_index("variant")
+    assert by_arch.loc["gru", "params"] == table.loc[0, "params"]  # not the runs' logged 1
+    assert any("timed in one process by `python -m zoo.speed`" in line and table["machine"][0] in line for line in built.findings)
+    assert any("as each run logged them" in line for line in report.build(tables, "conv_only").findings)

@@ -131,7 +131,7 @@ def write_state(grid: compare.GridConfig, out: Path) -> list[RunState]:
     (out / report.CAMPAIGN_STATE_FILE).write_text(state_markdown(grid, states, hardware.describe()))
     tables = _all_finished(grid, out)
     if tables is not None:
-        report.write(report.build(tables), out)
+        report.write(report.build(tables, speed=report.load_speed(out)), out)
     return states
 
 

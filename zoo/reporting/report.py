@@ -168,7 +168,30 @@ def default_baseline(tables: RunTables) -> str:
     return first[0] if first else sorted(labels)[0]
 
 
-def build(tables: RunTables, baseline: str | None = None) -> Report:
+SPEED_CSV = "speed.csv"  # written by `python -m zoo.speed GRID` into the report's folder
+
+
+def load_speed(folder: Path | None) -> pd.DataFrame | None:
+    """The speed table `zoo.speed` wrote into a report folder (arch, params, images/s, ms/image, machine), if any."""
+    path = Path(folder) / SPEED_CSV if folder is not None else None
+    return pd.read_csv(path) if path is not None and path.is_file() else None
+
+
+def with_speed(summary: pd.DataFrame, speed: pd.DataFrame | None) -> tuple[pd.DataFrame, str]:
+    """The summary with its speed columns from one process on one machine (`speed`, by architecture),
+    and a line saying where the speed columns come from."""
+    columns = ["params", "inference_images_per_s", "latency_ms_per_image"]
+    if speed is None or not set(summary["variant"]) <= set(speed["arch"]):
+        return summary, ("Speed columns: as each run logged them at its end, on its own machine (not comparable "
+                         "across machines; `python -m zoo.speed GRID` measures them in one process)")
+    measured = speed.set_index("arch")
+    summary = summary.assign(**{column: summary["variant"].map(measured[column]) for column in columns})
+    return summary, (f"Speed columns: every architecture timed in one process by `python -m zoo.speed` on "
+                     f"{measured['machine'].iloc[0]} ({measured['keras_backend'].iloc[0]}, float32, {measured['measured'].iloc[0]}); "
+                     "the models are untrained copies (speed does not depend on the weights)")
+
+
+def build(tables: RunTables, baseline: str | None = None, speed: pd.DataFrame | None = None) -> Report:
     from zoo.reporting import figures as plots
 
     if tables.runs.empty:
@@ -178,7 +201,7 @@ def build(tables: RunTables, baseline: str | None = None) -> Report:
     if baseline not in set(tables.runs["variant"]):
         print(f"note: baseline {baseline!r} has no runs in {tables.experiment!r} (its {tables.compares}s: "
               f"{', '.join(sorted(set(tables.runs['variant'])))}); tests against it are skipped", file=sys.stderr)
-    summary = summarize(tables, baseline)
+    summary, speed_note = with_speed(summarize(tables, baseline), speed)
     variants = list(summary["variant"])
     figures = {
         "accuracy.png": plots.accuracy_bars(tables.runs, summary, baseline),
@@ -194,7 +217,7 @@ def build(tables: RunTables, baseline: str | None = None) -> Report:
         figure = paired.paired_figure(tables, baseline, variants, data) if data is not None else None
         if figure is not None:
             figures["paired.png"] = figure
-    return Report(tables, baseline, summary, figures, findings(summary, baseline, tables.compares), checks)
+    return Report(tables, baseline, summary, figures, [*findings(summary, baseline, tables.compares), speed_note], checks)
 
 
 def _test_data(tables: RunTables, baseline: str):
@@ -217,7 +240,7 @@ def display_table(summary: pd.DataFrame, compares: str = "architecture") -> pd.D
         shown["preset"] = summary["preset"]
     shown["test seq acc (%) [95% CI]"] = [_bounds(row, "test_seq_acc") for _, row in summary.iterrows()]
     shown["test char acc (%)"] = [_bounds(row, "test_char_acc") for _, row in summary.iterrows()]
-    shown["test NED"] = [_bounds(row, "test_ned", 100, 4) for _, row in summary.iterrows()]
+    shown["test NED"] = [_bounds(row, "test_ned", 1, 4) for _, row in summary.iterrows()]
     shown["vs baseline (points)"] = ["—" if not np.isfinite(d) or name == summary["variant"].iloc[0] else f"{100 * d:+.2f}"
                                      for name, d in zip(summary["variant"], summary["diff_vs_baseline"])]
     shown["P(beats baseline)"] = ["—" if not np.isfinite(v) else f"{v:.2f}" for v in summary["p_beats_baseline"]]
@@ -241,8 +264,8 @@ def display_table(summary: pd.DataFrame, compares: str = "architecture") -> pd.D
 
 
 def _bounds(row, metric: str, scale: float = 100, digits: int = 2) -> str:
-    """"97.52 [97.31, 97.70]": the mean and its interval (as a percentage by default; no interval with one run and nothing to draw)."""
-    mean, low, high = (row[metric] * 100 / scale, row[f"{metric}_low"] * 100 / scale, row[f"{metric}_high"] * 100 / scale)
+    """"97.52 [97.31, 97.70]": the mean and its interval, times `scale` (a percentage by default; no interval with one run and nothing to draw)."""
+    mean, low, high = (row[metric] * scale, row[f"{metric}_low"] * scale, row[f"{metric}_high"] * scale)
     return f"{mean:.{digits}f}" + (f" [{low:.{digits}f}, {high:.{digits}f}]" if np.isfinite(low) else "")
 
 
@@ -294,7 +317,8 @@ def _grid_config_for(experiment: str) -> str | None:
 
 STATISTICS_NOTE = [
     "Intervals: a percentile bootstrap over the seeds; for the full-sequence accuracy each drawn run's "
-    "test captchas are drawn again too (binomial), so no interval passes 100%. P(beats baseline): the share of "
+    "test captchas are drawn again too (binomial), so no interval passes 100% (with 3-5 seeds it is narrower than a "
+    "t-interval would be: the claims rest on the tests, not on intervals that do not overlap). P(beats baseline): the share of "
     "(run, baseline run) pairs the run wins, ties half. p (Welch): Welch's t-test of the runs' accuracies against "
     "the baseline's (the seed is the unit); p (Holm): corrected for the number of comparisons, * where < 0.05. "
     "Every run is tested on the same test captchas.",
@@ -423,7 +447,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             tables = run_tables.from_mlflow(args.experiment)
         out = args.out or Path("reports") / tables.experiment
-        written = write(build(tables, args.baseline), out, notes)
+        written = write(build(tables, args.baseline, load_speed(out)), out, notes)
     except (ReportDataError, tracking.TrackingError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime
 import fcntl
 import json
 import multiprocessing
@@ -193,8 +194,6 @@ def run_trial(trial, study_config: StudyConfig, parent_run_id: str) -> float:
     config.train.phases = suggest_phases(trial, study_config)
     config.checkpoint_dir = str(Path(config.checkpoint_dir) / f"study-{study_config.name}" / f"trial-{trial.number}")
     config_lib.validate(config)
-    trial.set_user_attr("host", socket.gethostname())
-    trial.set_user_attr("pid", os.getpid())
     trial.set_user_attr("phases", config_lib.phases_as_written(config.train.phases))  # shapes beside epochs and rates
     result = train(config, restart=True, parent_run_id=parent_run_id, final_test=False,
                    run_name=f"{study_config.arch}-trial-{trial.number:03d}",
@@ -244,6 +243,8 @@ def worker(study_config: StudyConfig, storage_url: str | None, parent_run_id: st
             continue
         waiting = False
         trial = study.ask()
+        trial.set_user_attr("host", socket.gethostname())  # at once: a process killed later is then known dead
+        trial.set_user_attr("pid", os.getpid())
         taken = sorted(t.number for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)))
         if taken.index(trial.number) >= study_config.trials:
             trial.set_user_attr("surplus", True)
@@ -306,6 +307,9 @@ def _worker_process(study_config: StudyConfig, storage_url: str | None, parent_r
 
 # ---- the coordinator ----------------------------------------------------------------------------
 
+ORPHAN_AFTER_S = 120  # a RUNNING trial with no process recorded this long after it started: its worker died taking it
+
+
 def fail_dead_trials(study, end_runs: bool = True) -> int:
     """Trials left RUNNING by a process of this host that no longer exists are failed (and, with
     `end_runs`, the MLflow runs of failed trials still RUNNING are ended KILLED)."""
@@ -313,10 +317,12 @@ def fail_dead_trials(study, end_runs: bool = True) -> int:
 
     from zoo import tracking
 
-    failed = 0
+    failed, now = 0, datetime.datetime.now()
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         pid, host = trial.user_attrs.get("pid"), trial.user_attrs.get("host")
-        if host == socket.gethostname() and pid is not None and not _alive(pid):
+        # a worker records its pid the moment it takes a trial: one without it long after was killed in between
+        orphan = pid is None and trial.datetime_start is not None and (now - trial.datetime_start).total_seconds() > ORPHAN_AFTER_S
+        if orphan or (host == socket.gethostname() and pid is not None and not _alive(pid)):
             study.tell(trial.number, state=TrialState.FAIL)
             failed += 1
     if not end_runs:
