@@ -3,9 +3,9 @@ every architecture of a grid timed in one process on one machine, for a report's
 
 Training runs log their own inference speed, but a grid's runs train on different machines and days
 (a CPU here, a GPU there), so their speeds cannot be compared. This builds each architecture of the
-grid (its preset's model; speed does not depend on the weights), and measures, back to back with
-the same images: parameters, images/s at batch 128 and ms/image at batch 1 (medians after a warm-up;
-zoo.inference.evaluation.measure_speed), in float32 as a reader runs. `zoo.report` uses the file when
+grid (its preset's model; speed does not depend on the weights), and measures with the same images,
+round-robin: parameters, images/s at batch 128 and ms/image at batch 1 (medians over rounds after a
+warm-up), in float32 as a reader runs. `zoo.report` uses the file when
 it lies in the report's folder, and names the machine.
 """
 
@@ -22,41 +22,53 @@ SPEED_CSV = "speed.csv"
 
 
 def measure(grid, repeats: int):
-    """One row per architecture: params, images/s (b128), ms/image (b1), machine, backend, date."""
+    """One row per architecture: params, images/s (b128), ms/image (b1), machine, backend, date.
+
+    The models are timed round-robin (each round times every model once at batch 128 and once at
+    batch 1), and each figure is the median over rounds: a slow spell of the machine then touches every
+    architecture alike instead of whichever one was being timed."""
     import keras
+    import numpy as np
     import pandas as pd
 
     from zoo.data.stream import source_for
     from zoo.fitting import hardware
-    from zoo.inference import evaluation
     from zoo.models.builder import build_model
 
-    rows, images = [], None
-    for config in {config.arch: config for config in grid.run_configs()}.values():
-        if images is None:  # the same 128 test captchas for every architecture
-            import numpy as np
-
-            source = source_for(config.data, "test")
-            images = np.stack([source.sample(index)[0] for index in range(128)])
+    configs = list({config.arch: config for config in grid.run_configs()}.values())
+    source = source_for(configs[0].data, "test")
+    images = np.stack([source.sample(index)[0] for index in range(128)])  # the same captchas for every model
+    models = {}
+    for config in configs:
         keras.utils.set_random_seed(0)
         data = config.data
-        model = build_model(config.arch_config(), height=data.height, width=data.width, num_classes=len(data.charset) + 1,
-                            name=config.arch)
-        inference = keras.Model(model.inputs, model.outputs, name=model.name)
-        figures = evaluation.measure_speed(inference, images, repeats=repeats)
-        rows.append({"arch": config.arch, "params": model.count_params(), **figures})
-        print(f"{config.arch:<16} {rows[-1]['params']:>10,} params  {figures['inference_images_per_s']:>8,.0f} images/s (b128)  "
-              f"{figures['latency_ms_per_image']:>6.2f} ms/image (b1)", flush=True)
-        keras.backend.clear_session()
+        models[config.arch] = build_model(config.arch_config(), height=data.height, width=data.width,
+                                          num_classes=len(data.charset) + 1, name=config.arch)
+        for batch in (images, images[:1]):
+            models[config.arch].predict_on_batch(batch)  # warm-up: tracing and allocation are not timed
+    times = {arch: {"b128": [], "b1": []} for arch in models}
+    for _ in range(repeats):
+        for arch, model in models.items():
+            for key, batch in (("b128", images), ("b1", images[:1])):
+                start = time.perf_counter()
+                model.predict_on_batch(batch)
+                times[arch][key].append(time.perf_counter() - start)
+    rows = []
+    for arch, model in models.items():
+        rows.append({"arch": arch, "params": model.count_params(),
+                     "inference_images_per_s": len(images) / float(np.median(times[arch]["b128"])),
+                     "latency_ms_per_image": 1000 * float(np.median(times[arch]["b1"]))})
+        print(f"{arch:<16} {rows[-1]['params']:>10,} params  {rows[-1]['inference_images_per_s']:>8,.0f} images/s (b128)  "
+              f"{rows[-1]['latency_ms_per_image']:>6.2f} ms/image (b1)", flush=True)
     return pd.DataFrame(rows).assign(machine=hardware.describe(), keras_backend=keras.backend.backend(),
-                                     measured=time.strftime("%Y-%m-%d"))
+                                     rounds=repeats, measured=time.strftime("%Y-%m-%d"))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = cli.parser("python -m zoo.speed", __doc__)
     parser.add_argument("config", help="a comparison config, e.g. experiments/heads-reference.toml")
     parser.add_argument("--out", type=Path, help="CSV to write (default: reports/<experiment>/speed.csv)")
-    parser.add_argument("--repeats", type=int, default=7, help="timed calls per figure (median; default 7)")
+    parser.add_argument("--repeats", type=int, default=15, help="rounds over all models, timed calls per figure (median; default 15)")
     args = parser.parse_args(argv)
     if args.repeats <= 0:
         parser.error(f"--repeats must be positive, got {args.repeats}")
