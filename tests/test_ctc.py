@@ -52,7 +52,8 @@ def test_a_decode_of_a_length_the_task_never_has_is_read_again_within_the_length
     decoded, log_probs = ctc.decode_in_lengths(logits, 4, 4)
     assert ctc.labels_to_texts(decoded, CHARSET) == ["1223", "1234", "1"]
     _, plain = ctc.decode_with_log_probs(logits, 4)
-    assert log_probs[1:] == pytest.approx(np.asarray(plain)[1:])  # rows of an allowed length are untouched
+    assert log_probs[1] == pytest.approx(np.asarray(plain)[1])  # a row of an allowed length is untouched
+    assert log_probs[2] == -np.inf  # "1" and no 4-long path near: kept as decoded, at probability 0
     # its probability is the labelling's (~0.9^6 x 0.44 through the blank), not the greedy path's (0.9^6 x 0.55)
     assert log_probs[0] == pytest.approx(np.log(0.9 ** 6 * 0.44), abs=0.1)
     decoded, _ = ctc.decode_in_lengths(logits, 3, 4)  # a 3-character reading is allowed now

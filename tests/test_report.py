@@ -164,8 +164,8 @@ def test_a_grid_of_presets_trains_every_arch_preset_and_seed(tmp_path):
 
 def test_the_seeds_of_a_committed_grid_are_averaged_with_their_intervals():
     """reports/heads: real tiny runs, 3 seeds of each head; the summary is their mean and a 95% interval
-    that stays within what the seeds reached (the committed CSVs predate test_size: seeds only), and
-    Holm's correction never makes a p-value smaller."""
+    within 0..1 (for full-sequence accuracy the 1,024 test captchas are drawn again too; the other metrics
+    stay within what the seeds reached), and Holm's correction never makes a p-value smaller."""
     tables = RunTables.from_csv(REPO / "reports" / "heads")
     runs = tables.runs
     assert tables.compares == "architecture" and runs.groupby("arch").size().min() >= 2
@@ -177,7 +177,10 @@ def test_the_seeds_of_a_committed_grid_are_averaged_with_their_intervals():
         for metric in ("test_seq_acc", "test_char_acc", "test_ned"):
             low, mean, high = (summary.loc[arch, f"{metric}{end}"] for end in ("_low", "", "_high"))
             assert mean == pytest.approx(group[metric].mean()), (arch, metric)
-            assert group[metric].min() <= low < high <= group[metric].max(), (arch, metric)  # 3 seeds never agree to the last digit
+            if metric == "test_seq_acc":
+                assert 0 <= low < mean < high <= 1, arch
+            else:
+                assert group[metric].min() <= low < high <= group[metric].max(), (arch, metric)  # 3 seeds never agree
         if arch != "bigru":
             assert summary.loc[arch, "p_holm"] >= summary.loc[arch, "p_vs_baseline"]
             assert 0 <= summary.loc[arch, "p_beats_baseline"] <= 1

@@ -20,12 +20,15 @@ import traceback
 from pathlib import Path
 from typing import Any, Iterator
 
-import mlflow
-import numpy as np
-from mlflow.entities import RunStatus
-from mlflow.tracking import MlflowClient
+# a report reads one small CSV per run: MLflow's per-download progress bar would print hundreds of lines
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
-from zoo.config import PROJECT_DIR  # the checkout, or the working directory of an installed zoo
+import mlflow  # noqa: E402
+import numpy as np  # noqa: E402
+from mlflow.entities import RunStatus  # noqa: E402
+from mlflow.tracking import MlflowClient  # noqa: E402
+
+from zoo.config import PROJECT_DIR  # noqa: E402  # the checkout, or the working directory of an installed zoo
 RESUMABLE_STATUSES = {"RUNNING", "FAILED", "KILLED"}
 
 
