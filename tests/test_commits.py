@@ -39,3 +39,15 @@ def test_nothing_to_commit_is_no_failure_and_a_real_failure_says_so(tmp_path, ca
     (outside / "b.txt").write_text("b")
     assert not commit([outside / "b.txt"], "no repository")
     assert "git commit failed" in capsys.readouterr().err
+
+
+def test_paths_outside_the_repository_are_left_out_and_the_rest_committed(tmp_path, capsys):
+    """Issue 31: `zoo.study --commit --tuned-dir` outside the repository made the whole final commit fail."""
+    repo = make_repo(tmp_path)
+    (repo / "trials.csv").write_text("number\n0\n")
+    elsewhere = tmp_path / "tuned"
+    elsewhere.mkdir()
+    (elsewhere / "tuned-bigru.toml").write_text("base = 'x'\n")
+    assert commit([repo / "trials.csv", elsewhere / "tuned-bigru.toml"], "study s: report")
+    assert "trials.csv" in git(repo, "show", "--name-only", "--format=", "HEAD")
+    assert "not committed, outside the repository" in capsys.readouterr().err

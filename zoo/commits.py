@@ -13,9 +13,14 @@ def commit(paths: list[Path], message: str) -> bool:
     was made or there was nothing to commit. A failure is reported, never fatal: the next finished run
     (or the next command, which commits what is uncommitted first) commits again. A stale index lock
     (its git killed mid-commit) is removed, saying so; one held by a live git is waited for once."""
-    existing = [str(Path(path).resolve()) for path in paths if Path(path).exists()]
-    where = Path(existing[0]) if existing else Path.cwd()
+    existing = [Path(path).resolve() for path in paths if Path(path).exists()]
+    where = existing[0] if existing else Path.cwd()
     where = where if where.is_dir() else where.parent
+    top = _worktree(where)
+    outside = [path for path in existing if _worktree(path if path.is_dir() else path.parent) != top]
+    if outside:  # e.g. a study's --tuned-dir elsewhere: the rest is still committed
+        print(f"note: not committed, outside the repository at {top}: {', '.join(map(str, outside))}", file=sys.stderr)
+    existing = [str(path) for path in existing if path not in outside]
     for attempt in range(2):
         result = _git_commit(existing, message, where)
         if result.returncode == 0 or "nothing to commit" in result.stdout + result.stderr:
