@@ -49,7 +49,10 @@ def tracking_uri() -> str:
 @functools.lru_cache(maxsize=None)
 def _prepare_store(uri: str) -> None:
     """Create (or migrate) a local SQLite store's tables under a file lock: processes that start
-    together on a fresh store (study workers, grid runs) would otherwise race on its schema."""
+    together on a fresh store (study workers, grid runs) would otherwise race on its schema. A new
+    store is built under a temporary name and renamed into place once its schema is complete, so a
+    process killed while building it leaves no half-made store behind (only the temporary file,
+    which the next process replaces)."""
     if not uri.startswith("sqlite:///"):
         return
     database = Path(uri.removeprefix("sqlite:///"))
@@ -57,7 +60,12 @@ def _prepare_store(uri: str) -> None:
         return  # MLflow's own error names the missing folder
     with open(database.with_name(database.name + ".init-lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        MlflowClient(uri).search_experiments(max_results=1)  # builds the schema if it is missing
+        if not database.exists():
+            partial = database.with_name(database.name + ".partial")
+            partial.unlink(missing_ok=True)  # left by a process killed while building it
+            MlflowClient(f"sqlite:///{partial}").search_experiments(max_results=1)  # builds the schema
+            os.replace(partial, database)
+        MlflowClient(uri).search_experiments(max_results=1)  # migrates an existing store if it is older
 
 
 def launched_by_mlflow_run() -> bool:
