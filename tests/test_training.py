@@ -167,13 +167,42 @@ def test_killed_run_resumes_as_the_same_run(store, tmp_path):
     assert run.info.status == "FINISHED"
     assert len(mlflow.search_runs(search_all_experiments=True, output_format="list")) == 1
     assert steps_logged(state["run_id"], "val_seq_acc")[-1] == 3
-    assert sorted(set(steps_logged(state["run_id"], "samples_seen"))) == [1, 2, 3]
+    assert steps_logged(state["run_id"], "samples_seen") == [1, 2, 3]  # each once, wherever the kill came
     assert run.data.metrics["samples_seen"] == 3 * 2 * 8 and "test_seq_acc" in run.data.metrics
     lrs = {m.step: m.value for m in MlflowClient().get_metric_history(state["run_id"], "lr")}
     assert lrs == pytest.approx({1: 1e-3, 2: 1e-4, 3: 1e-4})  # the schedule, on the optimizer's restored step counter
 
     again = subprocess.run(_train_command("--resume"), cwd=tmp_path, env=env, capture_output=True, text=True)
     assert again.returncode == 2 and "already finished" in again.stderr
+
+
+def test_a_kill_between_an_epochs_metrics_and_its_checkpoint_logs_every_step_once(store, tmp_path, monkeypatch):
+    """Issue 31: killed after epoch 2's metrics were logged and before its checkpoint, a resume trained epoch 2
+    again and the store held step 2 twice for every metric. Now the epoch's model was staged before its
+    metrics were logged, and the resume promotes it instead of training the epoch again."""
+    from zoo.fitting import checkpoints
+    from zoo.fitting.loop import train
+
+    config = make_config("gru", "smoke", 0, {"checkpoint_dir": str(tmp_path / "ckpt"), "train.phases": [{"epochs": 3, "lr": 1e-3}]})
+    promote = checkpoints.RunCheckpoint.commit_staged
+
+    def killed_at_epoch_2(self, run_id, epoch):
+        if epoch == 2:
+            raise SystemExit("killed")  # epoch 2's metrics are in the store, its checkpoint not yet
+        return promote(self, run_id, epoch)
+
+    monkeypatch.setattr(checkpoints.RunCheckpoint, "commit_staged", killed_at_epoch_2)
+    with pytest.raises(SystemExit):
+        train(config)
+    while mlflow.active_run():
+        mlflow.end_run("KILLED")
+    run_id = checkpoints.RunCheckpoint(config).state().run_id
+    assert steps_logged(run_id, "loss") == [1, 2] and checkpoints.RunCheckpoint(config).state().epochs_done == 1
+    monkeypatch.setattr(checkpoints.RunCheckpoint, "commit_staged", promote)
+    result = train(config, resume=True)
+    assert result.run_id == run_id
+    for key in ("loss", "val_loss", "val_seq_acc", "lr", "samples_seen", "epoch_time"):
+        assert steps_logged(run_id, key) == [1, 2, 3], key  # each epoch once: 2 was not trained again
 
 
 @pytest.mark.parametrize("how", ["sigterm", "ctrl-c"])

@@ -40,6 +40,7 @@ class RunCheckpoint:
         self.state_path = self.folder / "state.json"
         self.best_weights_path = self.folder / "best.weights.h5"  # train.restore_best: the best epoch so far
         self.best_path = self.folder / "best.json"
+        self.pending_model_path, self.pending_path = self.folder / "pending.keras", self.folder / "pending.json"
 
     def claim(self, holder: str):
         """The run's claim for a process that starts it (a campaign or grid, for the whole life of its
@@ -94,6 +95,45 @@ class RunCheckpoint:
         os.replace(partial, self.model_path)
         previous = self.state()
         self._write_state(CheckpointState(run_id, epochs_done, phases=previous.phases if previous else None))
+
+    # Two steps per epoch, so its metrics reach the store exactly once whatever moment a kill comes:
+    # the model is staged (pending.keras + pending.json) before the epoch's metrics are logged, and
+    # promoted to last.keras once they are. A resume promotes a staged epoch whose metrics the store
+    # holds (it is done: training it again would log its step twice) and drops one whose metrics it lacks.
+
+    def stage(self, model: keras.Model, epoch: int) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        partial = self.folder / "pending.partial.keras"
+        model.save(partial)
+        os.replace(partial, self.pending_model_path)
+        self.pending_path.write_text(json.dumps({"epoch": epoch}))
+
+    def staged_epoch(self) -> int | None:
+        if not (self.pending_path.is_file() and self.pending_model_path.is_file()):
+            return None
+        try:
+            return int(json.loads(self.pending_path.read_text())["epoch"])
+        except (ValueError, KeyError):  # cut off while written: not staged
+            return None
+
+    def commit_staged(self, run_id: str, epoch: int) -> bool:
+        """Promote the staged model of `epoch` to the checkpoint; False when none is staged for it."""
+        if self.staged_epoch() != epoch:
+            return False
+        os.replace(self.pending_model_path, self.model_path)
+        previous = self.state()
+        self._write_state(CheckpointState(run_id, epoch, phases=previous.phases if previous else None))
+        self.pending_path.unlink(missing_ok=True)
+        return True
+
+    def settle(self, logged_epochs: int) -> None:
+        """Before a resume: promote the staged epoch if the store holds its metrics (`logged_epochs`,
+        the last epoch logged), else drop it; afterwards nothing is staged."""
+        state, staged = self.state(), self.staged_epoch()
+        if state is not None and staged == state.epochs_done + 1 and logged_epochs >= staged:
+            self.commit_staged(state.run_id, staged)
+        self.pending_path.unlink(missing_ok=True)
+        self.pending_model_path.unlink(missing_ok=True)
 
     def save_best(self, model: keras.Model, epoch: int, score: float) -> None:
         """Keep `model`'s weights as the best epoch's (weights first, then the record naming them)."""
@@ -152,10 +192,25 @@ class KeepBest(keras.callbacks.Callback):
             self.checkpoint.save_best(self.model, epoch + 1, float(score))
 
 
+class StageEpoch(keras.callbacks.Callback):
+    """Stages the epoch's model before its metrics are logged (RunCheckpoint.stage)."""
+
+    def __init__(self, checkpoint: RunCheckpoint):
+        super().__init__()
+        self.checkpoint = checkpoint
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.checkpoint.stage(self.model, epoch + 1)
+
+
 class SaveEveryEpoch(keras.callbacks.Callback):
+    """The epoch is done: its staged model (StageEpoch, before the metrics were logged) becomes the
+    checkpoint, or, with nothing staged, the model is saved now."""
+
     def __init__(self, checkpoint: RunCheckpoint, run_id: str):
         super().__init__()
         self.checkpoint, self.run_id = checkpoint, run_id
 
     def on_epoch_end(self, epoch, logs=None):
-        self.checkpoint.save(self.model, self.run_id, epoch + 1)
+        if not self.checkpoint.commit_staged(self.run_id, epoch + 1):
+            self.checkpoint.save(self.model, self.run_id, epoch + 1)

@@ -27,7 +27,7 @@ from zoo.data import folder_data
 from zoo.fitting import figures, hardware, interrupts, schedules, time_budget
 from zoo import tracking
 from zoo.tracking.run_tables import MISREADS_ARTIFACT
-from zoo.fitting.checkpoints import KeepBest, RunCheckpoint, SaveEveryEpoch
+from zoo.fitting.checkpoints import KeepBest, RunCheckpoint, SaveEveryEpoch, StageEpoch
 from zoo.config import ConfigError, RunConfig
 from zoo.data.stream import BatchStream, cached_split, default_workers, source_for
 from zoo.models.builder import build_model
@@ -223,7 +223,9 @@ def _checked_state(checkpoint: RunCheckpoint, config: RunConfig, resume: bool, r
             raise ConfigError(f"run {state.run_id} ({config.run_name}) already finished; use --restart to train again")
         if tracking.run_status(state.run_id) not in tracking.RESUMABLE_STATUSES:
             raise ConfigError(f"run {state.run_id} is {tracking.run_status(state.run_id)} in the store and cannot be resumed")
-        return state
+        logged = tracking.metric_history(state.run_id, ["samples_seen"])["samples_seen"]
+        checkpoint.settle(max(logged, default=0))  # an epoch logged just before a kill is not trained (and logged) again
+        return checkpoint.state()
     if state is not None and not state.finished:
         raise ConfigError(
             f"{config.run_name} has an unfinished run {state.run_id} at epoch {state.epochs_done} "
@@ -241,9 +243,10 @@ def _fit_phases(model, config: RunConfig, epochs_done: int, validation, checkpoi
     source = source_for(data, "train", config.seed)
     callbacks = [
         EpochStats(train_cfg.steps_per_epoch * train_cfg.batch_size),
+        StageEpoch(checkpoint),  # the model, before its metrics are logged
         tracking.epoch_logger(),  # after EpochStats: logs its values too
         *([KeepBest(checkpoint)] if train_cfg.restore_best else []),
-        SaveEveryEpoch(checkpoint, run_id),  # an epoch counts as done once it is logged
+        SaveEveryEpoch(checkpoint, run_id),  # an epoch counts as done once it is logged: the staged model promoted
         *extra_callbacks,
     ]
     last_logs: dict[str, float] = {}
