@@ -63,6 +63,8 @@ def test_smoke_run_is_fully_tracked(store, tmp_path):
     assert 1 - len(misreads) / config.data.test_size == pytest.approx(metrics["test_seq_acc"])
     versions = MlflowClient().search_model_versions("name='zoo-bilstm'")
     assert [v.run_id for v in versions] == [result.run_id]
+    assert versions[0].tags["charset"] == config.data.charset and versions[0].tags["input"] == "170x80"
+    assert versions[0].tags["lengths"] == "4-4" and "full-sequence accuracy" in versions[0].description
     assert MlflowClient().get_model_version_by_alias("zoo-bilstm", "champion").run_id == result.run_id
     reader = tracking.load_reader(result.model_uri)
     assert reader.model.output_shape == (None, 15, 37) and reader.info.charset == config.data.charset

@@ -308,6 +308,7 @@ def log_reader_model(model, *, registered_name: str | None, metadata: dict[str, 
         if registered_name:
             versions = MlflowClient().search_model_versions(f"name = '{registered_name}' and run_id = '{run_id}'")
             version = versions[0].version if versions else mlflow.register_model(uri, registered_name).version
+            _describe_version(registered_name, str(version), metadata, model.input_shape, score)
             if score is not None:
                 _promote_if_better(registered_name, str(version), score)
         return uri
@@ -331,9 +332,29 @@ def log_reader_model(model, *, registered_name: str | None, metadata: dict[str, 
             metadata=metadata,
             registered_model_name=registered_name,
         )
+    if registered_name:
+        _describe_version(registered_name, str(info.registered_model_version), metadata, model.input_shape, score)
     if registered_name and score is not None:
         _promote_if_better(registered_name, str(info.registered_model_version), score)
     return info.model_uri
+
+
+def _describe_version(name: str, version: str, metadata: dict[str, Any], input_shape, score: float | None) -> None:
+    """A registered version says what it reads and how well, as the model card does: a description
+    and tags (charset, lengths, input size, arch, run, test accuracy) the Models page shows."""
+    height, width = int(input_shape[1]), int(input_shape[2])
+    lengths = f"{metadata['min_length']}-{metadata['max_length']}"
+    accuracy = f"{score:.2%} full-sequence accuracy on its test set" if score is not None else "not tested"
+    client = MlflowClient()
+    client.update_model_version(name, version, description=(
+        f"`{metadata.get('arch')}` reader of {lengths} characters of `{metadata['charset']}` from {width}x{height} images "
+        f"(any image is adapted); {accuracy}. Run {metadata.get('run_name', '')}."))
+    tags = {"arch": metadata.get("arch"), "charset": metadata["charset"], "lengths": lengths,
+            "input": f"{width}x{height}", "run_name": metadata.get("run_name"),
+            **({"test_seq_acc": f"{score:.4f}"} if score is not None else {})}
+    for key, value in tags.items():
+        if value is not None:
+            client.set_model_version_tag(name, version, key, str(value))
 
 
 def _promote_if_better(name: str, version: str, score: float, alias: str = "champion") -> None:
