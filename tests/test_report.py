@@ -359,7 +359,7 @@ def test_a_run_without_logged_misreads_gives_no_paired_view():
     assert paired.only_read_by(tables, "a", "b") is None and paired.paired_counts(tables, "b", ["a", "b"]).empty
 
 
-def test_a_grid_of_groups_compares_each_head_at_its_chosen_preset_and_lists_the_checks():
+def test_a_grid_of_groups_compares_each_head_at_its_chosen_preset_and_lists_the_checks(tmp_path):
     """experiments/heads-reference.toml: a checked at x0.5 and x2 on one seed, its seeds at the grid's preset."""
     presets = ["heads-reference-128k", "heads-reference-128k-lr-half", "heads-reference-128k", "heads-reference-128k"]
     tables = _paired_tables("heads-reference", presets)  # a: one run at each preset (a tie: the grid's preset wins)
@@ -368,6 +368,9 @@ def test_a_grid_of_groups_compares_each_head_at_its_chosen_preset_and_lists_the_
     assert list(built.checks.index) == ["a"] and built.checks.loc["a", "compared_at"] == "heads-reference-128k"
     assert built.checks.loc["a", "heads-reference-128k-lr-half"] == pytest.approx(0.7)
     assert built.checks.loc["a", "heads-reference-128k"] == pytest.approx(0.8)
+    report.write(built, tmp_path)  # the CSVs keep every run, the checks too: a campaign counts them as done from there
+    assert set(RunTables.from_csv(tmp_path).runs["run_id"]) == {"a0", "a1", "b0", "b1"}
+    assert "## Checks before the seeds" in (tmp_path / "README.md").read_text()
 
 
 @pytest.mark.slow

@@ -50,6 +50,7 @@ class Report:
     figures: dict[str, object]  # file name -> matplotlib figure
     findings: list[str]
     checks: pd.DataFrame = None  # a grid of [[groups]]: the runs at each arch's other presets (rate checks), by preset
+    exported: RunTables = None  # every run given, the checks included: what the CSVs keep (tables: the compared runs)
 
 
 def separate_checks(tables: RunTables) -> tuple[RunTables, pd.DataFrame | None]:
@@ -196,6 +197,7 @@ def build(tables: RunTables, baseline: str | None = None, speed: pd.DataFrame | 
 
     if tables.runs.empty:
         raise ReportDataError(f"experiment {tables.experiment!r} has no finished zoo runs to report on")
+    given = tables
     tables, checks = separate_checks(tables)
     baseline = baseline or default_baseline(tables)
     if baseline not in set(tables.runs["variant"]):
@@ -217,7 +219,7 @@ def build(tables: RunTables, baseline: str | None = None, speed: pd.DataFrame | 
         figure = paired.paired_figure(tables, baseline, variants, data) if data is not None else None
         if figure is not None:
             figures["paired.png"] = figure
-    return Report(tables, baseline, summary, figures, [*findings(summary, baseline, tables.compares), speed_note], checks)
+    return Report(tables, baseline, summary, figures, [*findings(summary, baseline, tables.compares), speed_note], checks, given)
 
 
 def _test_data(tables: RunTables, baseline: str):
@@ -332,7 +334,7 @@ def write(report: Report, out: Path, notes: list[str] = ()) -> list[Path]:
     `notes` (the author's caveats: what ran beside the grid, ...) go under the summary and into
     notes.txt, so a rebuild from the CSVs keeps them."""
     out.mkdir(parents=True, exist_ok=True)
-    report.tables.to_csv(out)
+    (report.exported or report.tables).to_csv(out)  # every run, the checks too: a campaign's record of what is done
     if notes:
         (out / NOTES_FILE).write_text("\n".join(notes) + "\n")
     images = {}
