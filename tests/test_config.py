@@ -197,3 +197,16 @@ def test_every_shipped_experiment_file_loads(tmp_path):
         else:
             make_config("bigru", path.stem)
     assert kinds.get("comparison", 0) >= 10 and kinds.get("study", 0) >= 4 and kinds.get("preset", 0) >= 20
+
+
+def test_every_committed_comparison_lists_its_architectures_by_name():
+    """A committed report's grid never changes under it: a pattern ("*", "bigru*") would grow it when a head is registered."""
+    import tomllib
+
+    from zoo import config as config_lib
+
+    for path in config_lib.experiment_files("comparison"):
+        raw = tomllib.loads(path.read_text())
+        for archs in [raw.get("archs", [])] + [group.get("archs", []) for group in raw.get("groups", [])]:
+            assert archs or "groups" in raw, path.name
+            assert not [name for name in archs if set(name) & set("*?[")], f"{path.name}: {archs}"

@@ -215,8 +215,10 @@ def main(argv: list[str] | None = None) -> int:
     configs = grid.run_configs()
     plan = [(config, run_status(config)) for config in configs]
     budgets = sorted({config.train.samples for config in configs})
-    print(f"{grid.experiment}: {len(grid.archs)} architectures x {len(grid.presets)} preset(s) ({', '.join(grid.presets)}) "
-          f"x {len(grid.seeds)} seeds, {'/'.join(f'{b:,}' for b in budgets)} samples each; "
+    shape = (f"{len(grid.archs)} architectures x {len(grid.presets)} preset(s) ({', '.join(grid.presets)}) x {len(grid.seeds)} seeds"
+             if len(grid.blocks) == 1 else
+             f"{len(configs)} runs in {len(grid.blocks)} groups of {len(grid.archs)} architectures, presets {', '.join(grid.presets)}")
+    print(f"{grid.experiment}: {shape}, {'/'.join(f'{b:,}' for b in budgets)} samples each; "
           f"{sum(s == 'finished' for _, s in plan)} finished, {sum(s == 'resume' for _, s in plan)} to resume, "
           f"{sum(s == 'new' for _, s in plan)} new")
     if args.dry_run:
