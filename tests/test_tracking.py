@@ -1,6 +1,7 @@
 """The tracking module's own guarantees, against a real SQLite store."""
 
 import os
+from pathlib import Path
 
 import mlflow
 import pytest
@@ -54,7 +55,7 @@ def test_a_resumed_run_registers_its_model_once_and_drops_its_interruption(store
     assert "interruptions/1.txt" in artifacts and "error.txt" not in artifacts
 
 
-def test_the_read_side_imports_no_deep_learning_framework():
+def test_the_read_side_imports_no_deep_learning_framework(tmp_path):
     """Reports, run tables, campaign state, grid plans, model cards and the commands' --help read MLflow or
     files only: no 8-15 s TensorFlow import (Keras loads when a model is read)."""
     import subprocess
@@ -65,6 +66,14 @@ def test_the_read_side_imports_no_deep_learning_framework():
             "print(sorted(m for m in ('tensorflow', 'keras', 'jax', 'torch') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+    repo = Path(__file__).resolve().parents[1]
+    plan = (f"import sys; from zoo.grids import compare; grid = compare.load_grid('{repo / 'experiments/heads-reference.toml'}'); "
+            "[compare.run_status(config) for config in grid.run_configs()]; "  # what `zoo.compare --dry-run` does
+            "print(sorted(m for m in ('tensorflow', 'keras', 'jax', 'torch') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", plan], capture_output=True, text=True, check=True, cwd=tmp_path,
+                            env={**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'plan.db'}",
+                                 "PYTHONPATH": str(repo)})
+    assert result.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_compare_and_report_under_mlflow_run_record_what_they_did_in_the_launched_run(store, tmp_path, monkeypatch):

@@ -120,7 +120,8 @@ def tracking_overhead(config, epochs: int) -> dict[str, float]:
 
     from zoo.models import ctc
     from zoo import tracking
-    from zoo.fitting.checkpoints import RunCheckpoint, SaveEveryEpoch
+    from zoo.fitting.checkpoint_callbacks import SaveEveryEpoch
+    from zoo.fitting.checkpoints import RunCheckpoint
     from zoo.data.stream import CaptchaSource, render
     from zoo.models.builder import build_model
 

@@ -1,4 +1,6 @@
 """Per-run checkpoints for `--resume`: the compiled model (with optimizer state) after every epoch.
+The Keras callbacks that write them are in zoo.fitting.checkpoint_callbacks; this module reads and
+writes states without importing Keras (zoo.compare --dry-run and campaign states read it).
 
 One folder per config (`checkpoints/<run name>-<config hash>/`), so a resumed run can only
 continue the exact config it was started with. Files are written to a temporary name and
@@ -15,8 +17,6 @@ import shutil
 import socket
 from dataclasses import asdict, dataclass
 from pathlib import Path
-
-import keras
 
 from zoo.config import ConfigError, RunConfig, config_hash
 
@@ -164,6 +164,8 @@ class RunCheckpoint:
         self._write_state(state)
 
     def load_model(self) -> keras.Model:
+        import keras  # here, not at the top: a grid's plan reads checkpoint states without Keras
+
         return keras.saving.load_model(self.model_path)  # safe mode; zoo.models.ctc classes are registered
 
     def clear(self) -> None:
@@ -176,41 +178,3 @@ class RunCheckpoint:
         partial = self.state_path.with_suffix(".partial")
         partial.write_text(json.dumps(asdict(state)))
         os.replace(partial, self.state_path)
-
-
-class KeepBest(keras.callbacks.Callback):
-    """Keeps the weights of the epoch with the highest `monitor` in the checkpoint folder (before the
-    epoch's checkpoint is written, so a resumed run knows its best epoch too)."""
-
-    def __init__(self, checkpoint: RunCheckpoint, monitor: str = "val_seq_acc"):
-        super().__init__()
-        self.checkpoint, self.monitor = checkpoint, monitor
-
-    def on_epoch_end(self, epoch, logs=None):
-        score, best = (logs or {}).get(self.monitor), self.checkpoint.best()
-        if score is not None and (best is None or score > best["score"]):
-            self.checkpoint.save_best(self.model, epoch + 1, float(score))
-
-
-class StageEpoch(keras.callbacks.Callback):
-    """Stages the epoch's model before its metrics are logged (RunCheckpoint.stage)."""
-
-    def __init__(self, checkpoint: RunCheckpoint):
-        super().__init__()
-        self.checkpoint = checkpoint
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.checkpoint.stage(self.model, epoch + 1)
-
-
-class SaveEveryEpoch(keras.callbacks.Callback):
-    """The epoch is done: its staged model (StageEpoch, before the metrics were logged) becomes the
-    checkpoint, or, with nothing staged, the model is saved now."""
-
-    def __init__(self, checkpoint: RunCheckpoint, run_id: str):
-        super().__init__()
-        self.checkpoint, self.run_id = checkpoint, run_id
-
-    def on_epoch_end(self, epoch, logs=None):
-        if not self.checkpoint.commit_staged(self.run_id, epoch + 1):
-            self.checkpoint.save(self.model, self.run_id, epoch + 1)

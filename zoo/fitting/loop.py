@@ -27,7 +27,8 @@ from zoo.data import folder_data
 from zoo.fitting import figures, hardware, interrupts, schedules, time_budget
 from zoo import tracking
 from zoo.tracking.run_tables import MISREADS_ARTIFACT
-from zoo.fitting.checkpoints import KeepBest, RunCheckpoint, SaveEveryEpoch, StageEpoch
+from zoo.fitting.checkpoint_callbacks import KeepBest, SaveEveryEpoch, StageEpoch
+from zoo.fitting.checkpoints import RunCheckpoint
 from zoo.config import ConfigError, RunConfig
 from zoo.data.stream import BatchStream, cached_split, default_workers, source_for
 from zoo.models.builder import build_model
