@@ -3,12 +3,9 @@
 
 import json
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -379,36 +376,6 @@ def test_commit_is_refused_with_several_workers_or_a_database(tmp_path, capsys):
     assert "--commit runs one worker" in capsys.readouterr().err
     assert runner.main(["--config", str(config), "--tuned-dir", tuned, "--commit", "--storage", "postgresql://zoo@localhost/x"]) == 2
     assert "is a database" in capsys.readouterr().err
-
-
-@pytest.fixture
-def postgres(tmp_path):
-    """A real PostgreSQL server on loopback for this test (ZOO_TEST_POSTGRES_URL uses an existing one)."""
-    if os.environ.get("ZOO_TEST_POSTGRES_URL"):
-        yield os.environ["ZOO_TEST_POSTGRES_URL"]
-        return
-    binaries = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
-    assert binaries, "PostgreSQL is needed for this test: apt-get install postgresql (or set ZOO_TEST_POSTGRES_URL)"
-    bin_dir = binaries[-1].parent
-    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    # the server runs as `postgres` when we are root: its folder must be one that user can reach
-    folder = Path(tempfile.mkdtemp(prefix="zoo-pg-"))
-    if as_postgres:
-        shutil.chown(folder, "postgres")
-    data, sockets = folder / "data", folder / "sockets"
-    subprocess.run([*as_postgres, "mkdir", str(sockets)], check=True)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    subprocess.run([*as_postgres, str(bin_dir / "initdb"), "-D", str(data), "-U", "zoo", "--auth=trust"], check=True, capture_output=True)
-    subprocess.run([*as_postgres, str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-l", str(folder / "pg.log"), "-o",
-                    f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1", "start"], check=True, capture_output=True)
-    try:
-        subprocess.run([str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "zoo", "studies"], check=True)
-        yield f"postgresql://zoo@127.0.0.1:{port}/studies"
-    finally:
-        subprocess.run([*as_postgres, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"], capture_output=True)
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_the_seeded_multivariate_sampler_makes_a_study_reproducible(tmp_path):

@@ -1,0 +1,78 @@
+"""A shared tracking server (issue 34): `mlflow server` with a PostgreSQL backend store and served
+artifacts on loopback, as a team runs it, used by the zoo's entry points over HTTP."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def tracking_server(postgres, tmp_path):
+    """`mlflow server` on loopback: PostgreSQL behind it, artifacts served from a folder of its own."""
+    database = postgres.rsplit("/", 1)[0] + "/tracking"
+    bin_dir = sorted(Path("/usr/lib/postgresql").glob("*/bin/createdb"))[-1].parent
+    host, port = database.split("@", 1)[1].split("/", 1)[0].split(":")
+    subprocess.run([str(bin_dir / "createdb"), "-h", host, "-p", port, "-U", "zoo", "tracking"], check=True)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        server_port = probe.getsockname()[1]
+    log = open(tmp_path / "server.log", "w")
+    server = subprocess.Popen([sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(server_port),
+                               "--backend-store-uri", database.replace("postgresql://", "postgresql+psycopg://"),
+                               "--artifacts-destination", str(tmp_path / "served-artifacts"), "--workers", "1"],
+                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    uri = f"http://127.0.0.1:{server_port}"
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{uri}/health", timeout=2).status == 200:
+                break
+        except OSError:
+            time.sleep(1)
+    else:
+        server.kill()
+        pytest.fail("mlflow server did not start: " + (tmp_path / "server.log").read_text()[-3000:])
+    try:
+        yield uri
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(timeout=60)
+        log.close()
+
+
+def test_a_grid_a_report_and_a_reading_go_through_a_shared_tracking_server(tracking_server, tmp_path, data_cache):
+    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_server, "ZOO_CACHE_DIR": str(data_cache)}
+    for variable in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
+        env.pop(variable, None)
+    grid = tmp_path / "shared.toml"
+    grid.write_text('kind = "comparison"\nexperiment = "shared"\npreset = "smoke"\nseeds = [0]\n'
+                    f'archs = ["gru"]\noverrides = {{ checkpoint_dir = "{tmp_path / "ckpt"}" }}\n')
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        result = subprocess.run([sys.executable, "-m", *args], cwd=tmp_path, env=env, capture_output=True, text=True)
+        assert result.returncode == 0, (args, result.stdout[-2000:], result.stderr[-3000:])
+        return result
+
+    run("zoo.compare", str(grid))
+    assert not (tmp_path / "mlflow.db").exists()  # nothing went to a local store
+    run("zoo.report", "--experiment", "shared", "--out", str(tmp_path / "report"))
+    runs = pd.read_csv(tmp_path / "report" / "runs.csv")
+    assert list(runs["run_name"]) == ["gru-smoke-s0"]
+    assert (tmp_path / "report" / "misreads.csv").is_file() or runs["test_seq_acc"][0] == 1.0  # artifacts came over HTTP
+    assert "already finished in shared, skipped" in run("zoo.compare", str(grid)).stdout  # the server's store says so
+    image = tmp_path / "one.png"
+    Image.fromarray(np.full((80, 170, 3), 200, np.uint8)).save(image)
+    read = run("zoo.predict", "--model", f"runs:/{runs['run_id'][0]}/model", "--format", "csv", str(image))
+    assert "one.png" in read.stdout  # the logged model, fetched from the served artifacts
+    assert list(tmp_path.glob("served-artifacts/*")), "the artifacts live on the server's side"
