@@ -111,7 +111,7 @@ def test_report_table_matches_the_runs(grid_store):
     readme = (out / "README.md").read_text()
     assert "| bigru | 1 |" in readme and "| gru | 1 |" in readme and "python -m zoo.report --experiment grid-test" in readme
     page = (out / "index.html").read_text()
-    assert page.count("data:image/png;base64,") == 4 and "<table" in page
+    assert page.count("data:image/png;base64,") == 5 and "<table" in page  # paired.png: each run logged its misreads
     for name in ("accuracy.png", "learning_curves.png", "pareto.png", "character_errors.png"):
         assert (out / name).stat().st_size > 5_000, name
     rebuilt = folder / "rebuilt"

@@ -82,12 +82,12 @@ def test_crash_ends_the_run_failed_with_the_error(store, tmp_path):
     from zoo.fitting.checkpoints import RunCheckpoint
 
     config = make_config("gru", "smoke", 0, {"checkpoint_dir": str(tmp_path / "ckpt")})
-    blocker = RunCheckpoint(config).folder / "last.partial.keras"
+    blocker = RunCheckpoint(config).folder / "pending.partial.keras"
     blocker.mkdir(parents=True)  # a folder where the first epoch's checkpoint file must go: saving it fails
     with pytest.raises(Exception):
         train(config)
     (run,) = mlflow.search_runs(search_all_experiments=True, output_format="list")
-    assert run.info.status == "FAILED" and "last.partial.keras" in run.data.tags["zoo.error"]
+    assert run.info.status == "FAILED" and "pending.partial.keras" in run.data.tags["zoo.error"]
 
 
 def test_an_unusable_checkpoint_folder_fails_before_any_run_exists(store, tmp_path):
