@@ -206,7 +206,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = cli.parser("python -m zoo.compare", __doc__)
     parser.add_argument("config", help="a comparison config, e.g. experiments/heads.toml")
     parser.add_argument("--dry-run", action="store_true", help="print the plan (and what is already done) and stop")
+    parser.add_argument("--storage", metavar="URL", help="spread the grid over workers on any number of machines through "
+                        "this Optuna RDB storage (postgresql://...): start the same command on each machine")
+    parser.add_argument("--workers", type=int, default=1, help="with --storage: worker processes on this machine (default 1)")
+    parser.add_argument("--heartbeat", type=int, default=30, help="with --storage: seconds between a worker's heartbeats; "
+                        "a run whose worker misses four is handed to another (default 30)")
     args = parser.parse_args(argv)
+    if args.workers < 1 or args.heartbeat < 1:
+        parser.error(f"--workers and --heartbeat must be positive, got {args.workers} and {args.heartbeat}")
+    if args.storage and "://" not in args.storage:
+        parser.error(f"--storage takes a database URL such as postgresql://user@host:5432/db, got {args.storage!r}")
     try:
         grid = load_grid(args.config)
     except ConfigError as error:
@@ -226,6 +235,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {config.run_name:<28} {status}")
         _record_in_launched_run(grid, plan, [])
         return 0
+    if args.storage:
+        from zoo.grids import distributed
+
+        returncode = distributed.run_workers(grid, args.storage, args.workers, args.heartbeat)
+        _record_in_launched_run(grid, [(config, run_status(config)) for config in configs], [])
+        return returncode
     failed = []
     started = time.perf_counter()
     for number, (config, status) in enumerate(plan, 1):

@@ -66,7 +66,7 @@ def open_storage(url: str | None):
                          "postgresql://user:password@host:5432/db") from None
 
 
-def _rdb_storage(url: str, attempts: int = 5):
+def _rdb_storage(url: str, attempts: int = 5, heartbeat_s: int = 30, grace_s: int = 120, stale_trial_callback=None):
     """RDBStorage; workers starting together race to create its tables, so a lost race is retried."""
     import optuna
 
@@ -75,7 +75,8 @@ def _rdb_storage(url: str, attempts: int = 5):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 # heartbeats let any worker fail the trials of a worker that died (killed, machine lost)
-                return optuna.storages.RDBStorage(url, heartbeat_interval=30, grace_period=120,
+                return optuna.storages.RDBStorage(url, heartbeat_interval=heartbeat_s, grace_period=grace_s,
+                                                  heartbeat_stale_trial_callback=stale_trial_callback,
                                                   engine_kwargs={"pool_pre_ping": True})
         except Exception as error:
             if type(error).__name__ not in ("IntegrityError", "ProgrammingError") or attempt == attempts:

@@ -1,0 +1,39 @@
+"""A grid spread over workers through Optuna's RDB storage (issue 34): two workers on PostgreSQL, one
+killed mid-run; every run finishes exactly once, the killed one taken over and resumed."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import mlflow
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+pytestmark = pytest.mark.integration
+
+
+def test_two_workers_train_every_run_once_and_take_over_a_killed_ones(store, postgres, tmp_path):
+    grid = tmp_path / "spread.toml"
+    grid.write_text('kind = "comparison"\nexperiment = "spread"\npreset = "smoke"\narchs = ["gru"]\nseeds = [0, 1, 2]\n'
+                    f'overrides = {{ checkpoint_dir = "{tmp_path / "ckpt"}", "train.phases" = [{{ epochs = 10, lr = 1e-3 }}] }}\n')
+    command = [sys.executable, "-m", "zoo.compare", str(grid), "--storage", postgres, "--heartbeat", "2"]
+    first = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    second = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 600
+    while time.time() < deadline and len(list(tmp_path.glob("ckpt/*/last.keras"))) < 2:
+        time.sleep(0.3)  # both workers are training a run
+    killed_runs = {path.parent.name for path in tmp_path.glob("ckpt/*/last.keras")}
+    os.killpg(first.pid, signal.SIGKILL)  # the worker and its training, mid-run
+    first.wait()
+    output, _ = second.communicate(timeout=900)
+    assert second.returncode == 0, output[-4000:]
+    runs = mlflow.search_runs(experiment_names=["spread"], output_format="list")
+    assert sorted(run.data.tags["seed"] for run in runs) == ["0", "1", "2"]
+    assert len(runs) == 3 and {run.info.status for run in runs} == {"FINISHED"}  # each once, none left RUNNING
+    assert "resuming" in output  # the killed worker's run was taken over from its checkpoint
+    queue = optuna.load_study(study_name="grid:spread", storage=postgres)
+    done = [trial.params["run"] for trial in queue.get_trials(states=(TrialState.COMPLETE,))]
+    assert sorted(done) == sorted(run.info.run_name for run in runs) and len(killed_runs) == 2

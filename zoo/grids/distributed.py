@@ -1,0 +1,130 @@
+"""A grid spread over worker processes on any number of machines, through Optuna's RDB storage as
+the queue (`python -m zoo.compare CONFIG --storage postgresql://... --workers N`).
+
+The grid's runs are enqueued once as trials of a study named `grid:<experiment>` (parameter `run`,
+the run's name); every worker, on any machine, pops the next waiting trial (the database hands each
+to one worker), trains that run (resuming its checkpoint when one is there) and tells the trial
+COMPLETE with the run's test accuracy. A worker sends Optuna heartbeats while its run trains; when
+a worker dies (killed, machine lost) its trial goes stale, any other worker fails it, and Optuna's
+RetryHeartbeatStaleTrialCallback puts a copy back in the queue, so the run is taken over (resumed from its
+checkpoint where the checkpoint folder is shared, else started again). A run already FINISHED in the
+grid's MLflow experiment is never trained again. Why Optuna and not a queue of our own or Ray: the
+studies already run on this storage with heartbeats, a team already has the PostgreSQL it needs,
+and Ray would add a cluster to run for what is a list of independent runs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from zoo.fitting import processes
+from zoo.grids import compare
+
+RUN_PARAM = "run"
+POLL_S = 2.0
+
+
+def study_name(grid: compare.GridConfig) -> str:
+    return f"grid:{grid.experiment}"
+
+
+def open_queue(grid: compare.GridConfig, storage_url: str, heartbeat_s: int = 30, grace_s: int = 120):
+    """The grid's queue study, every run of the grid enqueued once (whoever opens it first)."""
+    import optuna
+    from optuna.distributions import CategoricalDistribution
+    import warnings
+
+    from optuna.storages import RetryHeartbeatStaleTrialCallback
+
+    from zoo.studies.runner import _rdb_storage, storage_lock
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        storage = _rdb_storage(storage_url, heartbeat_s=heartbeat_s, grace_s=grace_s,
+                               stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=3))
+    names = [config.run_name for config in grid.run_configs()]
+    with storage_lock(storage_url):  # one process enqueues; the others find the runs there
+        study = optuna.create_study(study_name=study_name(grid), storage=storage, direction="maximize", load_if_exists=True)
+        queued = {trial.user_attrs.get(RUN_PARAM) for trial in study.get_trials(deepcopy=False)}
+        for name in names:
+            if name not in queued:  # the name rides as a user attribute too: a retried copy keeps it
+                study.enqueue_trial({RUN_PARAM: name}, user_attrs={RUN_PARAM: name})
+    return study, CategoricalDistribution(names)
+
+
+def worker(grid: compare.GridConfig, storage_url: str, heartbeat_s: int = 30, grace_s: int = 120) -> int:
+    """Train runs from the queue until none is waiting or running; returns how many failed here."""
+    import warnings
+
+    import optuna
+    from optuna.trial import TrialState
+
+    study, runs = open_queue(grid, storage_url, heartbeat_s, grace_s)
+    failed = 0
+    while True:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.fail_stale_trials(study)  # a dead worker's run goes back in the queue
+        if not study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+            if not study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+                return failed
+            time.sleep(POLL_S)  # others are training the last runs: one of them may die and need taking over
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "heartbeat ... supposed to be used with Study.optimize": sent below
+            trial = study.ask({RUN_PARAM: runs})
+        if RUN_PARAM not in trial.user_attrs:  # the queue emptied under us: a fresh trial, no run of the grid
+            study.tell(trial, state=TrialState.FAIL)
+            continue
+        config = grid.run_config(trial.params[RUN_PARAM])
+        trial.set_user_attr("worker", f"pid {os.getpid()} on {os.uname().nodename}")
+        status = compare.run_status(config)
+        if status != "finished":
+            print(f"{config.run_name}: {'resuming' if status == 'resume' else 'training'} (queue trial {trial.number})", flush=True)
+            child = processes.start_child(compare.train_command(grid, config, status), compare._child_environment())
+            while child.poll() is None:
+                study._storage.record_heartbeat(trial._trial_id)
+                time.sleep(min(POLL_S, heartbeat_s))
+            if child.returncode != 0:
+                failed += 1
+                print(f"{config.run_name}: FAILED (exit {child.returncode})", file=sys.stderr, flush=True)
+                study.tell(trial, state=TrialState.FAIL)
+                continue
+        else:
+            print(f"{config.run_name}: already finished in {grid.experiment}, skipped", flush=True)
+        study.tell(trial, _test_accuracy(config))
+
+
+def _test_accuracy(config) -> float:
+    from zoo import tracking
+    from zoo import config as config_lib
+
+    run_ids = tracking.finished_run_ids(config.tracking.experiment, config_lib.config_hash(config), config_lib.arch_hash(config))
+    summary = tracking.run_summary(run_ids[0]) if run_ids else {}
+    return float(summary.get("test_seq_acc") or 0.0)
+
+
+def _worker_process(config_path: str, storage_url: str, heartbeat_s: int, grace_s: int, parent_pid: int) -> None:
+    processes.die_with_parent(parent_pid)
+    sys.exit(1 if worker(compare.load_grid(config_path), storage_url, heartbeat_s, grace_s) else 0)
+
+
+def run_workers(grid: compare.GridConfig, storage_url: str, workers: int, heartbeat_s: int = 30) -> int:
+    """`workers` worker processes on this machine (start the same command on other machines to add
+    theirs); exit status 1 when a run failed."""
+    import multiprocessing
+
+    grace_s = 4 * heartbeat_s
+    if workers == 1:
+        return 1 if worker(grid, storage_url, heartbeat_s, grace_s) else 0
+    context = multiprocessing.get_context("spawn")
+    started = [context.Process(target=_worker_process, args=(str(grid.source), storage_url, heartbeat_s, grace_s, os.getpid()))
+               for _ in range(workers)]
+    for process in started:
+        process.start()
+    for process in started:
+        process.join()
+    return 1 if any(process.exitcode for process in started) else 0
