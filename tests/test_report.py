@@ -360,17 +360,21 @@ def test_a_run_without_logged_misreads_gives_no_paired_view():
 
 
 def test_a_grid_of_groups_compares_each_head_at_its_chosen_preset_and_lists_the_checks(tmp_path):
-    """experiments/heads-reference.toml: a checked at x0.5 and x2 on one seed, its seeds at the grid's preset."""
-    presets = ["heads-reference-128k", "heads-reference-128k-lr-half", "heads-reference-128k", "heads-reference-128k"]
-    tables = _paired_tables("heads-reference", presets)  # a: one run at each preset (a tie: the grid's preset wins)
-    built = report.build(tables, "b")
-    assert set(built.tables.runs["run_id"]) == {"a0", "b0", "b1"} and built.tables.compares == "architecture"
-    assert list(built.checks.index) == ["a"] and built.checks.loc["a", "compared_at"] == "heads-reference-128k"
-    assert built.checks.loc["a", "heads-reference-128k-lr-half"] == pytest.approx(0.7)
-    assert built.checks.loc["a", "heads-reference-128k"] == pytest.approx(0.8)
+    """experiments/heads-reference.toml: bilstm's rate check (seed 0) chose x2; its seeds 1-5 run there. The
+    check's runs stay out of the comparison (the picked run would bias it) and are listed apart."""
+    tables = _paired_tables("heads-reference", ["heads-reference-128k-lr-double"] * 2 + ["heads-reference-128k"] * 2)
+    runs = tables.runs.drop(columns="variant").assign(arch=["bilstm", "bilstm", "bigru", "bigru"])
+    runs["run_name"] = runs["arch"] + "-" + runs["preset"] + "-s" + runs["seed"].astype(str)
+    tables = RunTables("heads-reference", runs, tables.curves, tables.char_errors, tables.misreads)
+    built = report.build(tables, "bigru")
+    assert set(built.tables.runs["run_id"]) == {"a1", "b0", "b1"}  # bilstm's seed 0 at x2 was the check
+    assert built.tables.compares == "architecture" and set(built.summary["variant"]) == {"bilstm", "bigru"}
+    assert list(built.checks.index) == ["bilstm"] and built.checks.loc["bilstm", "compared_at"] == "heads-reference-128k-lr-double"
+    assert built.checks.loc["bilstm", "heads-reference-128k-lr-double"] == pytest.approx(0.8)
     report.write(built, tmp_path)  # the CSVs keep every run, the checks too: a campaign counts them as done from there
     assert set(RunTables.from_csv(tmp_path).runs["run_id"]) == {"a0", "a1", "b0", "b1"}
-    assert "## Checks before the seeds" in (tmp_path / "README.md").read_text()
+    text = (tmp_path / "README.md").read_text()
+    assert "## Checks before the seeds" in text and "| preset |" in text  # which rate each head got
 
 
 @pytest.mark.slow

@@ -32,6 +32,7 @@ class GridBlock:
     archs: list[str]
     presets: list[str]
     seeds: list[int]
+    check: bool = False  # runs that choose something before the seeds (a rate check): reported, not compared
 
 
 def _union(lists) -> list:
@@ -66,6 +67,14 @@ class GridConfig:
                        for block in self.blocks)
         return [config_lib.make_config(arch, preset, seed, overrides) for arch, preset, seed in names]
 
+    def check_runs(self) -> set[str]:
+        """Names of the runs only check groups hold (a run a compared group names too is compared)."""
+        def names(check: bool) -> set[str]:
+            return {config_lib.make_config(arch, preset, seed, {**self.overrides, "tracking.experiment": self.experiment}).run_name
+                    for block in self.blocks if block.check == check
+                    for arch in block.archs for preset in block.presets for seed in block.seeds}
+        return names(True) - names(False)
+
     def run_config(self, run_name: str, extra: dict[str, object] | None = None) -> RunConfig:
         """The config of the grid's run `run_name` (as zoo.train --grid builds it in its own process)."""
         configs = {config.run_name: config for config in self.run_configs(extra)}
@@ -82,6 +91,9 @@ class GridGroup:
     preset: str = ""
     presets: list[str] = field(default_factory=list)
     seeds: list[int] = field(default_factory=list)
+    # a check before the seeds (e.g. of the peak rate): its runs are listed in the report and left out
+    # of the comparison, so a run picked for scoring best never counts among the seeds compared
+    check: bool = False
 
 
 @dataclass
@@ -123,7 +135,7 @@ def load_grid(path: str | Path) -> GridConfig:
         elif len(set(seeds)) != len(seeds):
             group_problems.append(f"seeds repeat: {seeds}")
         problems += [where + problem for problem in group_problems]
-        blocks.append(GridBlock(archs, presets, seeds))
+        blocks.append(GridBlock(archs, presets, seeds, group.check))
     if problems:
         raise ConfigError(f"{path}: " + "; ".join(problems))
     grid = GridConfig(grid_file.experiment, blocks, grid_file.overrides, Path(path))

@@ -54,29 +54,33 @@ class Report:
 
 
 def separate_checks(tables: RunTables) -> tuple[RunTables, pd.DataFrame | None]:
-    """A grid of `[[groups]]` (experiments/heads-reference.toml) checks some architectures at other presets
-    (peak rates) on one seed before their seeds are run. Each architecture is compared at the preset with
-    most runs (ties: the grid's `preset`); its runs at other presets are checks, returned as a table
-    (arch x preset: mean test accuracy) and left out of the comparison. Other grids: as they are."""
+    """A grid's `check = true` groups (experiments/heads-reference.toml: the peak rate of some heads on one
+    seed, before their seeds) are reported apart: their runs leave the comparison (a run picked for scoring
+    best would bias it) and come back as a table, arch x preset of mean test accuracy, with the preset
+    each architecture is compared at. Grids without checks: as they are."""
+    from zoo.grids.compare import load_grid
+
     grid = _grid_config_for(tables.experiment)
-    raw = tomllib.loads((config_lib.PROJECT_DIR / grid).read_text()) if grid else {}
+    try:
+        checks = load_grid(config_lib.PROJECT_DIR / grid).check_runs() if grid else set()
+    except config_lib.ConfigError:
+        checks = set()
     runs = tables.runs
-    if not raw.get("groups") or runs["preset"].nunique() < 2:
+    if not checks:
         return tables, None
-    default = raw.get("preset", "")
-    counts = runs.groupby(["arch", "preset"]).size().reset_index(name="runs")
-    counts["default"] = counts["preset"] == default
-    chosen = counts.sort_values(["runs", "default"], ascending=False).drop_duplicates("arch").set_index("arch")["preset"]
-    compared = runs["preset"] == runs["arch"].map(chosen)
-    checks = runs.pivot_table(index="arch", columns="preset", values="test_seq_acc", aggfunc="mean")
-    checks = checks[checks.notna().sum(axis=1) > 1] if len(checks) else checks  # only the architectures that were checked
-    checks = checks.assign(compared_at=chosen.reindex(checks.index)) if len(checks) else checks
-    kept = set(runs.loc[compared, "run_id"])
+    checked = runs["run_name"].isin(checks)
+    if not checked.any() or checked.all():  # nothing to set apart, or only checks so far: shown as runs
+        return tables, None
+    compared = runs[~checked]
+    table = runs[checked].pivot_table(index="arch", columns="preset", values="test_seq_acc", aggfunc="mean")
+    chosen = compared.groupby("arch")["preset"].agg(lambda presets: ", ".join(sorted(set(presets))))
+    table = table.assign(compared_at=chosen.reindex(table.index).fillna("(no seeds yet)"))
+    kept = set(compared["run_id"])
 
     def rows(frame: pd.DataFrame) -> pd.DataFrame:
         return frame[frame["run_id"].isin(kept)].drop(columns="variant", errors="ignore")
 
-    return RunTables(tables.experiment, rows(runs), rows(tables.curves), rows(tables.char_errors), rows(tables.misreads)), checks
+    return RunTables(tables.experiment, rows(runs), rows(tables.curves), rows(tables.char_errors), rows(tables.misreads)), table
 
 
 def variant_order(runs: pd.DataFrame, baseline: str) -> list[str]:

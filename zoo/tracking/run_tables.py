@@ -68,7 +68,7 @@ class RunTables:
     @property
     def compares(self) -> str:
         """What the variants are: "architecture", "preset" or "variant"."""
-        if self.runs["preset"].nunique() <= 1:
+        if self.runs.empty or self.runs.groupby("arch")["preset"].nunique().max() <= 1:
             return "architecture"
         return "preset" if self.runs["arch"].nunique() == 1 else "variant"
 
@@ -118,8 +118,9 @@ def merged(tables: list[RunTables], experiment: str, presets: list[str] | None =
 
 
 def variant_labels(runs: pd.DataFrame) -> pd.Series:
-    """Per run: its arch (one preset in the table), its preset (one arch), else "arch · preset"."""
-    if runs.empty or runs["preset"].nunique() <= 1:
+    """Per run: its arch when each arch ran one preset (a grid of one preset, or each head at the rate
+    its check chose), its preset when one arch ran several (a grid of recipes), else "arch · preset"."""
+    if runs.empty or runs.groupby("arch")["preset"].nunique().max() <= 1:
         return runs["arch"].astype(str)
     if runs["arch"].nunique() == 1:
         return runs["preset"].astype(str)
