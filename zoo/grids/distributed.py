@@ -32,10 +32,10 @@ def study_name(grid: compare.GridConfig) -> str:
 
 def open_queue(grid: compare.GridConfig, storage_url: str, heartbeat_s: int = 30, grace_s: int = 120):
     """The grid's queue study, every run of the grid enqueued once (whoever opens it first)."""
-    import optuna
-    from optuna.distributions import CategoricalDistribution
     import warnings
 
+    import optuna
+    from optuna.distributions import CategoricalDistribution
     from optuna.storages import RetryHeartbeatStaleTrialCallback
 
     from zoo.studies.runner import _rdb_storage, storage_lock
