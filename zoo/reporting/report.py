@@ -100,7 +100,7 @@ def summarize(tables: RunTables, baseline: str) -> pd.DataFrame:
         group = runs[runs["variant"] == variant]
         row = {"variant": variant, "seeds": len(group), "samples": group["samples"].max(),
                "preset": ", ".join(sorted(group["preset"].astype(str).unique()))}
-        test_size = group["test_size"].max() if "test_size" in group and group["test_size"].notna().any() else None
+        test_size = _test_size(group)
         for metric in ("test_seq_acc", "test_char_acc", "test_ned"):
             bounds = accuracy_interval(group[metric], test_size if metric == "test_seq_acc" else None)
             row[metric], row[f"{metric}_low"], row[f"{metric}_high"] = bounds.mean, bounds.low, bounds.high
@@ -117,6 +117,18 @@ def summarize(tables: RunTables, baseline: str) -> pd.DataFrame:
     summary = pd.DataFrame(rows)
     summary["p_holm"] = holm(summary["p_vs_baseline"])  # corrected for the number of comparisons made
     return summary
+
+
+def _test_size(group: pd.DataFrame) -> float | None:
+    """How many test captchas the runs were tested on: their logged data.test_size, or (runs tracked
+    before it was kept in the tables) their preset's; None when neither is known."""
+    if "test_size" in group and group["test_size"].notna().any():
+        return float(group["test_size"].max())
+    try:
+        sizes = {config_lib.load_preset(str(preset)).data.test_size for preset in group["preset"].unique()}
+    except config_lib.ConfigError:
+        return None
+    return float(sizes.pop()) if len(sizes) == 1 else None
 
 
 def findings(summary: pd.DataFrame, baseline: str, compares: str = "architecture") -> list[str]:
