@@ -343,13 +343,13 @@ def _describe_version(name: str, version: str, metadata: dict[str, Any], input_s
     """A registered version says what it reads and how well, as the model card does: a description
     and tags (charset, lengths, input size, arch, run, test accuracy) the Models page shows."""
     height, width = int(input_shape[1]), int(input_shape[2])
-    lengths = f"{metadata['min_length']}-{metadata['max_length']}"
+    lengths = f"{metadata['min_length']}-{metadata['max_length']}" if "min_length" in metadata and "max_length" in metadata else None
     accuracy = f"{score:.2%} full-sequence accuracy on its test set" if score is not None else "not tested"
     client = MlflowClient()
     client.update_model_version(name, version, description=(
-        f"`{metadata.get('arch')}` reader of {lengths} characters of `{metadata['charset']}` from {width}x{height} images "
-        f"(any image is adapted); {accuracy}. Run {metadata.get('run_name', '')}."))
-    tags = {"arch": metadata.get("arch"), "charset": metadata["charset"], "lengths": lengths,
+        f"`{metadata.get('arch', '?')}` reader of {lengths or 'some'} characters of `{metadata.get('charset', '?')}` from "
+        f"{width}x{height} images (any image is adapted); {accuracy}. Run {metadata.get('run_name', '')}."))
+    tags = {"arch": metadata.get("arch"), "charset": metadata.get("charset"), "lengths": lengths,
             "input": f"{width}x{height}", "run_name": metadata.get("run_name"),
             **({"test_seq_acc": f"{score:.4f}"} if score is not None else {})}
     for key, value in tags.items():
