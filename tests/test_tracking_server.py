@@ -51,7 +51,7 @@ def tracking_server(postgres, tmp_path):
         log.close()
 
 
-def test_a_grid_a_report_and_a_reading_go_through_a_shared_tracking_server(tracking_server, tmp_path, data_cache):
+def test_a_grid_a_report_a_reading_and_a_study_go_through_a_shared_tracking_server(tracking_server, tmp_path, data_cache):
     env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_server, "ZOO_CACHE_DIR": str(data_cache)}
     for variable in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
         env.pop(variable, None)
@@ -73,6 +73,18 @@ def test_a_grid_a_report_and_a_reading_go_through_a_shared_tracking_server(track
     assert "already finished in shared, skipped" in run("zoo.compare", str(grid)).stdout  # the server's store says so
     image = tmp_path / "one.png"
     Image.fromarray(np.full((80, 170, 3), 200, np.uint8)).save(image)
-    read = run("zoo.predict", "--model", f"runs:/{runs['run_id'][0]}/model", "--format", "csv", str(image))
-    assert "one.png" in read.stdout  # the logged model, fetched from the served artifacts
+    for model in (f"runs:/{runs['run_id'][0]}/model", "models:/zoo-gru@champion"):  # fetched from the served artifacts
+        assert "one.png" in run("zoo.predict", "--model", model, "--format", "csv", str(image)).stdout
     assert list(tmp_path.glob("served-artifacts/*")), "the artifacts live on the server's side"
+    study = tmp_path / "shared-study.toml"
+    study.write_text('kind = "study"\nname = "shared-study"\npreset = "smoke"\nepochs = 2\ntrials = 1\n'
+                     '[space]\nphases = [1, 1]\nlr = [1e-3, 1e-2]\n')
+    run("zoo.study", "--config", str(study), "--storage", str(tmp_path / "study.journal"), "--tuned-dir", str(tmp_path / "tuned"),
+        "--report-dir", str(tmp_path / "study-report"))
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_server)
+    (parent,) = client.search_runs([client.get_experiment_by_name("shared-study").experiment_id], "tags.kind = 'study'")
+    assert parent.info.status == "FINISHED"  # the study's parent run, on the server
+    trials = client.search_runs([parent.info.experiment_id], f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
+    assert len(trials) == 1  # its trial, nested under it
