@@ -194,15 +194,16 @@ def load_speed(folder: Path | None) -> pd.DataFrame | None:
     return pd.read_csv(path) if path is not None and path.is_file() else None
 
 
-def with_speed(summary: pd.DataFrame, speed: pd.DataFrame | None) -> tuple[pd.DataFrame, str]:
-    """The summary with its speed columns from one process on one machine (`speed`, by architecture),
-    and a line saying where the speed columns come from."""
+def with_speed(summary: pd.DataFrame, speed: pd.DataFrame | None, runs: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The summary with its speed columns from one process on one machine (`speed`, by each variant's
+    architecture), and a line saying where the speed columns come from."""
     columns = ["params", "inference_images_per_s", "latency_ms_per_image"]
-    if speed is None or not set(summary["variant"]) <= set(speed["arch"]):
+    arch_of = runs.drop_duplicates("variant").set_index("variant")["arch"].astype(str)
+    if speed is None or not set(arch_of) <= set(speed["arch"]):
         return summary, ("Speed columns: as each run logged them at its end, on its own machine (not comparable "
                          "across machines; `python -m zoo.speed GRID` measures them in one process)")
     measured = speed.set_index("arch")
-    summary = summary.assign(**{column: summary["variant"].map(measured[column]) for column in columns})
+    summary = summary.assign(**{column: summary["variant"].map(arch_of).map(measured[column]) for column in columns})
     return summary, (f"Speed columns: every architecture timed in one process by `python -m zoo.speed` on "
                      f"{measured['machine'].iloc[0]} ({measured['keras_backend'].iloc[0]}, float32, {measured['measured'].iloc[0]}); "
                      "the models are untrained copies (speed does not depend on the weights)")
@@ -219,7 +220,7 @@ def build(tables: RunTables, baseline: str | None = None, speed: pd.DataFrame | 
     if baseline not in set(tables.runs["variant"]):
         print(f"note: baseline {baseline!r} has no runs in {tables.experiment!r} (its {tables.compares}s: "
               f"{', '.join(sorted(set(tables.runs['variant'])))}); tests against it are skipped", file=sys.stderr)
-    summary, speed_note = with_speed(summarize(tables, baseline), speed)
+    summary, speed_note = with_speed(summarize(tables, baseline), speed, tables.runs)
     variants = list(summary["variant"])
     figures = {
         "accuracy.png": plots.accuracy_bars(tables.runs, summary, baseline),
