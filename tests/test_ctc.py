@@ -31,35 +31,6 @@ def test_decode_cases(path, text, strategy):
     assert ctc.decode_texts(logits_for([path]), CHARSET, 4, strategy=strategy) == [text]
 
 
-def step_probabilities(rows, classes=11):
-    """Logits from per-step {class: probability} dicts (the rest of each step spread over the others)."""
-    logits = np.zeros((len(rows), len(rows[0]), classes), dtype="float32")
-    for row, steps in enumerate(rows):
-        for step, given in enumerate(steps):
-            rest = (1.0 - sum(given.values())) / (classes - len(given))
-            probabilities = np.full(classes, rest)
-            probabilities[list(given)] = list(given.values())
-            logits[row, step] = np.log(probabilities)
-    return logits
-
-
-def test_a_decode_of_a_length_the_task_never_has_is_read_again_within_the_lengths():
-    merged = [{2: 0.9}, {3: 0.9}, {3: 0.55, 0: 0.44}, {3: 0.9}, {4: 0.9}, {0: 0.9}, {0: 0.9}]  # "1223", greedy "123"
-    right = [{2: 0.9}, {0: 0.9}, {3: 0.9}, {4: 0.9}, {0: 0.9}, {5: 0.9}, {0: 0.9}]  # "1234" either way
-    lone = [{0: 0.99}, {0: 0.99}, {2: 0.99}, {0: 0.99}, {0: 0.99}, {0: 0.99}, {0: 0.99}]  # "1": no 4-long path near
-    logits = step_probabilities([merged, right, lone])
-    assert ctc.decode_texts(logits, CHARSET, 4) == ["123", "1234", "1"]  # the reference's plain decode
-    decoded, log_probs = ctc.decode_in_lengths(logits, 4, 4)
-    assert ctc.labels_to_texts(decoded, CHARSET) == ["1223", "1234", "1"]
-    _, plain = ctc.decode_with_log_probs(logits, 4)
-    assert log_probs[1] == pytest.approx(np.asarray(plain)[1])  # a row of an allowed length is untouched
-    assert log_probs[2] == -np.inf  # "1" and no 4-long path near: kept as decoded, at probability 0
-    # its probability is the labelling's (~0.9^6 x 0.44 through the blank), not the greedy path's (0.9^6 x 0.55)
-    assert log_probs[0] == pytest.approx(np.log(0.9 ** 6 * 0.44), abs=0.1)
-    decoded, _ = ctc.decode_in_lengths(logits, 3, 4)  # a 3-character reading is allowed now
-    assert ctc.labels_to_texts(decoded, CHARSET) == ["123", "1234", "1"]
-
-
 def test_metrics_follow_the_reference_rule():
     labels = ctc.encode_labels(["1234", "1234", "1234", "1123"], CHARSET, 4)
     paths = [

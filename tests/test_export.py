@@ -11,7 +11,7 @@ from zoo.inference.reader import Reader
 
 @pytest.fixture(scope="module")
 def shipped():
-    return pretrained.load("bigru-cpu")
+    return pretrained.load("bigru-cpu", runtime="keras")
 
 
 @pytest.fixture(scope="module")

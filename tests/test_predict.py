@@ -22,7 +22,12 @@ SHIPPED = predict.DEFAULT_MODEL
 
 @pytest.fixture(scope="module")
 def reader():
-    return zoo.load(SHIPPED)
+    return zoo.load(SHIPPED, runtime="keras")  # the Keras model: evaluation.evaluate runs it
+
+
+@pytest.fixture(scope="module")
+def onnx_reader():
+    return zoo.load(SHIPPED)  # what users get: the shipped model.onnx in ONNX Runtime
 
 
 @pytest.fixture(scope="module")
@@ -211,9 +216,16 @@ def test_a_damaged_shipped_model_is_refused(tmp_path):
     with open(copy / "model.keras", "ab") as file:
         file.write(b"\0")
     with pytest.raises(pretrained.ModelLoadError, match="does not match the sha256"):
-        pretrained.load(str(copy))
+        pretrained.load(str(copy), runtime="keras")
     with pytest.raises(pretrained.ModelLoadError, match="does not match the sha256"):  # named by its file: the same check
         pretrained.load(str(copy / "model.keras"))
+    assert pretrained.load(str(copy)).predict  # model.onnx is intact and read by default
+    onnx = bytearray((copy / "model.onnx").read_bytes())
+    onnx[len(onnx) // 2] ^= 0x01  # a weight byte: ONNX Runtime would load it and read with it
+    (copy / "model.onnx").write_bytes(bytes(onnx))
+    for spec in (copy, copy / "model.onnx"):
+        with pytest.raises(pretrained.ModelLoadError, match="model.onnx does not match the sha256"):
+            pretrained.load(str(spec))
     flipped = bytearray((pretrained.PRETRAINED_DIR / SHIPPED / "model.keras").read_bytes())
     flipped[len(flipped) // 2] ^= 0xFF
     (tmp_path / "flipped.keras").write_bytes(bytes(flipped))  # no card beside it: no sha256 to check
@@ -252,7 +264,7 @@ def test_unknown_models_and_unsafe_files_are_refused(tmp_path, capsys):
         pretrained.load(str(tmp_path / "unsafe.keras"), charset="AB", max_length=2)
 
 
-def test_inputs_of_any_kind(reader, captchas):
+def test_inputs_of_any_kind(reader, captchas, tmp_path):
     batch, _ = captchas
     buffer = io.BytesIO()
     Image.fromarray(batch[1]).save(buffer, format="PNG")
@@ -263,6 +275,11 @@ def test_inputs_of_any_kind(reader, captchas):
         assert reader.predict([item])[0].text == expected
     with pytest.raises(images.ImageError, match="not base64"):
         reader.predict(["hello there"])
+    path = save(batch[1], tmp_path / "one.png")
+    assert reader.predict([str(path), path])[0].text == expected  # a path, as text or Path
+    with pytest.raises(images.ImageError, match="no such file"):
+        reader.predict([str(tmp_path / "missing.png")])
+    assert reader.answer([str(path)])[0]["error"] == "text input is not base64 of an image file"  # served: base64 only
     with pytest.raises(images.ImageError, match="shape"):
         reader.predict([np.zeros((4, 4, 2), np.uint8)])
 
@@ -276,23 +293,33 @@ def test_onnx_runtime_reads_what_keras_reads_and_converts_once(reader, captchas,
         save(image, folder / f"{index:02d}.png")
     cache = tmp_path / "cache"
     monkeypatch.setenv("ZOO_CACHE_DIR", str(cache))
-    assert predict.main([str(folder), "--format", "json"]) == 0
+    assert predict.main([str(folder), "--format", "json", "--runtime", "keras"]) == 0
     by_keras = json.loads(capsys.readouterr().out)
-    assert predict.main([str(folder), "--format", "json", "--runtime", "onnx"]) == 0
+    assert predict.main([str(folder), "--format", "json"]) == 0  # the shipped model.onnx
+    shipped_onnx = json.loads(capsys.readouterr().out)
+    assert [row["text"] for row in shipped_onnx] == [row["text"] for row in by_keras]
+    assert not cache.exists()  # read from the folder's model.onnx: nothing converted
+    keras_only = shutil.copytree(pretrained.PRETRAINED_DIR / SHIPPED, tmp_path / "keras-only",
+                                 ignore=shutil.ignore_patterns("model.onnx"))
+    card = json.loads((keras_only / "card.json").read_text())
+    card["sha256"] = {"model.keras": card["sha256"]["model.keras"]}
+    (keras_only / "card.json").write_text(json.dumps(card))
+    folder_args = [str(folder), "--model", str(keras_only)]
+    assert predict.main([*folder_args, "--format", "json", "--runtime", "onnx"]) == 0  # converted into the cache
     by_onnx = json.loads(capsys.readouterr().out)
     assert [row["text"] for row in by_onnx] == [row["text"] for row in by_keras]
     assert [row["confidence"] for row in by_onnx] == pytest.approx([row["confidence"] for row in by_keras], abs=2e-4)
     converted = sorted((cache / "onnx").iterdir())
     assert [path.name.split(".", 1)[1] for path in converted] == ["onnx", "onnx.sha256"] and not converted[0].name.startswith(".")
     stamp = converted[0].stat().st_mtime_ns
-    assert predict.main([str(folder / "00.png"), "--runtime", "onnx"]) == 0  # from the cache: not converted again
+    assert predict.main([str(folder / "00.png"), "--model", str(keras_only), "--runtime", "onnx"]) == 0  # from the cache
     assert sorted((cache / "onnx").iterdir()) == converted and converted[0].stat().st_mtime_ns == stamp
     assert by_onnx[0]["text"] in capsys.readouterr().out
     flipped = bytearray(converted[0].read_bytes())
     flipped[len(flipped) // 2] ^= 0x01  # a weight byte: ONNX Runtime would load it and read with it
     for damaged in (bytes(flipped), b"damaged"):  # a changed or damaged cache file is converted again, not used
         converted[0].write_bytes(damaged)
-        assert predict.main([str(folder), "--format", "json", "--runtime", "onnx"]) == 0
+        assert predict.main([*folder_args, "--format", "json", "--runtime", "onnx"]) == 0
         captured = capsys.readouterr()
         assert [row["text"] for row in json.loads(captured.out)] == [row["text"] for row in by_keras]
         assert "does not match its recorded sha256" in captured.err
@@ -300,7 +327,7 @@ def test_onnx_runtime_reads_what_keras_reads_and_converts_once(reader, captchas,
 
 
 def test_unknown_runtimes_are_refused(tmp_path, capsys):
-    with pytest.raises(ValueError, match="unknown runtime 'tflite'; accepted: keras, onnx"):
+    with pytest.raises(ValueError, match="unknown runtime 'tflite'; accepted: auto, keras, onnx"):
         zoo.load(SHIPPED, runtime="tflite")
     with pytest.raises(SystemExit) as exit_info:
         predict.main([str(tmp_path), "--runtime", "tflite"])
@@ -326,7 +353,9 @@ def test_a_tracked_model_is_shipped_with_its_card_and_reads_the_same(store, tmp_
     result = train(make_config("bigru", "smoke", 0, {"checkpoint_dir": str(tmp_path / "ckpt"), "train.init": SHIPPED}))
     folder = pretrained.ship("models:/zoo-bigru@champion", "smoke-bigru", folder=tmp_path / "shipped")
     card = json.loads((folder / "card.json").read_text())
-    assert card["sha256"] == pretrained.sha256(folder / "model.keras") and card["source"]["run_id"] == result.run_id
+    assert card["sha256"] == {name: pretrained.sha256(folder / name) for name in ("model.keras", "model.onnx")}
+    assert card["onnx"]["readings_that_differ"] == 0 and card["onnx"]["test_images"] == card["test_size"]
+    assert card["source"]["run_id"] == result.run_id
     assert card["samples_seen"] == 2 * 2 * 8 and card["init"] == SHIPPED and card["preset"] == "smoke"
     assert card["test"]["seq_acc"] == pytest.approx(result.metrics["test_seq_acc"], abs=1e-4)
     assert f"starting from the weights of `{SHIPPED}`" in (folder / "README.md").read_text()
@@ -335,6 +364,7 @@ def test_a_tracked_model_is_shipped_with_its_card_and_reads_the_same(store, tmp_
         layers = json.loads(saved.read("config.json"))["config"]["layers"]
     assert {layer["registered_name"] for layer in layers} == {None} and "BatchNormalization" in {layer["class_name"] for layer in layers}
     shipped, tracked = pretrained.load(str(folder)), pretrained.load("models:/zoo-bigru@champion")
+    assert "ONNX Runtime" in shipped.source
     source = CaptchaSource(shipped.info.charset, 4, 4, shipped.width, shipped.height, seed=99)
     batch = np.stack([source.sample(i)[0] for i in range(4)])
     assert [r.text for r in shipped.predict(batch)] == [r.text for r in tracked.predict(batch)]
@@ -348,6 +378,6 @@ def test_command_lines_print_no_tensorflow_start_up_noise(reader, captchas, tmp_
 
     batch, _ = captchas
     path = save(batch[0], tmp_path / "one.png")
-    result = subprocess.run([sys.executable, "-m", "zoo.predict", str(path)], capture_output=True, text=True, check=True)
+    result = subprocess.run([sys.executable, "-m", "zoo.predict", "--runtime", "keras", str(path)], capture_output=True, text=True, check=True)
     assert result.stdout.startswith(str(path))
     assert result.stderr.strip() == "1 read, 0 failed", result.stderr[-2000:]

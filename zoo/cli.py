@@ -32,3 +32,11 @@ def parser(prog: str, doc: str) -> argparse.ArgumentParser:
     """An ArgumentParser for `prog` whose description is the whole docstring, laid out as written."""
     return argparse.ArgumentParser(prog=prog, description=describe(doc),
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def progress_verbosity() -> int:
+    """Keras' `verbose` for fit and predict: 1 (a live progress bar) on a terminal, 2 (one plain line
+    per epoch) when output goes to a file or a pipe, where a bar's redraws are thousands of ANSI lines."""
+    import sys
+
+    return 1 if sys.stdout.isatty() else 2

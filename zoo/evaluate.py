@@ -42,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     from zoo.data.stream import CaptchaSource, cached_split, default_workers
 
     try:
-        reader = pretrained.load(args.model, charset=args.charset, min_length=args.min_length, max_length=args.max_length)
+        reader = pretrained.load(args.model, charset=args.charset, min_length=args.min_length, max_length=args.max_length,
+                                 runtime="keras")  # evaluation runs Keras' model.predict
     except (pretrained.ModelLoadError, tracking.TrackingError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -4,9 +4,12 @@ Reads every image file (folders: their image files, sorted) with a zoo model and
 its text and the decode's confidence. A file that cannot be read gets its own error line and the
 others are still read. `--labels labels.csv` (columns file,label; file as given or its name), or
 `--label-pattern REGEX` (the label is the first group of each file name, as `data.label_pattern` in
-training: `'^([^-]+)'` reads `7K2PQ-0031.png` as 7K2PQ), adds whether each reading is right and the accuracy. `--runtime onnx` runs the model in ONNX Runtime
-(1.38x Keras' images/s on our 2-core CPU, the same readings; converted once, then cached:
-zoo.inference.export.cached_onnx).
+training: `'^([^-]+)'` reads `7K2PQ-0031.png` as 7K2PQ), adds whether each reading is right and the accuracy.
+
+Shipped models are read from their `model.onnx` by ONNX Runtime (`--runtime auto`, the default), so
+reading needs numpy, Pillow and onnxruntime only: `pip install -e .`. Other models (.keras files,
+MLflow URIs) are read by Keras (`pip install -e '.[train]'`); `--runtime onnx` converts them once
+(cached: zoo.inference.export.cached_onnx), `--runtime keras` reads a shipped model's model.keras.
 
 A reading is held to the label lengths the model was trained on (its card's min_length..max_length):
 a decode of another length (a doubled character merged into one) is read again by beam search and
@@ -19,17 +22,18 @@ Exit status: 0 all read, 1 some file could not be read, 2 bad arguments or model
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import re
 import sys
 from pathlib import Path
 from typing import Callable
 
-import pandas as pd
-
 from zoo import cli
 from zoo.inference.export import RUNTIMES
 from zoo.inference.pretrained import DEFAULT_MODEL
+
+COLUMNS = ("file", "text", "confidence", "error")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -47,19 +51,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     labelled.add_argument("--label-pattern", metavar="REGEX", help="labels from the file names (the first group, "
                           "as data.label_pattern in training, e.g. '^([^_.]+)'): also print accuracy")
     parser.add_argument("--batch-size", type=int, default=128, help="images read per model call (default 128)")
-    parser.add_argument("--runtime", choices=RUNTIMES, default="keras",
-                        help="onnx: ONNX Runtime (needs the onnx extra; the first use converts the model, ~20 s)")
+    parser.add_argument("--runtime", choices=RUNTIMES, default="auto",
+                        help="auto: a shipped model's model.onnx in ONNX Runtime, anything else in Keras (default); "
+                        "keras; onnx (a model without its .onnx is converted once: needs the train extra, ~20 s)")
     return parser.parse_args(argv)
 
 
 def read_labels(path: Path) -> dict[str, str]:
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        with open(path, newline="", encoding="utf-8") as file:
+            reader = csv.DictReader(file)
+            columns = reader.fieldnames or []
+            if not {"file", "label"} <= set(columns):
+                raise ValueError(f"labels {path} needs columns file,label; it has {', '.join(columns) or 'none'}")
+            return {row["file"]: row["label"] or "" for row in reader}
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise ValueError(f"cannot read labels {path}: {error}") from None
-    if not {"file", "label"} <= set(frame.columns):
-        raise ValueError(f"labels {path} needs columns file,label; it has {', '.join(frame.columns) or 'none'}")
-    return dict(zip(frame["file"], frame["label"]))
 
 
 def name_labels(pattern: str) -> Callable[[str], str | None]:
@@ -79,58 +86,62 @@ def printable(path: str) -> str:
     return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def results_table(results, labels: dict[str, str] | Callable[[str], str | None] | None) -> pd.DataFrame:
-    results = list(results)
-    frame = pd.DataFrame([{"file": printable(path), "text": reading.text if reading else None,
-                           "confidence": round(reading.confidence, 4) if reading else None, "error": error}
-                          for path, reading, error in results], columns=["file", "text", "confidence", "error"])
-    if labels is not None:
-        label_of = labels if callable(labels) else lambda path: labels.get(path, labels.get(Path(path).name))
-        found = [label_of(path) for path, _, _ in results]  # None: no label (pandas would make it NaN)
-        frame["correct"] = [None if label is None or not isinstance(text, str) else text == label
-                            for text, label in zip(frame["text"], found)]
-        frame.insert(len(frame.columns) - 1, "label", found)
-    return frame
+def results_table(results, labels: dict[str, str] | Callable[[str], str | None] | None) -> list[dict]:
+    """One record per file: file, text, confidence, error (None where not applicable) and, with labels,
+    label and correct (None where the file has no label or was not read)."""
+    rows = []
+    label_of = None if labels is None else labels if callable(labels) else (
+        lambda path: labels.get(path, labels.get(Path(path).name)))
+    for path, reading, error in results:
+        row = {"file": printable(str(path)), "text": reading.text if reading else None,
+               "confidence": round(reading.confidence, 4) if reading else None, "error": error}
+        if label_of is not None:
+            label = label_of(str(path))
+            row["label"] = label
+            row["correct"] = None if label is None or reading is None else reading.text == label
+        rows.append(row)
+    return rows
 
 
-def print_table(frame: pd.DataFrame, fmt: str) -> None:
+def print_table(rows: list[dict], fmt: str, labelled: bool) -> None:
+    columns = [*COLUMNS, *(("label", "correct") if labelled else ())]
     if fmt == "csv":
-        frame.to_csv(sys.stdout, index=False)
+        writer = csv.DictWriter(sys.stdout, columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({key: "" if row.get(key) is None else row[key] for key in columns} for row in rows)
     elif fmt == "json":
-        rows = [{key: value for key, value in row.items() if value is not None and value == value}
-                for row in frame.to_dict(orient="records")]
-        print(json.dumps(rows, indent=1))
+        print(json.dumps([{key: row[key] for key in columns if row.get(key) is not None} for row in rows], indent=1))
     else:
-        for row in frame.itertuples():
-            if isinstance(row.error, str):  # a missing error is NaN/None, and NaN is truthy
-                print(f"{row.file}\tERROR: {row.error}")
+        for row in rows:
+            if row["error"] is not None:
+                print(f"{row['file']}\tERROR: {row['error']}")
             else:
-                mark = "" if "correct" not in frame or row.correct is None else ("\tok" if row.correct else f"\tWRONG (label {row.label})")
-                print(f"{row.file}\t{row.text}\t{row.confidence:.4f}{mark}")
+                correct = row.get("correct")
+                mark = "" if correct is None else "\tok" if correct else f"\tWRONG (label {row['label']})"
+                print(f"{row['file']}\t{row['text']}\t{row['confidence']:.4f}{mark}")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from zoo.inference import pretrained
-    from zoo import tracking
 
     try:
         if args.beam < 0 or args.batch_size <= 0:
             raise ValueError("--beam must be >= 0 and --batch-size positive")
         labels = read_labels(args.labels) if args.labels else name_labels(args.label_pattern) if args.label_pattern else None
         reader = pretrained.load(args.model, runtime=args.runtime)
-    except (ValueError, ImportError, tracking.TrackingError) as error:
+    except (ValueError, ImportError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    frame = results_table(reader.read_files(args.inputs, args.beam or None, args.batch_size, args.any_length), labels)
-    print_table(frame, args.format)
-    failed = int(frame["error"].notna().sum())
-    summary = [f"{len(frame) - failed} read, {failed} failed"]
+    rows = results_table(reader.read_files(args.inputs, args.beam or None, args.batch_size, args.any_length), labels)
+    print_table(rows, args.format, labels is not None)
+    failed = sum(row["error"] is not None for row in rows)
+    summary = [f"{len(rows) - failed} read, {failed} failed"]
     if labels is not None:
-        scored = frame["correct"].dropna()
-        unlabeled = int(frame["error"].isna().sum() - len(scored))
-        if len(scored):
-            summary.append(f"full-sequence accuracy {scored.mean():.2%} on {len(scored)} labeled")
+        scored = [row["correct"] for row in rows if row["correct"] is not None]
+        unlabeled = len(rows) - failed - len(scored)
+        if scored:
+            summary.append(f"full-sequence accuracy {sum(scored) / len(scored):.2%} on {len(scored)} labeled")
         if unlabeled:
             summary.append(f"{unlabeled} without a label")
     print("; ".join(summary), file=sys.stderr)

@@ -86,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name:>24} = {value:.4f}")
     if result.model_uri:
         print(f"  model: {result.model_uri}")
+    from zoo import tracking
+
+    print(tracking.run_page_line(result.run_id))
     return 0
 
 

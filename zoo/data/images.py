@@ -44,15 +44,23 @@ def image_files(paths: list[str | Path]) -> tuple[list[Path], dict[str, str]]:
     return files, errors
 
 
-def decode(data: bytes | str | Path) -> Image.Image:
-    """A fully decoded PIL image from a path, encoded bytes, or base64 text of encoded bytes."""
+def decode(data: bytes | str | Path, text_paths: bool = False) -> Image.Image:
+    """A fully decoded PIL image from a path, encoded bytes, or base64 text of encoded bytes; with
+    `text_paths` (local callers, never a served model: a client must not name the server's files),
+    text naming an existing file is that file."""
+    if isinstance(data, str) and text_paths and _is_file(data):
+        data = Path(data)
     if isinstance(data, Path):
         data = data.read_bytes()
     elif isinstance(data, str):
         try:
             data = base64.b64decode(data, validate=True)
         except (binascii.Error, ValueError):
-            raise ImageError("text input is not base64 of an image file") from None
+            if not text_paths:
+                raise ImageError("text input is not base64 of an image file") from None
+            what = "no such file" if Path(data).suffix.lower() in SUFFIXES else "not base64 of an image file"
+            raise ImageError(f"text input {data[:60]!r} is neither the path of a file nor base64 of an image "
+                             f"file ({what})") from None
     if not data:
         raise ImageError("empty input (0 bytes)")
     try:
@@ -65,6 +73,13 @@ def decode(data: bytes | str | Path) -> Image.Image:
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageError(f"corrupt or truncated image: {error}") from None
     return image
+
+
+def _is_file(text: str) -> bool:
+    try:
+        return Path(text).is_file()
+    except (OSError, ValueError):  # too long for a file name (base64 of an image), or a NUL in it
+        return False
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
@@ -99,14 +114,16 @@ def from_array(array: np.ndarray) -> Image.Image:
 
 
 def adapt(item: bytes | str | Path | np.ndarray | Image.Image, height: int, width: int,
-          resize: str = "stretch") -> np.ndarray:
-    """One input of any accepted kind -> uint8 height x width x 3."""
+          resize: str = "stretch", text_paths: bool = True) -> np.ndarray:
+    """One input of any accepted kind -> uint8 height x width x 3 (text: a file's path, else base64;
+    `text_paths=False`, as the served model does: base64 only)."""
     if isinstance(item, Image.Image):
         image = item
     elif isinstance(item, np.ndarray):
         image = from_array(item)
     elif isinstance(item, (bytes, bytearray, memoryview, str, Path)):
-        image = decode(Path(item) if isinstance(item, Path) else bytes(item) if not isinstance(item, str) else item)
+        image = decode(Path(item) if isinstance(item, Path) else bytes(item) if not isinstance(item, str) else item,
+                       text_paths)
     else:
         raise ImageError(f"cannot read an image from {type(item).__name__}: pass a path, encoded bytes, "
                          "base64 text, a PIL image or an array")

@@ -9,7 +9,7 @@ Prints a table and ratios (and logs them as an MLflow run in experiment `bench`)
 - tracking overhead: the same epochs with and without per-epoch MLflow logging + checkpointing;
 - inference images/s at batch 128 and ms/image at batch 1, fp32 and bf16;
 - with --exports: a trained zoo model (default bigru-cpu) in Keras, as LiteRT exports (float32,
-  dynamic-range int8, full int8) and, with the `onnx` extra, in ONNX Runtime (float32, static int8):
+  dynamic-range int8, full int8) and, in ONNX Runtime (float32, static int8):
   images/s, ms/image and full-sequence accuracy on fresh test captchas, each against Keras (zoo.inference.export).
 Every figure is the median of repeats after a warm-up; paired figures run back to back.
 """
@@ -157,7 +157,7 @@ def export_figures(model_name: str, config, count: int, repeats: int) -> dict[st
     from zoo.data.stream import CaptchaSource, render
     from zoo.inference.reader import Reader
 
-    reader = pretrained.load(model_name)
+    reader = pretrained.load(model_name, runtime="keras")  # the Keras model, exported below
     if (reader.height, reader.width) != (config.data.height, config.data.width):
         raise ValueError(f"model {model_name} reads {reader.height}x{reader.width} images, the preset makes "
                          f"{config.data.height}x{config.data.width}: pick a matching --preset")
@@ -175,7 +175,7 @@ def export_figures(model_name: str, config, count: int, repeats: int) -> dict[st
                 path = export.to_onnx(reader.model, f"{folder}/{quantize}.onnx", quantize, calibration)
                 variants[f"onnx_{quantize}"] = export.OnnxModel(path)
         else:
-            print("  onnx: not measured (tf2onnx and onnxruntime are not installed: pip install -e '.[onnx]')", flush=True)
+            print("  onnx: not measured (tf2onnx and onnxruntime are not installed: pip install -e '.[train]')", flush=True)
         for name, model in variants.items():
             speed = evaluation.measure_speed(model, images, repeats=repeats)
             texts = [reading.text for reading in Reader(model, reader.info, name).predict(images)]

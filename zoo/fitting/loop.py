@@ -20,7 +20,7 @@ import keras
 import pandas as pd
 from keras import ops
 
-from zoo import config as config_lib
+from zoo import cli, config as config_lib
 from zoo.models import ctc
 from zoo.inference import evaluation, pretrained
 from zoo.data import folder_data
@@ -267,7 +267,7 @@ def _fit_phases(model, config: RunConfig, epochs_done: int, validation, checkpoi
                          prefetch=data.prefetch_batches) as stream, interrupts.interrupts_between_batches() as interrupt:
             fitted = model.fit(iter(stream), steps_per_epoch=train_cfg.steps_per_epoch, initial_epoch=epochs_done,
                       epochs=phase_end, validation_data=validation, validation_batch_size=train_cfg.eval_batch_size,
-                      callbacks=[*callbacks, interrupt], shuffle=False, verbose="auto")
+                      callbacks=[*callbacks, interrupt], shuffle=False, verbose=cli.progress_verbosity())
         epochs_done = phase_end
         last_logs = {key: float(values[-1]) for key, values in fitted.history.items() if values}
     return last_logs

@@ -35,8 +35,12 @@ def evaluate(model: keras.Model, images: np.ndarray, labels: np.ndarray, charset
 
     seq_acc, char_acc and ned are the fit metrics (greedy decode cut to max_length, the reference's
     rule, comparable with every logged run). With `min_length`, `read_seq_acc` is the full-sequence
-    accuracy of what `zoo.predict` reads: the decode held to the label lengths (ctc.decode_in_lengths).
+    accuracy of what `zoo.predict` reads: the decode held to the label lengths (zoo.inference.decoding).
     """
+    if verbose == "auto":
+        from zoo.cli import progress_verbosity
+
+        verbose = progress_verbosity()
     logits = model.predict(images, batch_size=batch_size, verbose=verbose)  # n x steps x classes+1
     metrics = ctc.score_logits(logits, labels, max_length)
     texts = ctc.labels_to_texts(labels, charset)
@@ -44,7 +48,9 @@ def evaluate(model: keras.Model, images: np.ndarray, labels: np.ndarray, charset
     if min_length is None:
         predictions = greedy
     else:
-        predictions = ctc.labels_to_texts(ctc.decode_in_lengths(logits, min_length, max_length)[0], charset)
+        from zoo.inference import decoding
+
+        predictions, _ = decoding.read(logits, charset, min_length, max_length)
         metrics["read_seq_acc"] = float(np.mean([read == text for read, text in zip(predictions, texts)]))
     return Evaluation(metrics, predictions, texts, greedy)
 

@@ -9,7 +9,7 @@ The recurrent layers are unrolled first (same weights, same outputs): a TFLite g
 `while` loop needs TensorFlow's Flex delegate, which the plain interpreter does not carry.
 `quantize`: "none" (float32), "dynamic" (int8 weights, float activations) or "int8" (weights and
 activations, calibrated on `calibration` images). ONNX (Keras' `model.export(format="onnx")`, which
-uses tf2onnx, and ONNX Runtime: the `onnx` extra): "none" or "int8" (static QDQ, per-channel int8
+uses tf2onnx: the `train` extra; ONNX Runtime: every install): "none" or "int8" (static QDQ, per-channel int8
 convolutions, uint8 activations calibrated on `calibration`). `python -m zoo.bench --exports`
 measures them all against the Keras model.
 """
@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-RUNTIMES = ("keras", "onnx")  # what zoo.load(..., runtime=) and zoo.predict --runtime accept
+RUNTIMES = ("auto", "keras", "onnx")  # what zoo.load(..., runtime=) and zoo.predict --runtime accept
 QUANTIZATIONS = ("none", "dynamic", "int8")
 ONNX_QUANTIZATIONS = ("none", "int8")
 ONNX_OPSET = 17
@@ -103,15 +103,22 @@ class LiteRTModel:
 
 
 def onnx_available() -> bool:
-    """Whether the `onnx` extra (tf2onnx, onnxruntime) is installed."""
+    """Whether models can be converted to ONNX here (tf2onnx and onnxruntime: the `train` extra)."""
     import importlib.util
 
     return all(importlib.util.find_spec(name) is not None for name in ("tf2onnx", "onnxruntime"))
 
 
+def onnxruntime_available() -> bool:
+    """Whether .onnx models can be read here (onnxruntime: every install of the zoo has it)."""
+    import importlib.util
+
+    return importlib.util.find_spec("onnxruntime") is not None
+
+
 def _require_onnx() -> None:
     if not onnx_available():
-        raise ImportError("ONNX exports need tf2onnx and onnxruntime: pip install -e '.[onnx]'")
+        raise ImportError("converting a model to ONNX needs TensorFlow and tf2onnx: pip install -e '.[train]'")
 
 
 def to_onnx(model, path: str | Path, quantize: str = "none", calibration: np.ndarray | None = None) -> Path:
@@ -154,7 +161,8 @@ class OnnxModel:
     def __init__(self, path: str | Path, threads: int | None = None):
         import os
 
-        _require_onnx()
+        if not onnxruntime_available():
+            raise ImportError("reading an .onnx model needs onnxruntime: pip install onnxruntime")
         import onnxruntime
 
         options = onnxruntime.SessionOptions()

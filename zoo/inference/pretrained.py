@@ -1,16 +1,20 @@
 """Shipped models, and loading any model the zoo can read: `zoo.load(spec)`.
 
-A shipped model is a folder `zoo/pretrained/<name>/` with `model.keras`, `card.json` (what it
-reads, how it was trained, its test metrics, the sha256 of model.keras) and `README.md` (the same
-card for people). Loading checks the sha256 and uses Keras safe mode.
+A shipped model is a folder `zoo/pretrained/<name>/` with `model.keras`, `model.onnx` (the same
+model for ONNX Runtime, checked to read the card's test set identically: zoo.inference.onnx_shipping),
+`card.json` (what it reads, how it was trained, its test metrics, the sha256 of both files) and
+`README.md` (the same card for people). Loading checks the sha256; `.keras` files load in Keras
+safe mode. `zoo.load` reads `model.onnx` where there is one, so reading needs no TensorFlow.
 
     python -m zoo.pretrained                                  # list shipped models and their cards
     python -m zoo.pretrained --ship models:/zoo-bigru@champion --name bigru   # ship a tracked model
+    python -m zoo.pretrained --onnx bigru                     # add (and check) model.onnx
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import re
 import sys
@@ -18,13 +22,15 @@ from datetime import date
 from pathlib import Path
 
 from zoo import cli
+from zoo.inference import export
 from zoo.inference.export import RUNTIMES
 from zoo.inference.reader import ModelInfo, Reader
 
 PRETRAINED_DIR = Path(__file__).resolve().parents[1] / "pretrained"
 DEFAULT_MODEL = "bigru"  # the most accurate shipped reader of the reference problem (the campaign ships it)
 CARD_DIGITS = 4  # a card's test metrics are rounded to this many digits
-MODEL_FILE, CARD_FILE = "model.keras", "card.json"
+MODEL_FILE, ONNX_FILE, CARD_FILE = "model.keras", "model.onnx", "card.json"
+MODEL_FILES = (MODEL_FILE, ONNX_FILE)  # what a model folder may read from
 
 
 class ModelLoadError(ValueError):
@@ -44,16 +50,18 @@ def sha256(path: Path) -> str:
 
 
 def load(spec: str = DEFAULT_MODEL, *, charset: str | None = None, min_length: int | None = None,
-         max_length: int | None = None, runtime: str = "keras") -> Reader:
-    """A Reader from a shipped name (`bigru-cpu`), a model folder, a `.keras` file, or an MLflow URI
+         max_length: int | None = None, runtime: str = "auto") -> Reader:
+    """A Reader from a shipped name (`bigru`), a model folder, a `.keras` file, or an MLflow URI
     (`models:/zoo-bigru@champion`, `runs:/<id>/model`). charset/lengths override the model's own.
-    runtime="onnx" reads with ONNX Runtime (the `onnx` extra; converted once, then cached)."""
+
+    runtime: "auto" reads a folder's `model.onnx` with ONNX Runtime where it has one (every shipped
+    model does: no TensorFlow or Keras needed) and anything else with Keras; "keras" always reads
+    the Keras model; "onnx" always ONNX Runtime (a model without its .onnx is converted once, then
+    cached: that needs the `train` extra)."""
     if runtime not in RUNTIMES:
         raise ValueError(f"unknown runtime {runtime!r}; accepted: {', '.join(RUNTIMES)}")
-    reader = _load(str(spec), charset, min_length, max_length)
-    if runtime == "onnx":
-        from zoo.inference import export
-
+    reader = _load(str(spec), _given(charset, min_length, max_length), runtime)
+    if runtime == "onnx" and not isinstance(reader.model, export.OnnxModel):
         reader = Reader(export.cached_onnx(reader.model), reader.info, f"{reader.source} (ONNX Runtime)")
     return reader
 
@@ -64,29 +72,35 @@ def keras_model(spec: str) -> tuple:
     path = Path(spec)
     if path.is_file() and path.suffix == ".keras" and not (path.parent / CARD_FILE).is_file():
         return _load_keras(path), None
-    reader = load(spec)
+    reader = load(spec, runtime="keras")
     return reader.model, reader.info.charset
 
 
-def _load(spec: str, charset, min_length, max_length) -> Reader:
+def _load(spec: str, given: dict, runtime: str) -> Reader:
     if spec.startswith(("models:/", "runs:/", "file:", "mlflow-artifacts:")):
-        from zoo import tracking
-
-        reader = tracking.load_reader(spec)
-        return _with_overrides(reader, charset, min_length, max_length)
+        try:
+            from zoo import tracking
+        except ImportError as error:
+            raise ModelLoadError(f"reading {spec} needs MLflow ({error}): pip install -e '.[train]', or read a "
+                                 f"shipped model ({', '.join(shipped())}) or a model folder") from None
+        try:
+            reader = tracking.load_reader(spec)
+        except tracking.TrackingError as error:
+            raise ModelLoadError(str(error)) from None
+        return _with_overrides(reader, given)
     path = Path(spec)
     if not path.exists() and (PRETRAINED_DIR / spec / CARD_FILE).is_file():
         path = PRETRAINED_DIR / spec
     if path.is_dir():
-        return _load_folder(path, charset, min_length, max_length)
-    if path.is_file() and path.name == MODEL_FILE and (path.parent / CARD_FILE).is_file():
-        return _load_folder(path.parent, charset, min_length, max_length)  # its card's sha256 is checked
+        return _load_folder(path, given, runtime)
+    if path.is_file() and path.name in MODEL_FILES and (path.parent / CARD_FILE).is_file():
+        # that file of its folder, its card's sha256 checked
+        return _load_folder(path.parent, given, "onnx" if path.name == ONNX_FILE else "keras")
     if path.is_file() and path.suffix == ".keras":
         card = _read_card(path.parent / CARD_FILE) if (path.parent / CARD_FILE).is_file() else {}
-        metadata = {**card, **_given(charset, min_length, max_length)}
-        return Reader(_load_keras(path), ModelInfo.from_metadata(metadata, str(path)), str(path))
+        return Reader(_load_keras(path), ModelInfo.from_metadata({**card, **given}, str(path)), str(path))
     raise ModelLoadError(f"no model {spec!r}: expected a shipped model ({', '.join(shipped()) or 'none shipped'}), "
-                         "a folder with model.keras and card.json, a .keras file, or an MLflow URI "
+                         f"a folder with {CARD_FILE} and {MODEL_FILE} or {ONNX_FILE}, a .keras file, or an MLflow URI "
                          "(models:/NAME/VERSION, models:/NAME@ALIAS, runs:/RUN_ID/model)")
 
 
@@ -95,8 +109,7 @@ def _given(charset, min_length, max_length) -> dict:
                                           ("max_length", max_length)) if value}
 
 
-def _with_overrides(reader: Reader, charset, min_length, max_length) -> Reader:
-    given = _given(charset, min_length, max_length)
+def _with_overrides(reader: Reader, given: dict) -> Reader:
     if not given:
         return reader
     info = ModelInfo.from_metadata({**reader.info.metadata(), **given}, reader.source)
@@ -110,23 +123,71 @@ def _read_card(path: Path) -> dict:
         raise ModelLoadError(f"unreadable model card {path}: {error}") from None
 
 
-def _load_folder(folder: Path, charset, min_length, max_length) -> Reader:
-    model_path, card_path = folder / MODEL_FILE, folder / CARD_FILE
-    if not model_path.is_file() or not card_path.is_file():
-        raise ModelLoadError(f"{folder} is not a model folder: expected {MODEL_FILE} and {CARD_FILE} in it")
-    card = _read_card(card_path)
-    if card.get("sha256") and sha256(model_path) != card["sha256"]:
-        raise ModelLoadError(f"{model_path} does not match the sha256 in its card ({card['sha256'][:12]}...): "
+def card_sha256(card: dict, file: str) -> str | None:
+    """The sha256 a card records for one of its folder's files (cards before model.onnx was shipped
+    recorded model.keras' alone, as a string)."""
+    recorded = card.get("sha256")
+    if isinstance(recorded, str):
+        return recorded if file == MODEL_FILE else None
+    return (recorded or {}).get(file)
+
+
+def vouched(folder: Path, card: dict, file: str) -> bool:
+    """Whether `folder/file` exists and belongs to the card: a card that records sha256s lists it (a
+    model.onnx left from the model shipped before is not read), or the card records none (your own folder)."""
+    return (folder / file).is_file() and (card.get("sha256") is None or card_sha256(card, file) is not None)
+
+
+def checked_file(folder: Path, card: dict, file: str) -> Path:
+    """`folder/file`, refused unless it matches the sha256 its card records for it."""
+    path, expected = folder / file, card_sha256(card, file)
+    if expected is None and card.get("sha256") is not None:
+        raise ModelLoadError(f"{path} is not listed in its card's sha256s: it does not belong to this model")
+    if expected and sha256(path) != expected:
+        raise ModelLoadError(f"{path} does not match the sha256 in its card ({expected[:12]}...): "
                              "the file was changed or damaged; refusing to load it")
-    metadata = {**card, **_given(charset, min_length, max_length)}
-    return Reader(_load_keras(model_path), ModelInfo.from_metadata(metadata, str(folder)), str(folder))
+    return path
+
+
+def _folder_runtime(folder: Path, card: dict, runtime: str) -> str:
+    """Which of the folder's files to read: "onnx" or "keras"."""
+    has_onnx, has_keras = vouched(folder, card, ONNX_FILE), vouched(folder, card, MODEL_FILE)
+    if runtime in ("onnx", "keras") and (folder / (ONNX_FILE if runtime == "onnx" else MODEL_FILE)).is_file():
+        return runtime  # asked for by name: checked against the card (an unlisted file is refused, never skipped)
+    if runtime == "auto" and has_onnx and export.onnxruntime_available():
+        return "onnx"
+    if has_keras and importlib.util.find_spec("keras") is not None:
+        return "keras"  # runtime "onnx" without a model.onnx: load() converts it
+    if has_onnx:
+        raise ModelLoadError(f"{folder} has {ONNX_FILE}, but onnxruntime is not installed: pip install onnxruntime")
+    raise ModelLoadError(f"{folder} is not a readable model folder: expected {CARD_FILE} with {ONNX_FILE} "
+                         f"(read by onnxruntime) or {MODEL_FILE} (read by Keras: pip install -e '.[train]')")
+
+
+def _load_folder(folder: Path, given: dict, runtime: str) -> Reader:
+    if not (folder / CARD_FILE).is_file():
+        raise ModelLoadError(f"{folder} is not a model folder: expected {CARD_FILE} and {MODEL_FILE} or {ONNX_FILE} in it")
+    card = _read_card(folder / CARD_FILE)
+    info = ModelInfo.from_metadata({**card, **given}, str(folder))
+    if _folder_runtime(folder, card, runtime) == "onnx":
+        path = checked_file(folder, card, ONNX_FILE)
+        try:
+            model = export.OnnxModel(path)
+        except Exception as error:  # noqa: BLE001 - ONNX Runtime raises its own (pybind) error types
+            raise ModelLoadError(f"cannot load {path} with ONNX Runtime: {error}") from None
+        return Reader(model, info, f"{folder} (ONNX Runtime)")
+    return Reader(_load_keras(checked_file(folder, card, MODEL_FILE)), info, str(folder))
 
 
 def _load_keras(path: Path):
     import zipfile
     import zlib
 
-    import keras
+    try:
+        import keras
+    except ImportError as error:
+        raise ModelLoadError(f"reading {path} needs Keras ({error}): pip install -e '.[train]' (shipped models "
+                             f"also read from their {ONNX_FILE} with onnxruntime alone: --runtime auto)") from None
 
     if not zipfile.is_zipfile(path):  # Keras would call a truncated or foreign file "not found"
         raise ModelLoadError(f"{path} exists but is not a complete .keras file (a .keras model is a zip "
@@ -203,6 +264,7 @@ def ship(uri: str, name: str, folder: Path = PRETRAINED_DIR) -> Path:
     run = tracking.model_run(uri)
     target = folder / name
     target.mkdir(parents=True, exist_ok=True)
+    (target / ONNX_FILE).unlink(missing_ok=True)  # the model shipped before's: never read beside the new one
     partial = target / f".{MODEL_FILE}.partial.keras"
     reader.model.save(partial)
     partial.replace(target / MODEL_FILE)  # atomic: a crash never leaves half a model under the real name
@@ -236,11 +298,22 @@ def ship(uri: str, name: str, folder: Path = PRETRAINED_DIR) -> Path:
                        "precision": params.get("train.precision_resolved")},
         "versions": {key.removeprefix("version."): value for key, value in params.items() if key.startswith("version.")},
         "shipped": str(date.today()),
-        "sha256": sha256(target / MODEL_FILE),
+        "sha256": {MODEL_FILE: sha256(target / MODEL_FILE)},
     }
-    (target / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
-    (target / "README.md").write_text(model_card_text(card))
+    write_card(target, card)
+    if export.onnx_available():  # model.onnx beside it, checked on the card's test set (zoo.inference.onnx_shipping)
+        from zoo.inference import onnx_shipping
+
+        onnx_shipping.add_onnx(target)
     return target
+
+
+def write_card(folder: Path, card: dict) -> None:
+    """card.json (replaced atomically: a reader never sees half a card) and README.md, the same card for people."""
+    partial = folder / f".{CARD_FILE}.partial"
+    partial.write_text(json.dumps(card, indent=2) + "\n")
+    partial.replace(folder / CARD_FILE)
+    (folder / "README.md").write_text(model_card_text(card))
 
 
 def model_card_text(card: dict) -> str:
@@ -258,7 +331,11 @@ def model_card_text(card: dict) -> str:
         f"- **Trained** on {card['samples_seen']:,} samples: `{card['training_command']}`"
         + (f", starting from the weights of `{card['init']}` ({card.get('samples_in_all', 0):,} samples in all)"
            if card.get("init") else ""),
-        f"- **Parameters** {card['params']:,}; sha256 of model.keras `{card['sha256']}`",
+        f"- **Parameters** {card['params']:,}; sha256 of "
+        + ", ".join(f"{file} `{card_sha256(card, file)}`" for file in MODEL_FILES if card_sha256(card, file)),
+        *([f"- **ONNX** `model.onnx` (opset {onnx['opset']}, read by ONNX Runtime without TensorFlow or Keras) reads "
+           f"the {onnx['test_images']:,} test captchas exactly as model.keras does (confidences within "
+           f"{onnx['max_confidence_difference']:.1g})"] if (onnx := card.get("onnx")) else []),
         *([f"- **Trained on** {machine['machine']}, Keras backend {machine['keras_backend']}, {machine['precision']}"]
           if (machine := card.get("trained_on")) and machine.get("machine") else []),
         f"- **Source** {card['source']['model_uri']} (run {card['source']['run_id']}, commit {card['source']['git_commit']})",
@@ -277,7 +354,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = cli.parser("python -m zoo.pretrained", __doc__)
     parser.add_argument("--ship", metavar="MODEL_URI", help="a tracked model to ship (models:/..., runs:/...)")
     parser.add_argument("--name", help="the shipped model's name (with --ship)")
+    parser.add_argument("--onnx", nargs="+", metavar="NAME", help="add model.onnx to these shipped models, checked "
+                        "on each card's test set (zoo.inference.onnx_shipping)")
+    parser.add_argument("--check-images", type=int, metavar="N", help="with --onnx: check on the first N test "
+                        "images only (default: the card's whole test set)")
     args = parser.parse_args(argv)
+    if args.onnx:
+        from zoo.inference import onnx_shipping
+
+        return onnx_shipping.main_onnx(args.onnx, args.check_images)
     if args.ship:
         if not args.name:
             parser.error("--ship needs --name")

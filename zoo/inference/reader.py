@@ -3,8 +3,9 @@
     reader = zoo.load("bigru")                 # a shipped model, a .keras file, models:/..., runs:/...
     reader.predict(["a.png", b"...", array])   # -> [Reading(text=..., confidence=...), ...]
 
-Decoding is `zoo.models.ctc.decode_in_lengths`: the training-time metrics' decode (greedy, or beam
-search with `beam_width`), held to the label lengths the model was trained on. A decode of a length
+Decoding is `zoo.inference.decoding` (numpy alone: a reader needs no Keras): the training-time
+metrics' decode (greedy, or beam search with `beam_width`), held to the label lengths the model was
+trained on. A decode of a length
 the task never has (a doubled character merged into one, a stray one: ~1 in 1,000 reference
 captchas) is read again by beam search and its most probable labelling of an allowed length taken;
 `any_length=True` keeps the plain decode (the reference's rule). The confidence is the decode's
@@ -20,8 +21,9 @@ from typing import TYPE_CHECKING, Any, Iterable
 import numpy as np
 
 from zoo.data import images, labels
+from zoo.inference import decoding
 
-if TYPE_CHECKING:  # Keras loads only when a model is read, so listings and cards stay fast
+if TYPE_CHECKING:  # Keras loads only when a Keras model is read, so listings, cards and ONNX readers never pay for it
     import keras
 
 
@@ -57,7 +59,9 @@ class ModelInfo:
 
 
 class Reader:
-    def __init__(self, model: keras.Model, info: ModelInfo, source: str = "model"):
+    def __init__(self, model: keras.Model | Any, info: ModelInfo, source: str = "model"):
+        """`model`: a Keras model, or anything with its `input_shape`, `output_shape` and
+        `predict_on_batch` (zoo.inference.export.OnnxModel, LiteRTModel)."""
         _, height, width, channels = model.input_shape
         if channels != 3:
             raise ValueError(f"{source}: expected a model taking height x width x 3 images, got input {model.input_shape}")
@@ -87,22 +91,30 @@ class Reader:
         batch = items if isinstance(items, np.ndarray) and items.ndim == 4 else self.adapt(items)
         if batch.shape[1:] != (self.height, self.width, 3) or batch.dtype != np.uint8:
             batch = self.adapt(list(batch))
-        from keras import ops
-
-        from zoo.models import ctc
-
         readings = []
-        strategy = "beam_search" if beam_width else "greedy"
         for start in range(0, len(batch), batch_size):
-            logits = self.model.predict_on_batch(batch[start:start + batch_size])  # b x steps x classes+1
-            if any_length:
-                decoded, log_probs = ctc.decode_with_log_probs(logits, self.info.max_length, strategy, beam_width or 1)
-            else:
-                decoded, log_probs = ctc.decode_in_lengths(logits, self.info.min_length, self.info.max_length,
-                                                           strategy, beam_width or 1)
-            texts = ctc.labels_to_texts(ops.convert_to_numpy(decoded), self.info.charset)
-            readings += [Reading(text, float(np.exp(p))) for text, p in zip(texts, ops.convert_to_numpy(log_probs))]
+            logits = np.asarray(self.model.predict_on_batch(batch[start:start + batch_size]))  # b x steps x classes+1
+            texts, log_probs = decoding.read(logits, self.info.charset, self.info.min_length, self.info.max_length,
+                                             beam_width, any_length)
+            readings += [Reading(text, float(np.exp(p))) for text, p in zip(texts, log_probs)]
         return readings
+
+    def answer(self, items: list, batch_size: int = 128) -> list[dict[str, Any]]:
+        """The served contract, one record per item: {"text", "confidence", "error"}, all three always,
+        None where not applicable; an item that is no image gets its error and the others are read.
+        Text items are base64 only (a client never names the server's files)."""
+        rows: list[dict[str, Any]] = [{} for _ in items]
+        good, arrays = [], []
+        for index, item in enumerate(items):
+            try:
+                arrays.append(images.adapt(item, self.height, self.width, self.info.resize, text_paths=False))
+                good.append(index)
+            except images.ImageError as error:
+                rows[index] = {"text": None, "confidence": None, "error": str(error)}
+        if arrays:
+            for index, reading in zip(good, self.predict(np.stack(arrays), batch_size=batch_size)):
+                rows[index] = {"text": reading.text, "confidence": reading.confidence, "error": None}
+        return rows
 
     def read_files(self, paths: list[str | Path], beam_width: int | None = None, batch_size: int = 128,
                    any_length: bool = False) -> list[tuple[str, Reading | None, str | None]]:

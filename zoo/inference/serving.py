@@ -18,7 +18,6 @@ charset and lengths as the model config.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 from mlflow.pyfunc import PythonModel
 
@@ -38,20 +37,7 @@ class CaptchaReaderModel(PythonModel):
         self.reader = Reader(model, ModelInfo.from_metadata(context.model_config, KERAS_ARTIFACT), "served model")
 
     def predict(self, context, model_input, params=None):
-        from zoo.data import images
-
-        items = _items(model_input)
-        rows: list[dict] = [{} for _ in items]
-        good, arrays = [], []
-        for index, item in enumerate(items):
-            try:
-                arrays.append(images.adapt(item, self.reader.height, self.reader.width, self.reader.info.resize))
-                good.append(index)
-            except images.ImageError as error:
-                rows[index] = {"text": None, "confidence": None, "error": str(error)}
-        if arrays:
-            for index, reading in zip(good, self.reader.predict(np.stack(arrays))):
-                rows[index] = {"text": reading.text, "confidence": reading.confidence, "error": None}
+        rows = self.reader.answer(_items(model_input))  # zoo.inference.reader.Reader.answer: the served contract
         # the same three columns whatever happened; object dtype keeps a missing value None, which JSON
         # writes as null (a float column would write bare NaN, which strict JSON parsers reject)
         return pd.DataFrame(rows, columns=["text", "confidence", "error"], dtype=object)

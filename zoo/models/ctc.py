@@ -12,7 +12,6 @@ wrong, and more than the label are cut). For variable-length labels this compare
 from __future__ import annotations
 
 import keras
-import numpy as np
 from keras import ops
 
 from zoo.data.labels import BLANK, PAD, encode_labels, labels_to_texts  # noqa: F401 (the ctc vocabulary)
@@ -56,45 +55,6 @@ def decode_with_log_probs(logits, max_length: int, strategy: str = "greedy", bea
     decoded = ops.cast(decoded[0], "int32")  # batch x longest decode (PAD-padded)
     decoded = ops.pad(decoded, [[0, 0], [0, max_length]], constant_values=PAD)  # never narrower than max_length
     return decoded[:, :max_length], path_log_prob  # the reference's rule: extra characters are cut
-
-
-FALLBACK_BEAM_WIDTH, FALLBACK_PATHS = 16, 8  # the beam that re-reads a decode of a length the task never has
-
-
-def decode_in_lengths(logits, min_length: int, max_length: int, strategy: str = "greedy", beam_width: int = 16):
-    """`decode_with_log_probs`, held to the task's label lengths (eager; numpy out).
-
-    A decode shorter than `min_length` or longer than `max_length` (a doubled character merged into
-    one, a stray extra one) is read again by beam search, and the most probable labelling of an
-    allowed length among its top paths is taken, with that labelling's log probability; when none
-    has an allowed length the first decode stays (cut to `max_length`, the reference's rule) with
-    probability 0 (log -inf): no reading the task allows was found (a blank image reads "" at 0,
-    not at the 0.99 of the blank path), so a confidence threshold rejects it. Rows
-    of an allowed length are exactly `decode_with_log_probs`'s, so the beam runs on the few others only.
-    """
-    decoded, log_probs = decode_with_log_probs(logits, max_length + 1, strategy, beam_width)  # one more: see a long decode
-    decoded = np.array(ops.convert_to_numpy(decoded))  # batch x max_length+1
-    log_probs = np.array(ops.convert_to_numpy(log_probs))  # batch
-    lengths = (decoded != PAD).sum(axis=1)  # batch
-    outside = np.flatnonzero((lengths < min_length) | (lengths > max_length))
-    if outside.size:
-        width = max(beam_width, FALLBACK_BEAM_WIDTH)
-        again = ops.log_softmax(ops.cast(ops.take(logits, outside, axis=0), "float32"), axis=-1)  # k x steps x classes+1
-        steps = ops.ones((len(outside),), dtype="int32") * ops.shape(again)[1]  # k
-        paths, scores = ops.ctc_decode(again, steps, strategy="beam_search", beam_width=width,
-                                       top_paths=min(FALLBACK_PATHS, width), mask_index=BLANK)
-        paths = [np.array(ops.convert_to_numpy(path)) for path in paths]  # top_paths x (k x longest path)
-        scores = np.array(ops.convert_to_numpy(scores))  # k x top_paths
-        for row, index in enumerate(outside):
-            log_probs[index] = -np.inf  # unless a path of an allowed length is found below
-            for rank, path in enumerate(paths):
-                labelling = path[row][path[row] != PAD]
-                if min_length <= len(labelling) <= max_length:
-                    decoded[index] = PAD
-                    decoded[index, : len(labelling)] = labelling
-                    log_probs[index] = scores[row, rank]
-                    break
-    return decoded[:, :max_length], log_probs
 
 
 def decode_texts(logits, charset: str, max_length: int, strategy: str = "greedy", beam_width: int = 16) -> list[str]:

@@ -576,6 +576,7 @@ def main(argv: list[str] | None = None) -> int:
     if not os.environ.get("MLFLOW_RUN_ID") and not still_running:
         tracking.end_run(parent_run_id, "FINISHED")
     print(f"study {study_config.name!r}: {count_finished(study)} trials finished")
+    print(tracking.run_page_line(parent_run_id))
     if preset:
         print(f"best trial {study.best_trial.number}: val_seq_acc {study.best_value:.4f}, params {study.best_params}")
         print(f"wrote {preset} and {report_dir}/trials.csv")

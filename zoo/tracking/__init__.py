@@ -372,7 +372,7 @@ def _promote_if_better(name: str, version: str, score: float, alias: str = "cham
 # label vocabulary, and the model definitions its .keras file names (CTC layers, heads). Training,
 # tracking, studies and reports stay behind (a test serves a logged model from this copy alone).
 INFERENCE_CODE = ("__init__.py", "_quiet.py", "data/__init__.py", "data/images.py", "data/labels.py",
-                  "inference/__init__.py", "inference/reader.py", "inference/serving.py", "models")
+                  "inference/__init__.py", "inference/reader.py", "inference/decoding.py", "inference/serving.py", "models")
 
 
 def _package_code(folder: Path) -> str:
@@ -544,10 +544,32 @@ def load_table(run_id: str, path: str, dtype=None):
 # ---- runs written from outside (a study's parent run, stale trial runs) -------------------------
 
 def create_run(experiment: str, run_name: str, tags: dict[str, str]) -> str:
-    """A RUNNING run that this process does not make active (a study's parent run); its id."""
+    """A RUNNING run that this process does not make active (a study's parent run); its id. It carries
+    the tags `mlflow.start_run` gives a run (source name and type, user, git commit)."""
+    from mlflow.tracking.context.registry import resolve_tags
+
     _use_store(experiment)
     experiment_id = os.environ.get("MLFLOW_EXPERIMENT_ID") or mlflow.get_experiment_by_name(experiment).experiment_id
-    return MlflowClient().create_run(experiment_id, run_name=run_name, tags=tags).info.run_id
+    return MlflowClient().create_run(experiment_id, run_name=run_name, tags=resolve_tags(tags)).info.run_id
+
+
+LOCAL_UI = "http://127.0.0.1:5000"  # where `mlflow ui` serves a local store
+
+
+def run_page(run_id: str) -> str:
+    """The run's page in the MLflow UI, in its Model-training view (`workflowType=machine_learning`;
+    without it MLflow 3 may open the GenAI view): the server's own address, or `mlflow ui`'s for a local store."""
+    uri = tracking_uri()
+    base = uri.rstrip("/") if uri.startswith(("http://", "https://")) else LOCAL_UI
+    return f"{base}/#/experiments/{run_experiment_id(run_id)}/runs/{run_id}?workflowType=machine_learning"
+
+
+def run_page_line(run_id: str) -> str:
+    """`run_page` as a line to print, saying how to start the UI when the store is local."""
+    uri = tracking_uri()
+    if uri.startswith(("http://", "https://")):
+        return f"  view: {run_page(run_id)}"
+    return f"  view: {run_page(run_id)} (after: mlflow ui --backend-store-uri {uri})"
 
 
 def run_experiment_id(run_id: str) -> str:

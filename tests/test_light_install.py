@@ -1,0 +1,156 @@
+"""The light reading install: shipped models read from their checked model.onnx, with numpy, Pillow and
+ONNX Runtime alone (the training stack's imports fail here as in a venv without it)."""
+
+import base64
+import json
+import shutil
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import zoo
+from zoo.data.stream import CaptchaSource
+from zoo.inference import http_server, onnx_shipping, pretrained
+
+TRAINING_STACK = ("tensorflow", "keras", "mlflow", "pandas", "jax", "optuna", "matplotlib", "scipy", "captcha", "tf2onnx")
+BLOCKER = f'''import importlib.abc, sys
+class Blocked(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {set(TRAINING_STACK)!r}:
+            raise ModuleNotFoundError(f"No module named {{name!r}} (not in the light install)")
+sys.meta_path.insert(0, Blocked())
+'''
+
+
+@pytest.fixture(scope="module")
+def captcha_files(tmp_path_factory):
+    """16 fresh reference captchas as PNG files named LABEL-INDEX.png."""
+    folder = tmp_path_factory.mktemp("captchas")
+    card = pretrained.shipped_card(pretrained.DEFAULT_MODEL)
+    source = CaptchaSource(card["charset"], 4, 4, 170, 80, seed=515151)
+    for index in range(16):
+        image, text = source.sample(index)
+        Image.fromarray(image).save(folder / f"{text}-{index:02d}.png")
+    return folder
+
+
+def light_python(tmp_path, code_or_args: list[str], **options) -> subprocess.CompletedProcess:
+    """This interpreter with the training stack's imports blocked (a sitecustomize on PYTHONPATH)."""
+    blocker = tmp_path / "blocker"
+    blocker.mkdir(exist_ok=True)
+    (blocker / "sitecustomize.py").write_text(BLOCKER)
+    env = {"PYTHONPATH": str(blocker), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    return subprocess.run([sys.executable, *code_or_args], env=env, capture_output=True, text=True, timeout=120, **options)
+
+
+def test_the_blocker_blocks(tmp_path):
+    result = light_python(tmp_path, ["-c", "import keras"])
+    assert result.returncode == 1 and "not in the light install" in result.stderr
+
+
+def test_predict_and_load_read_a_folder_without_the_training_stack(tmp_path, captcha_files):
+    result = light_python(tmp_path, ["-m", "zoo.predict", "--label-pattern", "^([^-]+)", "--format", "csv", str(captcha_files)])
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert lines[0] == "file,text,confidence,error,label,correct" and len(lines) == 17
+    assert "full-sequence accuracy" in result.stderr and "16 read, 0 failed" in result.stderr
+    expected = [reading.text for reading in zoo.load(pretrained.DEFAULT_MODEL, runtime="keras").predict(
+        sorted(captcha_files.iterdir()))]
+    assert [line.split(",")[1] for line in lines[1:]] == expected  # what the Keras model reads
+    code = ("import sys, zoo; r = zoo.load(); print([x.text for x in r.predict(sys.argv[1:])]); "
+            f"print(sorted(m for m in sys.modules if m.split('.')[0] in {TRAINING_STACK!r}))")
+    result = light_python(tmp_path, ["-c", code, *map(str, sorted(captcha_files.iterdir())[:3])])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.splitlines() == [str(expected[:3]), "[]"]
+    result = light_python(tmp_path, ["-m", "zoo.predict", "--runtime", "keras", str(captcha_files)])
+    assert result.returncode == 2 and "needs Keras" in result.stderr and "[train]" in result.stderr  # says what to install
+
+
+def test_every_shipped_model_carries_an_onnx_checked_on_its_test_set():
+    for name in pretrained.shipped():
+        folder = pretrained.PRETRAINED_DIR / name
+        card = pretrained.shipped_card(name)
+        assert card["sha256"] == {file: pretrained.sha256(folder / file) for file in ("model.keras", "model.onnx")}
+        assert card["onnx"]["readings_that_differ"] == 0 and card["onnx"]["test_images"] == card["test_size"], name
+        images = onnx_shipping.card_test_images(card, 64)  # the first of the images the card was checked on
+        check = onnx_shipping.compare(pretrained.load(name, runtime="keras"), pretrained.load(name), images)
+        assert check["readings_that_differ"] == 0 and check["max_confidence_difference"] < 1e-3, (name, check)
+
+
+def test_an_onnx_the_card_does_not_list_is_never_read(tmp_path):
+    copy = shutil.copytree(pretrained.PRETRAINED_DIR / pretrained.DEFAULT_MODEL, tmp_path / "copy")
+    card = json.loads((copy / "card.json").read_text())
+    card["sha256"] = {"model.keras": card["sha256"]["model.keras"]}  # as after shipping another model.keras
+    (copy / "card.json").write_text(json.dumps(card))
+    assert "ONNX" not in pretrained.load(str(copy)).source  # read by Keras, not the stale .onnx
+    with pytest.raises(pretrained.ModelLoadError, match="not listed in its card"):
+        pretrained.load(str(copy / "model.onnx"))
+
+
+@pytest.fixture(scope="module")
+def served():
+    """The default shipped model behind zoo.inference.http_server on a free loopback port."""
+    reader = zoo.load(pretrained.DEFAULT_MODEL)
+    httpd = http_server.server(reader, port=0, max_bytes=1 << 20)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield reader, f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def post(url: str, payload) -> tuple[int, dict]:
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    request = urllib.request.Request(f"{url}/invocations", body, {"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_the_light_server_answers_as_mlflow_serving_does(served, captcha_files):
+    reader, url = served
+    files = sorted(captcha_files.iterdir())[:3]
+    encoded = [base64.b64encode(path.read_bytes()).decode() for path in files]
+    expected = [{"text": r.text, "confidence": r.confidence, "error": None} for r in reader.predict(files)]
+    for payload in ({"dataframe_split": {"columns": ["image"], "data": [[item] for item in encoded]}},
+                    {"dataframe_records": [{"image": item} for item in encoded]}, {"inputs": encoded}, {"instances": encoded}):
+        status, answer = post(url, payload)
+        assert status == 200 and answer["predictions"] == pytest.approx(expected), payload.keys()
+    status, answer = post(url, {"inputs": [encoded[0], "not an image", 7, str(files[0])]})
+    rows = answer["predictions"]
+    assert status == 200 and rows[0]["text"] == expected[0]["text"]
+    assert [row["text"] for row in rows[1:]] == [None] * 3 and all(row["error"] for row in rows[1:])
+    assert "base64" in rows[3]["error"]  # a path names the server's files: never read
+    for payload in (b"{not json", [1], {"images": encoded}, {"dataframe_split": {"columns": ["x"], "data": [[1]]}}):
+        status, answer = post(url, payload)
+        assert status == 400 and answer["error_code"] == "BAD_REQUEST" and "inputs" in answer["message"], payload
+    status, answer = post(url, {"inputs": ["A" * (2 << 20)]})
+    assert status == 413 and "at most" in answer["message"]
+    with urllib.request.urlopen(f"{url}/ping", timeout=10) as response:
+        assert response.status == 200
+
+
+def test_zoo_serve_runs_without_the_training_stack(tmp_path, captcha_files):
+    (tmp_path / "blocker").mkdir()
+    (tmp_path / "blocker" / "sitecustomize.py").write_text(BLOCKER)
+    process = subprocess.Popen([sys.executable, "-m", "zoo.serve", "--port", "0"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env={"PYTHONPATH": str(tmp_path / "blocker"),
+                                                                        "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    try:
+        line = process.stdout.readline()
+        assert line.startswith("serving ") and "ONNX Runtime" in line, process.stderr.read() if not line else line
+        url = line.split(" on ")[1].split("/invocations")[0]
+        path = sorted(captcha_files.iterdir())[0]
+        status, answer = post(url, {"inputs": [base64.b64encode(path.read_bytes()).decode()]})
+        assert status == 200 and answer["predictions"][0]["text"] == path.name.split("-")[0]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
