@@ -101,3 +101,32 @@ def test_a_decode_of_a_length_the_task_never_has_is_read_again_within_the_length
 def test_a_bad_beam_is_refused():
     with pytest.raises(ValueError, match="beam_width"):
         decoding.beam_search(np.zeros((1, 3, 4)), beam_width=0)
+
+
+def test_a_labellings_probability_sums_every_alignment():
+    rng = np.random.default_rng(2)
+    log_probs = decoding.log_softmax(rng.normal(size=(1, 6, 3)) * 2)  # 1 x 6 steps x blank + 2 characters
+    exact = dict(exact_labellings(log_probs[0]))
+    labellings = [(), (1,), (2, 1), (1, 1), (1, 2, 1), (2, 2, 2)]
+    found = decoding.labelling_log_probs(np.repeat(log_probs, len(labellings), axis=0), labellings)
+    assert found == pytest.approx([exact[labelling] for labelling in labellings], abs=1e-9)
+    assert decoding.labelling_log_probs(log_probs, [(1, 2, 1, 2, 1, 2, 1)])[0] == -np.inf  # longer than the steps
+
+
+def test_temperature_changes_confidence_not_readings():
+    rng = np.random.default_rng(3)
+    logits = rng.normal(size=(16, 15, 11)) + 6.0 * np.eye(11)[rng.integers(0, 11, size=(16, 15))]
+    plain, plain_scores = decoding.read(logits, CHARSET, 0, 15)
+    soft, soft_scores = decoding.read(logits, CHARSET, 0, 15, temperature=2.0)
+    assert np.isfinite(plain_scores).all()
+    assert soft == plain and np.mean(soft_scores) < np.mean(plain_scores)  # a softer model is less sure of its best
+
+
+def test_a_characters_confidence_is_its_share_among_the_alternatives():
+    steps = [{2: 0.99}, {0: 0.99}, {3: 0.55, 4: 0.44}, {0: 0.99}, {5: 0.99}]  # "1?4": the middle one 2 or 3
+    logits = step_probabilities([steps])
+    texts, _ = decoding.read(logits, CHARSET, 3, 3)
+    assert texts == ["124"]
+    (shares,) = decoding.character_confidences(logits, [(2, 3, 5)])
+    assert shares[1] == pytest.approx(0.55, abs=0.01) and min(shares[0], shares[2]) > 0.98
+    assert decoding.character_confidences(logits, [()]) == [[]]

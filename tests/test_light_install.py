@@ -16,7 +16,7 @@ from PIL import Image
 
 import zoo
 from zoo.data.stream import CaptchaSource
-from zoo.inference import http_server, onnx_shipping, pretrained
+from zoo.inference import card_sets, http_server, onnx_shipping, pretrained
 
 TRAINING_STACK = ("tensorflow", "keras", "mlflow", "pandas", "jax", "optuna", "matplotlib", "scipy", "captcha", "tf2onnx")
 BLOCKER = f'''import importlib.abc, sys
@@ -78,7 +78,7 @@ def test_every_shipped_model_carries_an_onnx_checked_on_its_test_set():
         card = pretrained.shipped_card(name)
         assert card["sha256"] == {file: pretrained.sha256(folder / file) for file in ("model.keras", "model.onnx")}
         assert card["onnx"]["readings_that_differ"] == 0 and card["onnx"]["test_images"] == card["test_size"], name
-        images = onnx_shipping.card_test_images(card, 64)  # the first of the images the card was checked on
+        images, _ = card_sets.card_split(card, 64)  # the first of the images the card was checked on
         check = onnx_shipping.compare(pretrained.load(name, runtime="keras"), pretrained.load(name), images)
         assert check["readings_that_differ"] == 0 and check["max_confidence_difference"] < 1e-3, (name, check)
 

@@ -45,7 +45,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--any-length", action="store_true", help="do not hold readings to the model's label lengths "
                         "(the reference's plain decode, cut to the longest label)")
     parser.add_argument("--format", choices=("text", "csv", "json"), default="text",
-                        help="text: one aligned line per file (default); csv or json: one record per file")
+                        help="text: one aligned line per file (default); csv or json: one record per file "
+                        "(json also gives each character's confidence: its chance given the other characters)")
     labelled = parser.add_mutually_exclusive_group()
     labelled.add_argument("--labels", type=Path, help="CSV with columns file,label: also print accuracy")
     labelled.add_argument("--label-pattern", metavar="REGEX", help="labels from the file names (the first group, "
@@ -95,6 +96,8 @@ def results_table(results, labels: dict[str, str] | Callable[[str], str | None] 
     for path, reading, error in results:
         row = {"file": printable(str(path)), "text": reading.text if reading else None,
                "confidence": round(reading.confidence, 4) if reading else None, "error": error}
+        if reading is not None and reading.characters is not None:
+            row["characters"] = [round(p, 4) for p in reading.characters]
         if label_of is not None:
             label = label_of(str(path))
             row["label"] = label
@@ -110,7 +113,8 @@ def print_table(rows: list[dict], fmt: str, labelled: bool) -> None:
         writer.writeheader()
         writer.writerows({key: "" if row.get(key) is None else row[key] for key in columns} for row in rows)
     elif fmt == "json":
-        print(json.dumps([{key: row[key] for key in columns if row.get(key) is not None} for row in rows], indent=1))
+        print(json.dumps([{key: row[key] for key in [*columns, "characters"] if row.get(key) is not None} for row in rows],
+                         indent=1))
     else:
         for row in rows:
             if row["error"] is not None:
@@ -133,7 +137,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, ImportError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    rows = results_table(reader.read_files(args.inputs, args.beam or None, args.batch_size, args.any_length), labels)
+    readings = reader.read_files(args.inputs, args.beam or None, args.batch_size, args.any_length,
+                                 characters=args.format == "json")  # JSON also has each character's confidence
+    rows = results_table(readings, labels)
     print_table(rows, args.format, labels is not None)
     failed = sum(row["error"] is not None for row in rows)
     summary = [f"{len(rows) - failed} read, {failed} failed"]

@@ -92,9 +92,63 @@ def _beam_search_row(log_probs: np.ndarray, beam_width: int, top_paths: int) -> 
     return [(prefixes[i], float(totals[i])) for i in order]
 
 
+def labelling_log_probs(log_probs: np.ndarray, labellings: list[Labelling]) -> np.ndarray:
+    """log P(labelling | image) per row: the CTC forward algorithm, summing every alignment of the
+    labelling (batch x steps x classes+1 log probabilities; an empty labelling is the all-blank path)."""
+    batch, steps, _ = log_probs.shape
+    longest = max((len(labelling) for labelling in labellings), default=0)
+    states = 2 * longest + 1  # blank, c1, blank, c2, ..., blank
+    extended = np.full((batch, states), BLANK, dtype=np.int64)  # batch x states: the class each state emits
+    for row, labelling in enumerate(labellings):
+        extended[row, 1:2 * len(labelling):2] = labelling
+    ends = np.array([2 * len(labelling) for labelling in labellings])  # batch: each row's last blank state
+    # a state may skip the blank before it when it is a character unlike the one two states back
+    skip = np.zeros((batch, states), dtype=bool)
+    skip[:, 2:] = (extended[:, 2:] != BLANK) & (extended[:, 2:] != extended[:, :-2])
+    emitted = np.take_along_axis(log_probs, np.broadcast_to(extended[:, None, :], (batch, steps, states)), axis=2)
+    alpha = np.full((batch, states), -np.inf)  # batch x states
+    alpha[:, 0] = emitted[:, 0, 0]
+    if states > 1:
+        alpha[:, 1] = np.where(ends > 0, emitted[:, 0, 1], -np.inf)  # or began with the first character
+    for step in range(1, steps):
+        previous = np.concatenate([np.full((batch, 1), -np.inf), alpha[:, :-1]], axis=1)
+        before_previous = np.concatenate([np.full((batch, 2), -np.inf), alpha[:, :-2]], axis=1)
+        moved = np.logaddexp(alpha, previous)
+        moved = np.where(skip, np.logaddexp(moved, before_previous), moved)
+        alpha = moved + emitted[:, step]
+    last = np.take_along_axis(alpha, ends[:, None], axis=1)[:, 0]  # ended on the final blank
+    last_char = np.take_along_axis(alpha, np.maximum(ends - 1, 0)[:, None], axis=1)[:, 0]  # or on the last character
+    return np.where(ends > 0, np.logaddexp(last, last_char), last)
+
+
+def character_confidences(logits: np.ndarray, labellings: list[Labelling], temperature: float = 1.0) -> list[list[float]]:
+    """Per character of each labelling: the probability that it is this character given the others,
+    P(text) / sum over every class c of P(text with that character replaced by c)."""
+    log_probs = log_softmax(np.asarray(logits, dtype=np.float64) / temperature)  # batch x steps x classes+1
+    classes = np.arange(1, log_probs.shape[-1])  # every character class (not the blank)
+    rows, variants = [], []
+    for row, labelling in enumerate(labellings):
+        for position in range(len(labelling)):
+            rows += [row] * len(classes)
+            variants += [labelling[:position] + (int(c),) + labelling[position + 1:] for c in classes]
+    if not variants:
+        return [[] for _ in labellings]
+    scores = labelling_log_probs(log_probs[rows], variants).reshape(-1, len(classes))  # characters x classes
+    shares = np.exp(scores - np.logaddexp.reduce(scores, axis=1, keepdims=True))
+    result, index = [], 0
+    for labelling in labellings:
+        result.append([float(shares[index + i, labelling[i] - 1]) for i in range(len(labelling))])
+        index += len(labelling)
+    return result
+
+
 def decode(logits: np.ndarray, min_length: int, max_length: int, beam_width: int | None = None,
-           any_length: bool = False) -> tuple[list[Labelling], np.ndarray]:
-    """batch x steps x classes+1 logits -> (labelling per row, cut to `max_length`; log probability per row)."""
+           any_length: bool = False, temperature: float = 1.0) -> tuple[list[Labelling], np.ndarray]:
+    """batch x steps x classes+1 logits -> (labelling per row, cut to `max_length`; log probability per row).
+
+    The labelling is found on the logits as they are; its log probability is then that of the whole
+    labelling (every alignment, `labelling_log_probs`) under softmax(logits / `temperature`), the
+    model's calibration (zoo.inference.calibration): a reading's confidence is the chance it is right."""
     log_probs = log_softmax(logits)
     if beam_width:
         found = beam_search(log_probs, beam_width)
@@ -112,11 +166,13 @@ def decode(logits: np.ndarray, min_length: int, max_length: int, beam_width: int
                     labellings[row], scores[row] = allowed[0]
                 else:
                     scores[row] = -np.inf  # no reading the task allows: kept as decoded, at probability 0
-    return [labelling[:max_length] for labelling in labellings], scores  # the reference's rule: extra characters are cut
+    labellings = [labelling[:max_length] for labelling in labellings]  # the reference's rule: extra characters are cut
+    exact = labelling_log_probs(log_softmax(np.asarray(logits, dtype=np.float64) / temperature), labellings)
+    return labellings, np.where(np.isneginf(scores), -np.inf, exact)
 
 
 def read(logits: np.ndarray, charset: str, min_length: int, max_length: int, beam_width: int | None = None,
-         any_length: bool = False) -> tuple[list[str], np.ndarray]:
+         any_length: bool = False, temperature: float = 1.0) -> tuple[list[str], np.ndarray]:
     """`decode` as texts of `charset` and log probabilities."""
-    labellings, scores = decode(logits, min_length, max_length, beam_width, any_length)
+    labellings, scores = decode(logits, min_length, max_length, beam_width, any_length, temperature)
     return ["".join(charset[c - 1] for c in labelling) for labelling in labellings], scores

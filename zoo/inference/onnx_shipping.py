@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.inference import export, pretrained
+from zoo.inference import card_sets, export, pretrained
 from zoo.inference.reader import Reader
 
 CHECK_BATCH = 256
@@ -28,26 +28,6 @@ CHECK_BATCH = 256
 
 class OnnxMismatch(ValueError):
     """The converted model reads some test images differently from the Keras model."""
-
-
-def card_test_images(card: dict, count: int | None = None) -> np.ndarray:
-    """The first `count` (default: the card's test_size) images of the test set the card's accuracy was
-    measured on: uint8 count x height x width x 3, drawn again from the card's task and test seed."""
-    from zoo.config import DataConfig
-    from zoo.data import stream
-
-    task = pretrained.card_task(card)
-    if task["source"].startswith("folder:"):
-        raise ValueError(f"{card['name']} was tested on a folder's images ({task['source']}); they cannot be "
-                         "drawn again here: check it on images you pass")
-    data = DataConfig(charset=task["charset"], min_length=int(task["min_length"]), max_length=int(task["max_length"]),
-                      width=int(task["width"]), height=int(task["height"]), test_size=int(task["test_size"]),
-                      test_seed=int(task["test_seed"]), source=task["source"], resize=card.get("resize", "stretch"))
-    count = count or data.test_size
-    source = stream.source_for(data, "test")
-    if isinstance(source, stream.CaptchaSource):
-        return stream.cached_split(source, count)[0]
-    return stream.render(source, count)[0]
 
 
 def compare(keras_reader: Reader, onnx_reader: Reader, images: np.ndarray) -> dict:
@@ -74,7 +54,7 @@ def add_onnx(folder: Path, count: int | None = None, images: np.ndarray | None =
     try:
         export.to_onnx(keras_reader.model, partial)
         onnx_reader = Reader(export.OnnxModel(partial), keras_reader.info, f"{folder} (ONNX Runtime)")
-        check = compare(keras_reader, onnx_reader, card_test_images(card, count) if images is None else images)
+        check = compare(keras_reader, onnx_reader, card_sets.card_split(card, count)[0] if images is None else images)
         if check["readings_that_differ"]:
             raise OnnxMismatch(f"{folder}: the ONNX model reads {check['readings_that_differ']} of "
                                f"{check['test_images']} test images differently from model.keras; not shipped")

@@ -305,6 +305,10 @@ def ship(uri: str, name: str, folder: Path = PRETRAINED_DIR) -> Path:
         from zoo.inference import onnx_shipping
 
         onnx_shipping.add_onnx(target)
+    if not card["task"]["source"].startswith("folder:"):  # its temperature, fitted on captchas drawn again
+        from zoo.inference import calibration
+
+        calibration.calibrate(target)
     return target
 
 
@@ -333,6 +337,7 @@ def model_card_text(card: dict) -> str:
            if card.get("init") else ""),
         f"- **Parameters** {card['params']:,}; sha256 of "
         + ", ".join(f"{file} `{card_sha256(card, file)}`" for file in MODEL_FILES if card_sha256(card, file)),
+        *calibration_lines(card),
         *([f"- **ONNX** `model.onnx` (opset {onnx['opset']}, read by ONNX Runtime without TensorFlow or Keras) reads "
            f"the {onnx['test_images']:,} test captchas exactly as model.keras does (confidences within "
            f"{onnx['max_confidence_difference']:.1g})"] if (onnx := card.get("onnx")) else []),
@@ -350,19 +355,49 @@ def model_card_text(card: dict) -> str:
     ])
 
 
+def calibration_lines(card: dict) -> list[str]:
+    """The card's calibration for people: what a confidence threshold keeps and how right that is."""
+    if not (calibration := card.get("calibration")):
+        return []
+    after, before = calibration["calibrated"], calibration["as_trained"]
+    at = next(value for key, value in after.items() if key.endswith("_precision"))
+    lines = [f"- **Confidence** calibrated (temperature {card['temperature']:g}, fitted on {calibration['fitted_on']['images']:,} "
+             f"captchas of seed {calibration['fitted_on']['seed']}); on the {calibration['test_images']:,} test captchas "
+             f"expected calibration error {before['ece']:.4f} as trained, {after['ece']:.4f} calibrated; keeping readings at "
+             f"confidence >= {at['threshold']} keeps **{at['coverage']:.1%}** of them at 99.9% precision "
+             "(reliability diagram: `reliability.png`)", "", "  | confidence >= | readings kept | their accuracy | errors kept | right readings rejected |",
+             "  |---|---|---|---|---|"]
+    lines += [f"  | {row['threshold']} | {row['kept']:.2%} | {row['accuracy_of_kept']:.3%} | {row['errors_kept']} | "
+              f"{row['right_rejected']} |" for row in after["thresholds"] if row["accuracy_of_kept"] is not None]
+    return [*lines, ""]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = cli.parser("python -m zoo.pretrained", __doc__)
     parser.add_argument("--ship", metavar="MODEL_URI", help="a tracked model to ship (models:/..., runs:/...)")
     parser.add_argument("--name", help="the shipped model's name (with --ship)")
     parser.add_argument("--onnx", nargs="+", metavar="NAME", help="add model.onnx to these shipped models, checked "
                         "on each card's test set (zoo.inference.onnx_shipping)")
-    parser.add_argument("--check-images", type=int, metavar="N", help="with --onnx: check on the first N test "
-                        "images only (default: the card's whole test set)")
+    parser.add_argument("--calibrate", nargs="+", metavar="NAME", help="fit these shipped models' temperature on "
+                        "fresh captchas of their task and measure it on their test set (zoo.inference.calibration)")
+    parser.add_argument("--check-images", type=int, metavar="N", help="with --onnx or --calibrate: the first N "
+                        "images only (default: the card's test_size)")
     args = parser.parse_args(argv)
     if args.onnx:
         from zoo.inference import onnx_shipping
 
         return onnx_shipping.main_onnx(args.onnx, args.check_images)
+    if args.calibrate:
+        from zoo.inference import calibration
+
+        for name in args.calibrate:
+            if shipped_card(name) is None:
+                print(f"error: no shipped model {name!r}; shipped: {', '.join(shipped())}", file=sys.stderr)
+                return 2
+            result = calibration.calibrate(PRETRAINED_DIR / name, args.check_images)
+            print(f"{name}: temperature {shipped_card(name)['temperature']}; test ECE {result['as_trained']['ece']} -> "
+                  f"{result['calibrated']['ece']}; {json.dumps(result['calibrated'])}")
+        return 0
     if args.ship:
         if not args.name:
             parser.error("--ship needs --name")

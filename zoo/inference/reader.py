@@ -8,8 +8,10 @@ metrics' decode (greedy, or beam search with `beam_width`), held to the label le
 trained on. A decode of a length
 the task never has (a doubled character merged into one, a stray one: ~1 in 1,000 reference
 captchas) is read again by beam search and its most probable labelling of an allowed length taken;
-`any_length=True` keeps the plain decode (the reference's rule). The confidence is the decode's
-probability: greedy, the probability of the best path; beam search, of the labelling.
+`any_length=True` keeps the plain decode (the reference's rule). The confidence is the probability
+of the reading's text (every alignment of it summed), from the logits divided by the model's
+calibrated temperature where its card has one (zoo.inference.calibration): among readings at
+confidence ~p, about p of them are right.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ if TYPE_CHECKING:  # Keras loads only when a Keras model is read, so listings, c
 @dataclass(frozen=True)
 class Reading:
     text: str
-    confidence: float
+    confidence: float  # the chance the whole text is right
+    characters: tuple[float, ...] | None = None  # per character, its chance given the others (predict(characters=True))
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class ModelInfo:
     max_length: int
     arch: str = "?"
     resize: str = "stretch"  # how images are fitted to the input size (zoo.data.images.fit), as in training
+    temperature: float = 1.0  # logits / temperature give calibrated confidences (zoo.inference.calibration)
 
     @classmethod
     def from_metadata(cls, metadata: dict[str, Any], source: str) -> "ModelInfo":
@@ -51,11 +55,13 @@ class ModelInfo:
                              "it was not logged by the zoo (pass the charset and lengths yourself)")
         max_length = int(metadata["max_length"])
         return cls(str(metadata["charset"]), int(metadata.get("min_length") or max_length), max_length,
-                   str(metadata.get("arch", "?")), str(metadata.get("resize") or "stretch"))
+                   str(metadata.get("arch", "?")), str(metadata.get("resize") or "stretch"),
+                   float(metadata.get("temperature") or 1.0))
 
     def metadata(self) -> dict[str, Any]:
         return {"charset": self.charset, "min_length": self.min_length, "max_length": self.max_length,
-                "arch": self.arch, "blank_index": labels.BLANK, "resize": self.resize}
+                "arch": self.arch, "blank_index": labels.BLANK, "resize": self.resize,
+                **({"temperature": self.temperature} if self.temperature != 1.0 else {})}
 
 
 class Reader:
@@ -81,7 +87,7 @@ class Reader:
         return np.stack([images.adapt(item, self.height, self.width, self.info.resize) for item in items])
 
     def predict(self, items, beam_width: int | None = None, batch_size: int = 128,
-                any_length: bool = False) -> list[Reading]:
+                any_length: bool = False, characters: bool = False) -> list[Reading]:
         """Read each image; `beam_width` switches greedy decoding to beam search; `any_length` lets a
         reading have a length outside the model's label lengths (the reference's plain decode).
 
@@ -95,8 +101,13 @@ class Reader:
         for start in range(0, len(batch), batch_size):
             logits = np.asarray(self.model.predict_on_batch(batch[start:start + batch_size]))  # b x steps x classes+1
             texts, log_probs = decoding.read(logits, self.info.charset, self.info.min_length, self.info.max_length,
-                                             beam_width, any_length)
-            readings += [Reading(text, float(np.exp(p))) for text, p in zip(texts, log_probs)]
+                                             beam_width, any_length, self.info.temperature)
+            per_character = [None] * len(texts)
+            if characters:
+                labellings = [tuple(self.info.charset.index(c) + 1 for c in text) for text in texts]
+                per_character = [tuple(round(p, 6) for p in row) for row in
+                                 decoding.character_confidences(logits, labellings, self.info.temperature)]
+            readings += [Reading(text, float(np.exp(p)), chars) for text, p, chars in zip(texts, log_probs, per_character)]
         return readings
 
     def answer(self, items: list, batch_size: int = 128) -> list[dict[str, Any]]:
@@ -117,7 +128,7 @@ class Reader:
         return rows
 
     def read_files(self, paths: list[str | Path], beam_width: int | None = None, batch_size: int = 128,
-                   any_length: bool = False) -> list[tuple[str, Reading | None, str | None]]:
+                   any_length: bool = False, characters: bool = False) -> list[tuple[str, Reading | None, str | None]]:
         """(path, reading, error) per file, in order; one bad file never stops the others."""
         files, folder_errors = images.image_files(paths)
         results: list[tuple[str, Reading | None, str | None]] = [(p, None, e) for p, e in folder_errors.items()]
@@ -130,7 +141,7 @@ class Reader:
                 except (images.ImageError, OSError) as error:
                     results.append((str(path), None, str(error)))
             if arrays:
-                readings = self.predict(np.stack(arrays), beam_width, batch_size, any_length)
+                readings = self.predict(np.stack(arrays), beam_width, batch_size, any_length, characters)
                 results += [(str(path), reading, None) for path, reading in zip(good, readings)]
         order = {str(p): i for i, p in enumerate(files)}
         return sorted(results, key=lambda row: order.get(row[0], -1))
