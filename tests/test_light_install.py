@@ -154,3 +154,34 @@ def test_zoo_serve_runs_without_the_training_stack(tmp_path, captcha_files):
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def python312() -> str:
+    """A Python 3.12 interpreter: on PATH, or pyenv's (the CI machines have it there)."""
+    import glob
+
+    for candidate in [shutil.which("python3.12"), *sorted(glob.glob("/root/.pyenv/versions/3.12*/bin/python3.12"))]:
+        if candidate and subprocess.run([candidate, "--version"], capture_output=True).returncode == 0:
+            return candidate
+    pytest.fail("no Python 3.12 here (python3.12 on PATH or /root/.pyenv/versions/3.12*): the supported 3.12 "
+                "cannot be checked")
+
+
+@pytest.mark.integration
+def test_the_light_install_reads_committed_captchas_on_python_312(tmp_path):
+    """A fresh 3.12 venv with `pip install -e .` alone (numpy, Pillow, onnxruntime) reads tests/data/captchas."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    venv = tmp_path / "venv"
+    subprocess.run([python312(), "-m", "venv", str(venv)], check=True, timeout=120)
+    install = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "-e", str(root)], capture_output=True,
+                             text=True, timeout=900)
+    assert install.returncode == 0, install.stderr[-3000:]
+    installed = subprocess.run([str(venv / "bin" / "pip"), "freeze"], capture_output=True, text=True).stdout.lower()
+    assert not [name for name in TRAINING_STACK if f"\n{name}==" in f"\n{installed}"]  # the light install only
+    result = subprocess.run([str(venv / "bin" / "python"), "-m", "zoo.predict", "--label-pattern", "^([^-]+)",
+                             str(root / "tests" / "data" / "captchas")], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "12 read, 0 failed; full-sequence accuracy" in result.stderr
+    assert sum(line.endswith("\tok") for line in result.stdout.splitlines()) >= 11  # bigru reads ~99.6%
