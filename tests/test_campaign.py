@@ -37,6 +37,9 @@ def test_campaign_records_commits_and_ships_what_it_finished(store, tmp_path, mo
     runs = pd.read_csv(out / "runs.csv")
     assert list(runs["run_name"]) == ["gru-smoke-s0"] and 0 <= runs["test_seq_acc"][0] <= 1
     assert set(pd.read_csv(out / "curves.csv")["epoch"]) == {1, 2}
+    from mlflow.tracking import MlflowClient
+
+    assert MlflowClient().search_registered_models() == []  # a smoke model is logged, never zoo-gru@champion
     committed = subprocess.run(["git", "-C", str(repo), "show", "--name-only", "--format=%s", "HEAD"],
                                capture_output=True, text=True, check=True).stdout
     assert "campaign camp: gru-smoke-s0 finished" in committed and "reports/camp/runs.csv" in committed

@@ -23,7 +23,7 @@ def test_train_and_evaluate_entry_points(store, tmp_path):
     client = MlflowClient()
     client.create_experiment("zoo-e2e", artifact_location=(tmp_path / "artifacts").as_uri())
     trained = mlflow_run("-e", "train", "-P", "arch=bigru", "-P", "preset=smoke",
-                         "-P", f"overrides=checkpoint_dir={tmp_path / 'ckpt'}", "--experiment-name", "zoo-e2e", cwd=tmp_path)
+                         "-P", f"overrides=checkpoint_dir={tmp_path / 'ckpt'};tracking.register_model=true", "--experiment-name", "zoo-e2e", cwd=tmp_path)
     assert trained.returncode == 0, trained.stderr[-4000:]
     (run,) = client.search_runs([client.get_experiment_by_name("zoo-e2e").experiment_id])
     assert run.info.status == "FINISHED" and run.info.run_name == "bigru-smoke-s0"

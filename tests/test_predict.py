@@ -350,7 +350,8 @@ def test_a_run_beats_a_card_only_at_the_cards_precision(score, card_score, wins)
 def test_a_tracked_model_is_shipped_with_its_card_and_reads_the_same(store, tmp_path):
     from zoo.fitting.loop import train
 
-    result = train(make_config("bigru", "smoke", 0, {"checkpoint_dir": str(tmp_path / "ckpt"), "train.init": SHIPPED}))
+    result = train(make_config("bigru", "smoke", 0, {"checkpoint_dir": str(tmp_path / "ckpt"), "train.init": SHIPPED,
+                                                     "tracking.register_model": True}))
     folder = pretrained.ship("models:/zoo-bigru@champion", "smoke-bigru", folder=tmp_path / "shipped")
     card = json.loads((folder / "card.json").read_text())
     assert card["sha256"] == {name: pretrained.sha256(folder / name) for name in ("model.keras", "model.onnx")}

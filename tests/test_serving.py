@@ -50,7 +50,7 @@ def post_strict(port: int, payload: dict) -> dict:
 def test_the_champion_is_served_over_http_and_reads_like_the_reader(store, tmp_path):
     from zoo.fitting.loop import train
 
-    result = train(make_config("bigru", "smoke", 0, {"checkpoint_dir": str(tmp_path / "ckpt")}))
+    result = train(make_config("bigru", "smoke", 0, {"checkpoint_dir": str(tmp_path / "ckpt"), "tracking.register_model": True}))
     champion = MlflowClient().get_model_version_by_alias("zoo-bigru", "champion")
     assert champion.run_id == result.run_id
     reader = tracking.load_reader("models:/zoo-bigru@champion")

@@ -34,7 +34,7 @@ def test_a_resumed_run_registers_its_model_once_and_drops_its_interruption(store
     from zoo.config import make_config
     from zoo.fitting.loop import train
 
-    result = train(make_config("gru", "smoke", 0, {"checkpoint_dir": str(tmp_path / "ckpt")}))
+    result = train(make_config("gru", "smoke", 0, {"checkpoint_dir": str(tmp_path / "ckpt"), "tracking.register_model": True}))
     client = MlflowClient()
     assert [str(v.version) for v in client.search_model_versions("name = 'zoo-gru'")] == ["1"]
     with pytest.raises(KeyboardInterrupt):  # killed after the model was registered

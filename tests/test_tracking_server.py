@@ -57,7 +57,7 @@ def test_a_grid_a_report_a_reading_and_a_study_go_through_a_shared_tracking_serv
         env.pop(variable, None)
     grid = tmp_path / "shared.toml"
     grid.write_text('kind = "comparison"\nexperiment = "shared"\npreset = "smoke"\nseeds = [0]\n'
-                    f'archs = ["gru"]\noverrides = {{ checkpoint_dir = "{tmp_path / "ckpt"}" }}\n')
+                    f'archs = ["gru"]\noverrides = {{ checkpoint_dir = "{tmp_path / "ckpt"}", "tracking.register_model" = true }}\n')
 
     def run(*args: str) -> subprocess.CompletedProcess:
         result = subprocess.run([sys.executable, "-m", *args], cwd=tmp_path, env=env, capture_output=True, text=True)

@@ -33,7 +33,7 @@ def test_smoke_run_is_fully_tracked(store, tmp_path):
 
     import matplotlib.pyplot as plt
 
-    config = make_config("bilstm", "smoke", 1, {"checkpoint_dir": str(tmp_path / "ckpt"),
+    config = make_config("bilstm", "smoke", 1, {"checkpoint_dir": str(tmp_path / "ckpt"), "tracking.register_model": True,
                                                 "train.phases": [{"epochs": 1, "lr": 1e-3}, {"epochs": 1, "lr": 1e-4}]})
     open_figures = set(plt.get_fignums())
     result = train(config)
