@@ -89,20 +89,33 @@ def _mark_model_training(experiment_id: str) -> None:
 
 
 def _use_store(experiment: str) -> None:
-    uri = tracking_uri()
-    mlflow.set_tracking_uri(uri)
+    mlflow.set_tracking_uri(tracking_uri())
     if launched_by_mlflow_run() or os.environ.get("MLFLOW_EXPERIMENT_ID"):
         return
-    if mlflow.get_experiment_by_name(experiment) is None:
-        artifacts = None
-        if uri.startswith("sqlite:///"):  # a local store keeps its artifacts beside the database
-            artifacts = (Path(uri.removeprefix("sqlite:///")).parent / "mlartifacts").as_uri()
-        try:
-            mlflow.create_experiment(experiment, artifact_location=artifacts)
-        except mlflow.exceptions.MlflowException:
-            if mlflow.get_experiment_by_name(experiment) is None:  # not a lost race with another process
-                raise
+    ensure_experiment(experiment)
     _mark_model_training(mlflow.set_experiment(experiment).experiment_id)
+
+
+def ensure_experiment(experiment: str) -> str:
+    """The id of `experiment` in the tracking store, created when missing (a local store keeps its
+    artifacts beside the database)."""
+    uri = tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    found = mlflow.get_experiment_by_name(experiment)
+    if found is not None:
+        return found.experiment_id
+    artifacts = None
+    if uri.startswith("sqlite:///"):
+        artifacts = (Path(uri.removeprefix("sqlite:///")).parent / "mlartifacts").as_uri()
+    try:
+        experiment_id = mlflow.create_experiment(experiment, artifact_location=artifacts)
+    except mlflow.exceptions.MlflowException:
+        found = mlflow.get_experiment_by_name(experiment)
+        if found is None:  # not a lost race with another process
+            raise
+        experiment_id = found.experiment_id
+    _mark_model_training(experiment_id)
+    return experiment_id
 
 
 @contextlib.contextmanager
@@ -482,7 +495,11 @@ def run_model_uri(run_id: str) -> str | None:
     """The URI of the reader model a run logged (`models:/m-...`), None when it logged none."""
     mlflow.set_tracking_uri(tracking_uri())
     ready = [model for model in _logged_models(run_id) if str(model.status).endswith("READY")]
-    return ready[-1].model_uri if ready else None
+    if ready:
+        return ready[-1].model_uri
+    if any(a.path == "model/MLmodel" for a in MlflowClient().list_artifacts(run_id, "model")):
+        return f"runs:/{run_id}/model"  # a run imported from another store (zoo.tracking.import_runs)
+    return None
 
 
 def run_summary(run_id: str) -> dict[str, Any]:
