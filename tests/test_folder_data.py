@@ -255,7 +255,7 @@ def test_a_head_start_transfers_to_another_width_and_charset(tmp_path):
     # a shipped model says what it reads: its output layer is carried over character by character
     from zoo.inference import pretrained as shipped
 
-    source = shipped.load("folder-base")
+    source = shipped.load("folder-base", runtime="keras")  # its Keras layers
     target = create_model("bigru", height=32, width=184, num_classes=5, **base.model)
     fresh_new_character = target.get_layer("logits").get_weights()[0][:, 4].copy()
     assert _initialize_from(target, "folder-base", charset="Z1A~") == len(with_weights)

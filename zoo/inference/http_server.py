@@ -95,7 +95,8 @@ def handler(reader: Reader, max_bytes: int = MAX_BYTES) -> type[BaseHTTPRequestH
                 self._send(HTTPStatus.NOT_FOUND, {"error_code": "NOT_FOUND", "message": "POST /invocations"})
                 return
             length = int(self.headers.get("Content-Length") or 0)
-            if length > max_bytes:
+            if length > max_bytes:  # answered before the body is read; the connection is then closed
+                self.close_connection = True
                 self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
                            {"error_code": "BAD_REQUEST", "message": f"body of {length:,} bytes; at most {max_bytes:,}"})
                 return
