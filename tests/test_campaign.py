@@ -105,7 +105,7 @@ def test_a_run_of_another_task_or_test_never_replaces_a_shipped_model(store, tmp
 
 def test_bad_hours_are_refused(tmp_path):
     with pytest.raises(SystemExit) as exit_info:
-        campaign.main(["experiments/campaign-reference.toml", "--hours", "0"])
+        campaign.main(["experiments/grids/campaign-reference.toml", "--hours", "0"])
     assert exit_info.value.code == 2
 
 

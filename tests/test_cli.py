@@ -55,7 +55,7 @@ def test_mlproject_defaults_are_the_commands_own():
                 assert (config.PROJECT_DIR / spec["default"]).resolve() == Path(code_default).resolve(), entry
                 continue
             assert spec["default"] == ("" if code_default is None else str(code_default)), (entry, name)
-    assert project["compare"]["parameters"]["config"]["default"] == "experiments/heads.toml"
+    assert project["compare"]["parameters"]["config"]["default"] == "experiments/grids/heads.toml"
     assert compare.load_grid(config.PROJECT_DIR / "experiments" / "heads.toml").experiment == "heads"
 
 
@@ -89,5 +89,6 @@ def test_an_installed_wheel_carries_every_subpackage_and_the_presets():
     subpackages = {".".join(p.parent.relative_to(config.PROJECT_DIR).parts) for p in (config.PROJECT_DIR / "zoo").rglob("__init__.py")}
     assert subpackages | {"zoo.experiments"} == set(setuptools["packages"])
     assert setuptools["package-dir"]["zoo.experiments"] == "experiments"
-    assert setuptools["package-data"]["zoo.experiments"] == ["*.toml"]
+    assert setuptools["package-data"]["zoo.experiments"] == ["*/*.toml"]  # presets/, tuned/, grids/, studies/
+    assert not list(config.EXPERIMENTS_DIR.glob("*.toml"))
     assert config.IN_CHECKOUT and config.EXPERIMENTS_DIR == config.PROJECT_DIR / "experiments"

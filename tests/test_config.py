@@ -181,10 +181,14 @@ def test_every_shipped_experiment_file_loads(tmp_path):
     from zoo.grids.compare import load_grid
     from zoo.studies.config import load_study_config
 
+    from zoo.config import KIND_FOLDERS
+
     kinds = {}
-    for path in sorted(EXPERIMENTS_DIR.glob("*.toml")):
+    assert not list(EXPERIMENTS_DIR.glob("*.toml"))  # every committed file in the folder of its kind
+    for path in sorted(EXPERIMENTS_DIR.glob("*/*.toml")):
         table = tomllib.loads(path.read_text())
-        kind = table.get("kind", "preset")
+        kind = table.get("kind", "tuned" if path.stem.startswith("tuned-") else "preset")
+        assert path.parent.name == KIND_FOLDERS[kind], f"{path} is a {kind}: it belongs in experiments/{KIND_FOLDERS[kind]}/"
         kinds[kind] = kinds.get(kind, 0) + 1
         if kind == "comparison":
             load_grid(path)
@@ -197,6 +201,19 @@ def test_every_shipped_experiment_file_loads(tmp_path):
         else:
             make_config("bigru", path.stem)
     assert kinds.get("comparison", 0) >= 10 and kinds.get("study", 0) >= 4 and kinds.get("preset", 0) >= 20
+    assert kinds.get("tuned", 0) >= 4
+
+
+def test_an_old_experiments_path_is_told_where_its_file_went(capsys):
+    from zoo.grids.compare import load_grid
+    from zoo.studies.config import load_study_config
+
+    assert load_grid("experiments/heads.toml").experiment == load_grid("experiments/grids/heads.toml").experiment
+    assert "experiments/heads.toml is now experiments/grids/heads.toml" in capsys.readouterr().err
+    assert load_study_config("experiments/study-bigru.toml").name
+    assert "is now experiments/studies/study-bigru.toml" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="no comparison config .*nothing.toml; comparisons in experiments/grids/"):
+        load_grid("experiments/nothing.toml")
 
 
 def test_every_committed_comparison_lists_its_architectures_by_name():

@@ -286,7 +286,7 @@ def test_a_committed_report_shows_no_machine_paths(tmp_path):
                                          "--out reports/reference-512k-levers")
     campaign = REPO / "reports" / "campaign-reference-512k-o0"  # a campaign's folder: its STATE.md beside the report
     facts = report.provenance(RunTables.from_csv(campaign), campaign, "bigru")
-    assert facts["train"] == "python -m zoo.campaign experiments/campaign-reference-512k-o0.toml"
+    assert facts["train"] == "python -m zoo.campaign experiments/grids/campaign-reference-512k-o0.toml"
 
 
 def test_one_seed_a_preset_is_never_given_a_p_value():
@@ -360,7 +360,7 @@ def test_a_run_without_logged_misreads_gives_no_paired_view():
 
 
 def test_a_grid_of_groups_compares_each_head_at_its_chosen_preset_and_lists_the_checks(tmp_path):
-    """experiments/heads-reference.toml: bilstm's rate check (seed 0) chose x2; its seeds 1-5 run there. The
+    """experiments/grids/heads-reference.toml: bilstm's rate check (seed 0) chose x2; its seeds 1-5 run there. The
     check's runs stay out of the comparison (the picked run would bias it) and are listed apart."""
     tables = _paired_tables("heads-reference", ["heads-reference-128k-lr-double"] * 2 + ["heads-reference-128k"] * 2)
     runs = tables.runs.drop(columns="variant").assign(arch=["bilstm", "bilstm", "bigru", "bigru"])

@@ -67,7 +67,7 @@ def test_the_read_side_imports_no_deep_learning_framework(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
     repo = Path(__file__).resolve().parents[1]
-    plan = (f"import sys; from zoo.grids import compare; grid = compare.load_grid('{repo / 'experiments/heads-reference.toml'}'); "
+    plan = (f"import sys; from zoo.grids import compare; grid = compare.load_grid('{repo / 'experiments/grids/heads-reference.toml'}'); "
             "[compare.run_status(config) for config in grid.run_configs()]; "  # what `zoo.compare --dry-run` does
             "print(sorted(m for m in ('tensorflow', 'keras', 'jax', 'torch') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", plan], capture_output=True, text=True, check=True, cwd=tmp_path,

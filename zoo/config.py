@@ -1,7 +1,8 @@
 """One config schema for every run: dataclasses, presets as TOML data, `key=value` overrides.
 
-A run config is `RunConfig`; presets live in `experiments/<name>.toml` and hold any subset of
-its fields. Command-line overrides use dotted keys (`train.steps_per_epoch=50`,
+A run config is `RunConfig`; presets live in `experiments/presets/<name>.toml` (and the presets
+studies write in `experiments/tuned/`) and hold any subset of its fields; grids are in
+`experiments/grids/`, studies in `experiments/studies/`; a preset is named by its file's stem. Command-line overrides use dotted keys (`train.steps_per_epoch=50`,
 `model.drop_steps=3`, `train.phases=[{epochs=2, lr=1e-3}]`) and are parsed by the field's type,
 so `data.charset=0123456789` stays a string. Everything is validated before any compute.
 """
@@ -14,6 +15,7 @@ import json
 import math
 import os
 import string
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -289,9 +291,15 @@ def flatten(config: RunConfig) -> dict[str, str]:
     return flat
 
 
+KIND_FOLDERS = {"preset": "presets", "tuned": "tuned", "comparison": "grids", "study": "studies"}  # experiments/<folder>/
+
+
 def _experiment_paths() -> list[Path]:
+    """Every experiment file: in experiments/<kind folder>/ (presets, tuned, grids, studies) and, for
+    files put there by hand, experiments/ itself."""
     folders = dict.fromkeys([EXPERIMENTS_DIR, USER_EXPERIMENTS_DIR])  # one folder in a checkout
-    return [path for folder in folders for path in sorted(folder.glob("*.toml"))]
+    return [path for folder in folders for pattern in ("*/*.toml", "*.toml") for path in sorted(folder.glob(pattern))
+            if pattern == "*.toml" or path.parent.name in KIND_FOLDERS.values()]
 
 
 def list_presets() -> list[str]:
@@ -319,16 +327,29 @@ def experiment_files(kind: str) -> list[Path]:
 def read_experiment_file(path: str | Path, kind: str) -> tuple[dict[str, Any], list[str]]:
     """The raw TOML of a `kind` config and the problems found so far (a wrong kind); a missing
     file (listing the known ones) or invalid TOML raises ConfigError at once."""
-    path = Path(path)
+    path = moved_experiment(Path(path), kind)
     if not path.is_file():
         known = ", ".join(p.name for p in experiment_files(kind)) or "(none)"
-        raise ConfigError(f"no {KIND_NAMES[kind][0]} {path}; {KIND_NAMES[kind][1]} in experiments/: {known}")
+        raise ConfigError(f"no {KIND_NAMES[kind][0]} {path}; {KIND_NAMES[kind][1]} in experiments/{KIND_FOLDERS[kind]}/: {known}")
     try:
         raw = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path} is not valid TOML: {error}") from None
     problems = [] if raw.get("kind") == kind else [f"kind must be \"{kind}\", got {raw.get('kind')!r}"]
     return raw, problems
+
+
+def moved_experiment(path: Path, kind: str) -> Path:
+    """An old path of a file that now lives in experiments/<kind folder>/ (`experiments/grids/heads.toml`, before
+    the folder was split by kind): the file where it went, with a note saying so; any other path as given."""
+    if path.is_file() or path.parent.name not in ("experiments", ""):
+        return path
+    moved = next((p for p in experiment_files(kind) if p.name == path.name), None)
+    if moved is None:
+        return path
+    shown = moved.relative_to(PROJECT_DIR) if moved.is_relative_to(PROJECT_DIR) else moved
+    print(f"note: {path} is now {shown} (experiments/ is split by kind: presets, tuned, grids, studies)", file=sys.stderr)
+    return moved
 
 
 def parse_experiment_file(path: str | Path, kind: str, cls: type, given: dict[str, Any] | None = None):
@@ -709,7 +730,7 @@ def toml_value(value: Any, top: bool = False) -> str:
     return repr(value)
 
 
-def write_preset(config: RunConfig, name: str, header: str, folder: Path = USER_EXPERIMENTS_DIR) -> Path:
+def write_preset(config: RunConfig, name: str, header: str, folder: Path = USER_EXPERIMENTS_DIR / "tuned") -> Path:
     """Save `config` (minus arch and seed) as <folder>/<name>.toml, atomically; `header` becomes comments."""
     sections = {"data": to_dict(config.data), "model": dict(config.model), "train": to_dict(config.train),
                 "tracking": to_dict(config.tracking)}

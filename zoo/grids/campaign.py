@@ -1,4 +1,4 @@
-"""`python -m zoo.campaign experiments/campaign-reference.toml [--commit] [--hours H] [--ship NAME]`:
+"""`python -m zoo.campaign experiments/grids/campaign-reference.toml [--commit] [--hours H] [--ship NAME]`:
 a long grid that outlives any one process or machine.
 
 A campaign is a comparison config (`kind = "comparison"`) run one training at a time (or `--jobs`), each resumed
@@ -188,7 +188,7 @@ def ship_if_better(grid: compare.GridConfig, name: str, folder: Path | None = No
 
 def main(argv: list[str] | None = None) -> int:
     parser = cli.parser("python -m zoo.campaign", __doc__)
-    parser.add_argument("config", help="a comparison config, e.g. experiments/campaign-reference.toml")
+    parser.add_argument("config", help="a comparison config, e.g. experiments/grids/campaign-reference.toml")
     parser.add_argument("--commit", action="store_true", help="git-commit the state, report CSVs and shipped model after each run")
     parser.add_argument("--hours", type=float, help="start no run after this many hours (e.g. a borrowed GPU's budget)")
     parser.add_argument("--ship", metavar="NAME", help="ship the best finished run as zoo/pretrained/NAME when it beats the shipped one")

@@ -1,4 +1,4 @@
-"""`python -m zoo.compare experiments/heads.toml [--dry-run]`: a grid of architectures x presets x seeds.
+"""`python -m zoo.compare experiments/grids/heads.toml [--dry-run]`: a grid of architectures x presets x seeds.
 
 Most grids use one preset (and the grid's overrides), so every architecture sees the identical
 seeded sample stream and budget; a grid of several presets (`presets = [...]`) compares recipes, e.g.
@@ -216,7 +216,7 @@ def _child_environment() -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = cli.parser("python -m zoo.compare", __doc__)
-    parser.add_argument("config", help="a comparison config, e.g. experiments/heads.toml")
+    parser.add_argument("config", help="a comparison config, e.g. experiments/grids/heads.toml")
     parser.add_argument("--dry-run", action="store_true", help="print the plan (and what is already done) and stop")
     parser.add_argument("--storage", metavar="URL", help="spread the grid over workers on any number of machines through "
                         "this Optuna RDB storage (postgresql://...): start the same command on each machine")

@@ -1,4 +1,4 @@
-"""`python -m zoo.speed experiments/heads-reference.toml [--out reports/heads-reference/speed.csv] [--repeats 7]`:
+"""`python -m zoo.speed experiments/grids/heads-reference.toml [--out reports/heads-reference/speed.csv] [--repeats 7]`:
 every architecture of a grid timed in one process on one machine, for a report's speed columns.
 
 Training runs log their own inference speed, but a grid's runs train on different machines and days
@@ -66,7 +66,7 @@ def measure(grid, repeats: int):
 
 def main(argv: list[str] | None = None) -> int:
     parser = cli.parser("python -m zoo.speed", __doc__)
-    parser.add_argument("config", help="a comparison config, e.g. experiments/heads-reference.toml")
+    parser.add_argument("config", help="a comparison config, e.g. experiments/grids/heads-reference.toml")
     parser.add_argument("--out", type=Path, help="CSV to write (default: reports/<experiment>/speed.csv)")
     parser.add_argument("--repeats", type=int, default=15, help="rounds over all models, timed calls per figure (median; default 15)")
     args = parser.parse_args(argv)

@@ -54,7 +54,7 @@ class Report:
 
 
 def separate_checks(tables: RunTables) -> tuple[RunTables, pd.DataFrame | None]:
-    """A grid's `check = true` groups (experiments/heads-reference.toml: the peak rate of some heads on one
+    """A grid's `check = true` groups (experiments/grids/heads-reference.toml: the peak rate of some heads on one
     seed, before their seeds) are reported apart: their runs leave the comparison (a run picked for scoring
     best would bias it) and come back as a table, arch x preset of mean test accuracy, with the preset
     each architecture is compared at. Grids without checks: as they are."""
@@ -330,7 +330,7 @@ def provenance(tables: RunTables, out: Path, baseline: str) -> dict[str, str]:
 def _grid_config_for(experiment: str) -> str | None:
     for path in config_lib.experiment_files("comparison"):
         if tomllib.loads(path.read_text()).get("experiment") == experiment:
-            return f"experiments/{path.name}"
+            return f"experiments/{path.parent.name}/{path.name}"
     return None
 
 

@@ -1,4 +1,4 @@
-"""`python -m zoo.study [--arch bigru] [--config experiments/study-bigru.toml] [--trials N] [--workers K]
+"""`python -m zoo.study [--arch bigru] [--config experiments/studies/study-bigru.toml] [--trials N] [--workers K]
 [--storage URL] [--name NAME] [--commit]`: tune the learning-rate phases with Optuna, tracked in MLflow.
 
 Each trial trains the study's preset with its own phases over the same fixed sample budget and the
@@ -34,7 +34,7 @@ from zoo.commits import commit
 from zoo.config import ConfigError
 from zoo.studies.config import TUNED_HEADER, StudyConfig, check_tuned_target, load_study_config
 
-DEFAULT_CONFIG = config_lib.EXPERIMENTS_DIR / "study-bigru.toml"
+DEFAULT_CONFIG = config_lib.EXPERIMENTS_DIR / "studies" / "study-bigru.toml"
 DEFAULT_STORAGE = config_lib.PROJECT_DIR / "optuna-studies.journal"
 FINISHED_STATES = ("COMPLETE", "PRUNED")
 COMMITTED_JOURNAL = "study.journal"  # --commit keeps the journal beside trials.csv
@@ -503,7 +503,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1, help="worker processes on this machine (default 1)")
     parser.add_argument("--storage", help=f"journal file path or RDB URL (default: {DEFAULT_STORAGE.name} in the repository)")
     parser.add_argument("--name", help="study name (default: the config's)")
-    parser.add_argument("--tuned-dir", type=Path, default=config_lib.USER_EXPERIMENTS_DIR, help="where the tuned preset (tuned_preset, default tuned-<arch>.toml) is written")
+    parser.add_argument("--tuned-dir", type=Path, default=config_lib.USER_EXPERIMENTS_DIR / "tuned", help="where the tuned preset (tuned_preset, default tuned-<arch>.toml) is written")
     parser.add_argument("--out", "--report-dir", dest="report_dir", type=Path, metavar="DIR", help="where trials.csv and the plots are written "
                         "(default: reports/studies/<study name>)")
     parser.add_argument("--commit", action="store_true", help="keep the journal in the report folder (study.journal, "
