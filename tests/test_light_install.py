@@ -192,3 +192,16 @@ def test_the_light_install_reads_committed_captchas_on_python_312(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "12 read, 0 failed; full-sequence accuracy" in result.stderr
     assert sum(line.endswith("\tok") for line in result.stdout.splitlines()) >= 11  # bigru reads ~99.6%
+
+
+def test_an_image_far_from_the_models_shape_gets_a_note(tmp_path, captcha_files):
+    right = sorted(captcha_files.iterdir())[0]
+    squeezed = tmp_path / "squeezed.png"
+    Image.open(right).resize((160, 60)).save(squeezed)  # the `captcha` package's default size
+    readings = dict((path, reading) for path, reading, _ in zoo.load().read_files([str(right), str(squeezed)]))
+    assert readings[str(right)].note is None
+    assert "160x60 (width/height 2.67) is far from the 170x80" in readings[str(squeezed)].note
+    result = light_python(tmp_path, ["-m", "zoo.predict", "--format", "json", str(right), str(squeezed)])
+    rows = json.loads(result.stdout)
+    assert result.returncode == 0 and "note" not in rows[0] and "is far from" in rows[1]["note"]
+    assert "note: 1 of 2 images have a shape far from the model's input" in result.stderr

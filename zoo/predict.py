@@ -98,6 +98,8 @@ def results_table(results, labels: dict[str, str] | Callable[[str], str | None] 
                "confidence": round(reading.confidence, 4) if reading else None, "error": error}
         if reading is not None and reading.characters is not None:
             row["characters"] = [round(p, 4) for p in reading.characters]
+        if reading is not None and reading.note:
+            row["note"] = reading.note
         if label_of is not None:
             label = label_of(str(path))
             row["label"] = label
@@ -113,8 +115,8 @@ def print_table(rows: list[dict], fmt: str, labelled: bool) -> None:
         writer.writeheader()
         writer.writerows({key: "" if row.get(key) is None else row[key] for key in columns} for row in rows)
     elif fmt == "json":
-        print(json.dumps([{key: row[key] for key in [*columns, "characters"] if row.get(key) is not None} for row in rows],
-                         indent=1))
+        print(json.dumps([{key: row[key] for key in [*columns, "characters", "note"] if row.get(key) is not None}
+                          for row in rows], indent=1))
     else:
         for row in rows:
             if row["error"] is not None:
@@ -151,6 +153,10 @@ def main(argv: list[str] | None = None) -> int:
         if unlabeled:
             summary.append(f"{unlabeled} without a label")
     print("; ".join(summary), file=sys.stderr)
+    far = [row for row in rows if row.get("note")]
+    if far:
+        print(f"note: {len(far)} of {len(rows)} images have a shape far from the model's input, e.g. {far[0]['file']}: "
+              f"{far[0]['note']}", file=sys.stderr)
     return 1 if failed else 0
 
 

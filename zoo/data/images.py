@@ -150,3 +150,19 @@ def background(image: Image.Image) -> tuple[int, int, int]:
     array = np.asarray(image)
     border = np.concatenate([array[0], array[-1], array[:, 0], array[:, -1]])  # (2w + 2h) x 3
     return tuple(int(value) for value in np.median(border, axis=0))
+
+
+ASPECT_TOLERANCE = 1.15  # an image whose width/height differs from the model's by more than this factor gets a note
+
+
+def geometry_note(size: tuple[int, int], height: int, width: int, resize: str = "stretch") -> str | None:
+    """Why an image of `size` (width, height) is far from what a model of input width x height was
+    trained on, or None: stretched to the input, an aspect ratio off by more than ASPECT_TOLERANCE
+    distorts the glyphs (the `captcha` package's default 160x60 is stretched by 0.8 in width)."""
+    if resize != "stretch" or not size[1]:
+        return None
+    aspect, trained = size[0] / size[1], width / height
+    if max(aspect / trained, trained / aspect) <= ASPECT_TOLERANCE:
+        return None
+    return (f"{size[0]}x{size[1]} (width/height {aspect:.2f}) is far from the {width}x{height} ({trained:.2f}) the "
+            "model was trained on: stretched to it, the text is distorted and readings are less reliable")

@@ -16,6 +16,7 @@ confidence ~p, about p of them are right.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
@@ -34,6 +35,7 @@ class Reading:
     text: str
     confidence: float  # the chance the whole text is right
     characters: tuple[float, ...] | None = None  # per character, its chance given the others (predict(characters=True))
+    note: str | None = None  # read_files: the image's geometry is far from the model's (zoo.data.images.geometry_note)
 
 
 @dataclass(frozen=True)
@@ -133,15 +135,18 @@ class Reader:
         files, folder_errors = images.image_files(paths)
         results: list[tuple[str, Reading | None, str | None]] = [(p, None, e) for p, e in folder_errors.items()]
         for start in range(0, len(files), batch_size):
-            good, arrays = [], []
+            good, arrays, notes = [], [], []
             for path in files[start:start + batch_size]:
                 try:
-                    arrays.append(images.adapt(path, self.height, self.width, self.info.resize))
+                    image = images.decode(path)
+                    arrays.append(images.adapt(image, self.height, self.width, self.info.resize))
+                    notes.append(images.geometry_note(image.size, self.height, self.width, self.info.resize))
                     good.append(path)
                 except (images.ImageError, OSError) as error:
                     results.append((str(path), None, str(error)))
             if arrays:
                 readings = self.predict(np.stack(arrays), beam_width, batch_size, any_length, characters)
-                results += [(str(path), reading, None) for path, reading in zip(good, readings)]
+                results += [(str(path), dataclasses.replace(reading, note=note), None)
+                            for path, reading, note in zip(good, readings, notes)]
         order = {str(p): i for i, p in enumerate(files)}
         return sorted(results, key=lambda row: order.get(row[0], -1))
