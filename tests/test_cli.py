@@ -92,3 +92,30 @@ def test_an_installed_wheel_carries_every_subpackage_and_the_presets():
     assert setuptools["package-data"]["zoo.experiments"] == ["*/*.toml"]  # presets/, tuned/, grids/, studies/
     assert not list(config.EXPERIMENTS_DIR.glob("*.toml"))
     assert config.IN_CHECKOUT and config.EXPERIMENTS_DIR == config.PROJECT_DIR / "experiments"
+
+
+def test_one_console_script_runs_every_command(capsys):
+    import importlib
+
+    from zoo import console
+
+    assert console.main(["--version"]) == 0 and capsys.readouterr().out.startswith("captcha-zoo ")
+    assert console.main([]) == 2
+    listing = capsys.readouterr().out
+    assert listing.startswith("usage: zoo COMMAND") and "\n  train " in listing and "\n  predict " in listing
+    assert console.main(["no-such"]) == 2 and "unknown command 'no-such'; commands: predict, serve" in capsys.readouterr().err
+    for name, (module, _) in console.COMMANDS.items():
+        assert callable(importlib.import_module(module).main), name
+    with pytest.raises(SystemExit) as exit_info:
+        console.main(["predict", "--help"])
+    assert exit_info.value.code == 0 and "--runtime" in capsys.readouterr().out
+
+
+def test_the_installed_zoo_script_starts_a_command():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(sys.executable).parent / "zoo"  # pyproject's [project.scripts], installed beside this Python
+    result = subprocess.run([str(script), "pretrained"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "bigru" in result.stdout, result.stderr[-2000:]
