@@ -88,3 +88,47 @@ def test_a_grid_a_report_a_reading_and_a_study_go_through_a_shared_tracking_serv
     assert parent.info.status == "FINISHED"  # the study's parent run, on the server
     trials = client.search_runs([parent.info.experiment_id], f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
     assert len(trials) == 1  # its trial, nested under it
+
+
+def test_a_campaign_and_a_killed_run_resumed_go_through_a_shared_tracking_server(tracking_server, tmp_path, data_cache):
+    """`zoo.campaign` reads its state from the server, and `zoo.train --resume` continues a run killed
+    mid-way (SIGKILL) as the same run on the server."""
+    import json
+    import signal
+
+    import mlflow
+
+    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_server, "ZOO_CACHE_DIR": str(data_cache)}
+    for variable in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
+        env.pop(variable, None)
+    train = [sys.executable, "-m", "zoo.train", "--arch", "gru", "--preset", "smoke", "--seed", "1",
+             "--set", f"checkpoint_dir={tmp_path / 'ckpt'}", "--set", "train.phases=[{epochs=3, lr=1e-3}]",
+             "--set", "tracking.experiment=shared-resume"]
+    process = subprocess.Popen(train, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline, state = time.time() + 600, None
+    while time.time() < deadline and process.poll() is None:
+        found = list(tmp_path.glob("ckpt/*/state.json"))
+        if found and json.loads(found[0].read_text())["epochs_done"] >= 1:
+            state = found[0]
+            break
+        time.sleep(0.5)
+    assert state is not None, process.stderr.read().decode()[-3000:] if process.poll() is not None else "no epoch in 600 s"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    run_id = json.loads(state.read_text())["run_id"]
+    client = mlflow.MlflowClient(tracking_server)
+    assert client.get_run(run_id).info.status == "RUNNING"
+    resumed = subprocess.run([*train, "--resume"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"view: {tracking_server}/#/experiments/" in resumed.stdout  # the server's own run page
+    run = client.get_run(run_id)
+    assert run.info.status == "FINISHED" and len(client.search_runs([run.info.experiment_id])) == 1
+    assert sorted(m.step for m in client.get_metric_history(run_id, "val_seq_acc")) == [1, 2, 3]
+
+    grid = tmp_path / "resume-grid.toml"  # the same run as a grid: the campaign finds it finished on the server
+    grid.write_text('kind = "comparison"\nexperiment = "shared-resume"\npreset = "smoke"\nseeds = [1]\narchs = ["gru"]\n'
+                    f'overrides = {{ checkpoint_dir = "{tmp_path / "ckpt"}", "train.phases" = [{{ epochs = 3, lr = 1e-3 }}] }}\n')
+    status = subprocess.run([sys.executable, "-m", "zoo.campaign", str(grid), "--status", "--out", str(tmp_path / "state")],
+                            cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert status.returncode == 0, status.stderr[-3000:]
+    assert "**1 of 1 runs finished**" in (tmp_path / "state" / "STATE.md").read_text()
