@@ -725,9 +725,13 @@ def toml_value(value: Any, top: bool = False) -> str:
         return str(value).lower()
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(toml_value(item) for item in value) + "]"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{key} = {toml_value(item)}" for key, item in value.items()) + " }"
+    if isinstance(value, dict):  # a key that is not bare (`train.phases`) is quoted, else TOML would nest it
+        return "{ " + ", ".join(f"{toml_key(key)} = {toml_value(item)}" for key, item in value.items()) + " }"
     return repr(value)
+
+
+def toml_key(key: str) -> str:
+    return key if key and all(c.isalnum() or c in "_-" for c in key) else json.dumps(key)
 
 
 def write_preset(config: RunConfig, name: str, header: str, folder: Path = USER_EXPERIMENTS_DIR / "tuned") -> Path:
