@@ -91,8 +91,9 @@ def test_a_grid_a_report_a_reading_and_a_study_go_through_a_shared_tracking_serv
 
 
 def test_a_campaign_and_a_killed_run_resumed_go_through_a_shared_tracking_server(tracking_server, tmp_path, data_cache):
-    """`zoo.campaign` reads its state from the server, and `zoo.train --resume` continues a run killed
-    mid-way (SIGKILL) as the same run on the server."""
+    """`zoo.train --resume` continues a run killed mid-way (SIGKILL) as the same run on the server,
+    `mlflow models serve` serves its registered champion from the server, and `zoo.campaign` reads
+    its state from the server."""
     import json
     import signal
 
@@ -103,7 +104,7 @@ def test_a_campaign_and_a_killed_run_resumed_go_through_a_shared_tracking_server
         env.pop(variable, None)
     train = [sys.executable, "-m", "zoo.train", "--arch", "gru", "--preset", "smoke", "--seed", "1",
              "--set", f"checkpoint_dir={tmp_path / 'ckpt'}", "--set", "train.phases=[{epochs=3, lr=1e-3}]",
-             "--set", "tracking.experiment=shared-resume"]
+             "--set", "tracking.experiment=shared-resume", "--set", "tracking.register_model=true"]
     process = subprocess.Popen(train, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline, state = time.time() + 600, None
     while time.time() < deadline and process.poll() is None:
@@ -124,6 +125,8 @@ def test_a_campaign_and_a_killed_run_resumed_go_through_a_shared_tracking_server
     run = client.get_run(run_id)
     assert run.info.status == "FINISHED" and len(client.search_runs([run.info.experiment_id])) == 1
     assert sorted(m.step for m in client.get_metric_history(run_id, "val_seq_acc")) == [1, 2, 3]
+    assert client.get_model_version_by_alias("zoo-gru", "champion").run_id == run_id
+    assert_served(tracking_server, "models:/zoo-gru@champion", tmp_path)
 
     grid = tmp_path / "resume-grid.toml"  # the same run as a grid: the campaign finds it finished on the server
     grid.write_text('kind = "comparison"\nexperiment = "shared-resume"\npreset = "smoke"\nseeds = [1]\narchs = ["gru"]\n'
@@ -132,3 +135,40 @@ def test_a_campaign_and_a_killed_run_resumed_go_through_a_shared_tracking_server
                             cwd=tmp_path, env=env, capture_output=True, text=True)
     assert status.returncode == 0, status.stderr[-3000:]
     assert "**1 of 1 runs finished**" in (tmp_path / "state" / "STATE.md").read_text()
+
+
+def assert_served(tracking_uri: str, model_uri: str, tmp_path: Path) -> None:
+    """`mlflow models serve` of `model_uri` from the tracking server answers an image with its reading."""
+    import base64
+    import io
+    import json
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri,  # mlflow runs `uvicorn` from PATH
+           "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}"}
+    server = subprocess.Popen([sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri, "--env-manager", "local",
+                               "-h", "127.0.0.1", "-p", str(port)], env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            assert server.poll() is None, server.stderr.read()[-4000:]
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=5)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the model server did not answer /ping within 300 s"
+                time.sleep(2)
+        buffer = io.BytesIO()
+        Image.fromarray(np.full((80, 170, 3), 200, np.uint8)).save(buffer, format="PNG")
+        payload = {"dataframe_split": {"columns": ["image"], "data": [[base64.b64encode(buffer.getvalue()).decode()]]}}
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", json.dumps(payload).encode(),
+                                         {"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=120) as response:
+            (row,) = json.loads(response.read())["predictions"]
+        assert isinstance(row["text"], str) and row["error"] is None
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(timeout=60)
