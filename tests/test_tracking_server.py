@@ -77,7 +77,7 @@ def test_a_grid_a_report_a_reading_and_a_study_go_through_a_shared_tracking_serv
         assert "one.png" in run("zoo.predict", "--model", model, "--format", "csv", str(image)).stdout
     assert list(tmp_path.glob("served-artifacts/*")), "the artifacts live on the server's side"
     study = tmp_path / "shared-study.toml"
-    study.write_text('kind = "study"\nname = "shared-study"\npreset = "smoke"\nepochs = 2\ntrials = 1\n'
+    study.write_text('kind = "study"\nname = "shared-study"\npreset = "smoke"\nepochs = 2\ntrials = 2\n'
                      '[space]\nphases = [1, 1]\nlr = [1e-3, 1e-2]\n')
     run("zoo.study", "--config", str(study), "--storage", str(tmp_path / "study.journal"), "--tuned-dir", str(tmp_path / "tuned"),
         "--report-dir", str(tmp_path / "study-report"))
@@ -87,7 +87,8 @@ def test_a_grid_a_report_a_reading_and_a_study_go_through_a_shared_tracking_serv
     (parent,) = client.search_runs([client.get_experiment_by_name("shared-study").experiment_id], "tags.kind = 'study'")
     assert parent.info.status == "FINISHED"  # the study's parent run, on the server
     trials = client.search_runs([parent.info.experiment_id], f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
-    assert len(trials) == 1  # its trial, nested under it
+    assert len(trials) == 2 and all(t.info.status == "FINISHED" for t in trials)  # its trials, nested under it
+    assert parent.data.tags.get("mlflow.source.name") and parent.data.tags.get("mlflow.user")  # where it came from
 
 
 def test_a_campaign_and_a_killed_run_resumed_go_through_a_shared_tracking_server(tracking_server, tmp_path, data_cache):

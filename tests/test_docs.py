@@ -1,0 +1,39 @@
+"""The README and docs/ stay true: every relative link points at a file that exists, and every
+`python -m zoo.X` / `zoo X` command they show is a command that exists."""
+
+import importlib.util
+import re
+from pathlib import Path
+
+from zoo import console
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+MODULE_COMMAND = re.compile(r"python -m (zoo(?:\.[a-z_]+)+)")
+
+
+def test_every_relative_link_resolves():
+    broken = []
+    for page in PAGES:
+        for target in LINK.findall(page.read_text()):
+            if re.match(r"[a-z]+:", target) or target.startswith("#"):
+                continue  # a web address, or an anchor on the same page
+            path = (page.parent / target.split("#")[0]).resolve()
+            if not path.exists():
+                broken.append(f"{page.relative_to(ROOT)}: {target}")
+    assert not broken, broken
+
+
+def test_every_command_shown_exists():
+    missing = []
+    for page in PAGES:
+        text = page.read_text()
+        for module in set(MODULE_COMMAND.findall(text)):
+            if importlib.util.find_spec(module) is None:
+                missing.append(f"{page.relative_to(ROOT)}: python -m {module}")
+        for name in set(re.findall(r"`zoo ([a-z][a-z-]*)", text)):
+            if name not in console.COMMANDS:
+                missing.append(f"{page.relative_to(ROOT)}: zoo {name}")
+    assert not missing, missing
+    assert len(PAGES) >= 10  # README and the docs pages were all read
