@@ -2,7 +2,10 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
+import time
+import urllib.request
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -99,3 +102,37 @@ def postgres():
     finally:
         subprocess.run([*as_postgres, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"], capture_output=True)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def tracking_server(postgres, tmp_path):
+    """`mlflow server` on loopback: PostgreSQL behind it, artifacts served from a folder of its own."""
+    database = postgres.rsplit("/", 1)[0] + "/tracking"
+    bin_dir = sorted(Path("/usr/lib/postgresql").glob("*/bin/createdb"))[-1].parent
+    host, port = database.split("@", 1)[1].split("/", 1)[0].split(":")
+    subprocess.run([str(bin_dir / "createdb"), "-h", host, "-p", port, "-U", "zoo", "tracking"], check=True)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        server_port = probe.getsockname()[1]
+    log = open(tmp_path / "server.log", "w")
+    server = subprocess.Popen([sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(server_port),
+                               "--backend-store-uri", database.replace("postgresql://", "postgresql+psycopg://"),
+                               "--artifacts-destination", str(tmp_path / "served-artifacts"), "--workers", "1"],
+                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    uri = f"http://127.0.0.1:{server_port}"
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{uri}/health", timeout=2).status == 200:
+                break
+        except OSError:
+            time.sleep(1)
+    else:
+        server.kill()
+        pytest.fail("mlflow server did not start: " + (tmp_path / "server.log").read_text()[-3000:])
+    try:
+        yield uri
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(timeout=60)
+        log.close()

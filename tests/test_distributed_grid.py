@@ -1,5 +1,6 @@
 """A grid spread over workers through Optuna's RDB storage (issue 34): two workers on PostgreSQL, one
-killed mid-run; every run finishes exactly once, the killed one taken over and resumed."""
+killed mid-run, tracking to a shared `mlflow server`; every run finishes exactly once in the server's
+store, the killed one taken over and resumed."""
 
 import os
 import signal
@@ -15,7 +16,12 @@ from optuna.trial import TrialState
 pytestmark = pytest.mark.integration
 
 
-def test_two_workers_train_every_run_once_and_take_over_a_killed_ones(store, postgres, tmp_path):
+def test_two_workers_train_every_run_once_and_take_over_a_killed_ones(tracking_server, postgres, tmp_path, data_cache,
+                                                                      monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_server)  # the workers track to the team's server
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(data_cache))
+    for variable in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
+        monkeypatch.delenv(variable, raising=False)
     grid = tmp_path / "spread.toml"
     grid.write_text('kind = "comparison"\nexperiment = "spread"\npreset = "smoke"\narchs = ["gru"]\nseeds = [0, 1, 2]\n'
                     f'overrides = {{ checkpoint_dir = "{tmp_path / "ckpt"}", "train.phases" = [{{ epochs = 6, lr = 1e-3 }}] }}\n')
@@ -30,7 +36,8 @@ def test_two_workers_train_every_run_once_and_take_over_a_killed_ones(store, pos
     first.wait()
     output, _ = second.communicate(timeout=900)
     assert second.returncode == 0, output[-4000:]
-    runs = mlflow.search_runs(experiment_names=["spread"], output_format="list")
+    client = mlflow.MlflowClient(tracking_server)  # counted in the server's store
+    runs = client.search_runs([client.get_experiment_by_name("spread").experiment_id])
     assert sorted(run.data.tags["seed"] for run in runs) == ["0", "1", "2"]
     assert len(runs) == 3 and {run.info.status for run in runs} == {"FINISHED"}  # each once, none left RUNNING
     assert "resuming" in output  # the killed worker's run was taken over from its checkpoint
