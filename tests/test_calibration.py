@@ -52,3 +52,18 @@ def test_every_shipped_card_records_its_calibration_and_readers_use_it():
     labellings, _ = decoding.decode(logits, 4, 4)
     expected = np.exp(decoding.labelling_log_probs(decoding.log_softmax(logits / reader.info.temperature), labellings))
     assert [r.confidence for r in reader.predict(images)] == pytest.approx(expected)
+
+
+def test_out_of_task_images_get_low_confidence():
+    """Five lowercase letters or six characters: nothing the shipped bigru was trained to read (4 of 0-9A-Z)."""
+    import random
+    import string
+
+    from captcha.image import ImageCaptcha
+
+    drawer, rng = ImageCaptcha(width=170, height=80), random.Random(9)
+    for alphabet, length in ((string.ascii_lowercase, 5), (string.digits + string.ascii_uppercase, 6)):
+        texts = ["".join(rng.choice(alphabet) for _ in range(length)) for _ in range(40)]
+        readings = zoo.load().predict([np.asarray(drawer.generate_image(text)) for text in texts])
+        confidences = np.array([reading.confidence for reading in readings])
+        assert np.median(confidences) < 0.05 and (confidences >= 0.5).mean() <= 0.1, (alphabet, length, confidences)
