@@ -7,7 +7,7 @@ worker processes that import `zoo.data` never pay for Keras.
 
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ info lines drown the progress bars
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ info, warning and error lines (oneDNN notices): a real failure still raises in Python
 
 from zoo import _quiet  # noqa: E402
 

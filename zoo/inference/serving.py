@@ -26,6 +26,10 @@ INPUT_COLUMN = "image"
 
 
 class CaptchaReaderModel(PythonModel):
+    # the signature is given explicitly (signature() below): no type-hint validation of `predict`, and no
+    # "Add type hints to the `predict` method" advice on every run (MLflow's own switch, as its ChatModel uses)
+    _skip_type_hint_validation = True
+
     def load_context(self, context):
         import keras
 

@@ -23,8 +23,14 @@ from typing import Any, Iterator
 # a report reads one small CSV per run: MLflow's per-download progress bar would print hundreds of lines
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
+import logging  # noqa: E402
+
 import mlflow  # noqa: E402
 import numpy as np  # noqa: E402
+
+# "Creating initial MLflow database tables..." / "Updating database tables" on every new store: not news
+logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
+logging.getLogger("alembic").setLevel(logging.WARNING)
 from mlflow.entities import RunStatus  # noqa: E402
 from mlflow.tracking import MlflowClient  # noqa: E402
 
@@ -291,6 +297,22 @@ def epoch_logger():
     return EpochLogger()
 
 
+@contextlib.contextmanager
+def _mlflow_notices_off() -> Iterator[None]:
+    """MLflow's notices while logging the pyfunc, none of which a zoo user can act on: the CloudPickle
+    caution (the model object is the zoo's own class) and "Validating input example against model
+    signature"; errors still show (the type-hint advice is filtered where the class is defined)."""
+    loggers = [logging.getLogger(name) for name in ("mlflow.pyfunc", "mlflow.models")]
+    levels = [logger.level for logger in loggers]
+    try:
+        for logger in loggers:
+            logger.setLevel(logging.ERROR)
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+
+
 def pip_requirements() -> list[str]:
     pins = []
     for package in ("keras", "tensorflow", "jax", "numpy", "pillow", "pandas", "mlflow"):
@@ -333,18 +355,19 @@ def log_reader_model(model, *, registered_name: str | None, metadata: dict[str, 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "model.keras"
         inference.save(path)
-        info = mlflow.pyfunc.log_model(
-            name="model",
-            python_model=serving.CaptchaReaderModel(),
-            artifacts={serving.KERAS_ARTIFACT: str(path)},
-            model_config=metadata,
-            code_paths=[_package_code(Path(folder))],  # the zoo package travels with the model
-            signature=serving.signature(),
-            input_example=serving.input_example(metadata, *model.input_shape[1:3]),
-            pip_requirements=pip_requirements(),
-            metadata=metadata,
-            registered_model_name=registered_name,
-        )
+        with _mlflow_notices_off():
+            info = mlflow.pyfunc.log_model(
+                name="model",
+                python_model=serving.CaptchaReaderModel(),
+                artifacts={serving.KERAS_ARTIFACT: str(path)},
+                model_config=metadata,
+                code_paths=[_package_code(Path(folder))],  # the zoo package travels with the model
+                signature=serving.signature(),
+                input_example=serving.input_example(metadata, *model.input_shape[1:3]),
+                pip_requirements=pip_requirements(),
+                metadata=metadata,
+                registered_model_name=registered_name,
+            )
     if registered_name:
         _describe_version(registered_name, str(info.registered_model_version), metadata, model.input_shape, score)
     if registered_name and score is not None:
