@@ -4,18 +4,11 @@ import itertools
 
 import numpy as np
 import pytest
+from helpers.ctc_logits import logits_for
 
 from zoo.inference import decoding
 
 CHARSET = "0123456789"
-
-
-def logits_for(paths, classes=11):
-    """Logits whose per-step argmax is the given class path (0 = blank)."""
-    logits = np.full((len(paths), len(paths[0]), classes), -10.0, dtype="float32")
-    for row, path in enumerate(paths):
-        logits[row, np.arange(len(path)), path] = 10.0
-    return logits
 
 
 def step_probabilities(rows, classes=11):

@@ -3,17 +3,13 @@
 import base64
 import io
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 
 import mlflow
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.model_server import served_model
 from mlflow.tracking import MlflowClient
 from PIL import Image
 
@@ -71,24 +67,7 @@ def test_the_champion_is_served_over_http_and_reads_like_the_reader(store, tmp_p
     serving_example = json.loads((tmp_path / "logged" / "serving_input_example.json").read_text())
     assert serving_example["dataframe_split"]["columns"] == ["image"] and logged
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "mlflow", "models", "serve", "-m", "models:/zoo-bigru@champion",
-                               "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)],
-                              env={**os.environ, "MLFLOW_TRACKING_URI": store,  # mlflow runs `uvicorn` from PATH
-                                   "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}"}, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 300
-        while True:
-            assert server.poll() is None, server.stderr.read()[-4000:]
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=5)
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "the model server did not answer /ping within 300 s"
-                time.sleep(2)
+    with served_model("models:/zoo-bigru@champion", store) as port:
         as_png = post(port, {"dataframe_split": {"columns": ["image"],
                                                  "data": [[png_base64(image)] for image in batch]}})
         assert [row["text"] for row in as_png["predictions"]] == expected
@@ -101,6 +80,4 @@ def test_the_champion_is_served_over_http_and_reads_like_the_reader(store, tmp_p
         assert bad["text"] is None and bad["confidence"] is None and "not base64" in bad["error"]
         example = post_strict(port, serving_example)  # the logged input example, as a user would try it first
         assert len(example["predictions"]) == 1 and 0 < example["predictions"][0]["confidence"] <= 1
-    finally:
-        os.killpg(server.pid, 15)
-        server.wait(timeout=60)
+

@@ -2,7 +2,6 @@
 artifacts on loopback, as a team runs it, used by the zoo's entry points over HTTP."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.model_server import served_model
 from PIL import Image
 
 pytestmark = pytest.mark.integration
@@ -110,24 +110,7 @@ def assert_served(tracking_uri: str, model_uri: str, tmp_path: Path) -> None:
     import io
     import json
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri,  # mlflow runs `uvicorn` from PATH
-           "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}"}
-    server = subprocess.Popen([sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri, "--env-manager", "local",
-                               "-h", "127.0.0.1", "-p", str(port)], env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 300
-        while True:
-            assert server.poll() is None, server.stderr.read()[-4000:]
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=5)
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "the model server did not answer /ping within 300 s"
-                time.sleep(2)
+    with served_model(model_uri, tracking_uri, cwd=tmp_path) as port:
         buffer = io.BytesIO()
         Image.fromarray(np.full((80, 170, 3), 200, np.uint8)).save(buffer, format="PNG")
         payload = {"dataframe_split": {"columns": ["image"], "data": [[base64.b64encode(buffer.getvalue()).decode()]]}}
@@ -136,6 +119,4 @@ def assert_served(tracking_uri: str, model_uri: str, tmp_path: Path) -> None:
         with urllib.request.urlopen(request, timeout=120) as response:
             (row,) = json.loads(response.read())["predictions"]
         assert isinstance(row["text"], str) and row["error"] is None
-    finally:
-        os.killpg(server.pid, 15)
-        server.wait(timeout=60)
+
