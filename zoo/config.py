@@ -72,6 +72,11 @@ class DataConfig:
     # stay uniform, so the scores remain those of the reference problem
     oversample: str = ""
     oversample_factor: float = 1.0
+    # generated training images only: each is drawn at a width x height taken uniformly from these
+    # ranges ("WMIN-WMAX x HMIN-HMAX", e.g. "120-260x50-100"; seeded by sample index) and then fitted to
+    # width x height as `resize` says, the way a reader fits a user's image; "" = drawn at width x height.
+    # Validation and test images stay at width x height: the scores remain those of the task
+    draw_sizes: str = ""
 
 
 DECAYS = ("constant", "linear", "cosine")
@@ -217,7 +222,7 @@ LATER_KEYS = {"data.source": "captcha", "data.label_pattern": r"^([^_.]+)", "dat
               "data.test_fraction": "0.1", "train.init": "", "train.precision": "fp32", "data.resize": "stretch",
               "data.auto_width": "false", "data.augment": "none", "train.restore_best": "false",
               "train.minutes": "0.0", "data.oversample": "", "data.oversample_factor": "1.0",
-              "train.sample_budget": "0"}
+              "train.sample_budget": "0", "data.draw_sizes": ""}
 PRECISIONS = {"fp32": "float32", "bf16": "mixed_bfloat16"}  # train.precision -> Keras dtype policy
 PRECISION_CHOICES = ("auto", *PRECISIONS)
 
@@ -610,6 +615,7 @@ def validate(config: RunConfig) -> None:
         problems.append(f"data.source {data.source!r}: unknown style; accepted: "
                         + ", ".join(PIL_PREFIX + style for style in PIL_STYLES))
     problems += _oversample_problems(data)
+    problems += _draw_sizes_problems(data)
     if data.workers < 0:
         problems.append(f"data.workers must be >= 0 (0 = one per core), got {data.workers}")
     for name in ("batch_size", "steps_per_epoch", "eval_batch_size"):
@@ -653,6 +659,22 @@ def _oversample_problems(data: DataConfig) -> list[str]:
         problems.append(f"data.oversample {data.oversample!r} repeats characters; each must appear once")
     if not 0 < data.oversample_factor <= 1000:  # NaN fails both comparisons
         problems.append(f"data.oversample_factor must be from above 0 to 1000 (1 = uniform), got {data.oversample_factor}")
+    return problems
+
+
+def _draw_sizes_problems(data: DataConfig) -> list[str]:
+    if not data.draw_sizes:
+        return []
+    problems = []
+    if data.source != "captcha":
+        problems.append(f"data.draw_sizes draws generated captchas; data.source {data.source!r} has its own images "
+                        "(accepted only with data.source = \"captcha\")")
+    from zoo.data import images
+
+    try:
+        images.draw_size_ranges(data.draw_sizes)
+    except ValueError as error:
+        problems.append(f"data.draw_sizes {error}")
     return problems
 
 

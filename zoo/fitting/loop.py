@@ -311,7 +311,8 @@ def _final_evaluation(model, config: RunConfig, run_id: str, workers: int):
             inference,
             registered_name=config_lib.registered_model_name(config) if tracking_cfg.register_model else None,
             metadata={"charset": data.charset, "min_length": data.min_length, "max_length": data.max_length,
-                      "arch": config.arch, "blank_index": ctc.BLANK, "run_name": config.run_name, "resize": data.resize},
+                      "arch": config.arch, "blank_index": ctc.BLANK, "run_name": config.run_name, "resize": data.resize,
+                      **({"draw_sizes": data.draw_sizes} if data.draw_sizes else {})},
             score=metrics["test_seq_acc"],
         )
     return metrics, model_uri

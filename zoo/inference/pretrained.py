@@ -279,6 +279,7 @@ def ship(uri: str, name: str, folder: Path = PRETRAINED_DIR) -> Path:
         in_all = samples_in_all(samples, params.get("train.init"))
     card = {
         **reader.info.metadata(),
+        **({"draw_sizes": params["data.draw_sizes"]} if params.get("data.draw_sizes") else {}),
         "name": name,
         "input": f"uint8 {reader.height} x {reader.width} x 3 (any image is adapted: zoo.data.images)",
         "preset": tags.get("preset"),
@@ -337,6 +338,7 @@ def model_card_text(card: dict) -> str:
            if card.get("init") else ""),
         f"- **Parameters** {card['params']:,}; sha256 of "
         + ", ".join(f"{file} `{card_sha256(card, file)}`" for file in MODEL_FILES if card_sha256(card, file)),
+        *sizes_lines(card),
         *calibration_lines(card),
         *([f"- **ONNX** `model.onnx` (opset {onnx['opset']}, read by ONNX Runtime without TensorFlow or Keras) reads "
            f"the {onnx['test_images']:,} test captchas exactly as model.keras does (confidences within "
@@ -353,6 +355,12 @@ def model_card_text(card: dict) -> str:
         f"`python -m zoo.predict --model {card['name']} IMAGE_OR_DIR ...`",
         "",
     ])
+
+
+def sizes_lines(card: dict) -> list[str]:
+    from zoo.inference import sizes
+
+    return sizes.card_lines(card)
 
 
 def calibration_lines(card: dict) -> list[str]:
@@ -380,9 +388,23 @@ def main(argv: list[str] | None = None) -> int:
                         "on each card's test set (zoo.inference.onnx_shipping)")
     parser.add_argument("--calibrate", nargs="+", metavar="NAME", help="fit these shipped models' temperature on "
                         "fresh captchas of their task and measure it on their test set (zoo.inference.calibration)")
-    parser.add_argument("--check-images", type=int, metavar="N", help="with --onnx or --calibrate: the first N "
+    parser.add_argument("--sizes", nargs="+", metavar="NAME", help="read fresh captchas drawn at 160x60, 170x80 and "
+                        "200x70 with these shipped models and record each size's accuracy in the card (zoo.inference.sizes)")
+    parser.add_argument("--check-images", type=int, metavar="N", help="with --onnx, --calibrate or --sizes: the first N "
                         "images only (default: the card's test_size)")
     args = parser.parse_args(argv)
+    unknown = [name for name in (args.sizes or ()) if shipped_card(name) is None]
+    if unknown:
+        print(f"error: no shipped model {', '.join(map(repr, unknown))}; shipped: {', '.join(shipped())}", file=sys.stderr)
+        return 2
+    for name in args.sizes or ():
+        from zoo.inference import sizes
+
+        result = sizes.measure(PRETRAINED_DIR / name, args.check_images or shipped_card(name)["test_size"])
+        print(f"{name}: " + ", ".join(f"{size} {accuracy:.2%}" for size, accuracy in result["seq_acc"].items())
+              + f" ({result['images']:,} captchas each)")
+    if args.sizes:
+        return 0
     if args.onnx:
         from zoo.inference import onnx_shipping
 
