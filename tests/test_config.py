@@ -113,7 +113,7 @@ def test_registered_names_keep_tasks_apart():
 
 def test_a_grid_run_is_built_from_the_grid_file_itself(tmp_path, capsys):
     from zoo.grids import compare
-    from zoo import train
+    from zoo.commands import train
 
     grid_file = tmp_path / "g.toml"
     grid_file.write_text('kind = "comparison"\nexperiment = "g"\npreset = "smoke"\narchs = ["gru"]\nseeds = [0, 1]\n'

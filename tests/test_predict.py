@@ -13,7 +13,7 @@ from PIL import Image
 import zoo
 from zoo.inference import evaluation, pretrained
 from zoo.data import images
-from zoo import predict
+from zoo.commands import predict
 from zoo.config import make_config
 from zoo.data.stream import CaptchaSource
 

@@ -77,8 +77,7 @@ def test_the_read_side_imports_no_deep_learning_framework(tmp_path):
 
 
 def test_compare_and_report_under_mlflow_run_record_what_they_did_in_the_launched_run(store, tmp_path, monkeypatch):
-    from zoo.grids import compare
-    from zoo.reporting import report
+    from zoo.commands import compare, report
 
     client = MlflowClient()
     experiment = client.create_experiment("launched")

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
+from zoo.data.source_names import PIL_PREFIX, PIL_STYLES
 from zoo.models import architectures, registry
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -318,7 +319,6 @@ def _is_run_preset(path: Path) -> bool:
 MAX_INPUT = {"width": 2048, "height": 512}  # model input, pixels
 MAX_SPLIT = 200_000  # captchas in a validation or test split (~8 GB at 170x80)
 MAX_SAMPLES = 100_000_000  # samples a run trains (the reference: 2,048,000)
-PIL_PREFIX, PIL_STYLES = "pil:", ("plain", "distorted", "website", "website-cm", "captcha")  # generated streams of zoo.pil_captchas
 
 
 KIND_NAMES = {"study": ("study config", "studies"), "comparison": ("comparison config", "comparisons")}

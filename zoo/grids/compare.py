@@ -1,14 +1,6 @@
-"""`python -m zoo.compare experiments/grids/heads.toml [--dry-run]`: a grid of architectures x presets x seeds.
-
-Most grids use one preset (and the grid's overrides), so every architecture sees the identical
-seeded sample stream and budget; a grid of several presets (`presets = [...]`) compares recipes, e.g.
-learning-rate schedules at the same budget. A grid whose parts differ (fewer seeds for some
-architectures, a check of other rates first) lists `[[groups]]`, each its own archs x presets x
-seeds (the top level's preset and seeds are each group's defaults); runs go in the groups' order,
-and a run two groups name is one run. Runs go into the grid's MLflow experiment. Rerunning the
-command skips runs already FINISHED there and resumes unfinished ones from their checkpoint.
-A run that fails is reported and the grid goes on; the exit status says whether any failed.
-"""
+"""Grids of architectures x presets x seeds (the command: python -m zoo.compare, zoo.commands.compare):
+loaded from comparison configs, planned against the runs already tracked, and trained one run at a
+time here or spread over workers (zoo.grids.distributed); every run claimed so it is trained once."""
 
 from __future__ import annotations
 
@@ -19,7 +11,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from zoo import cli
 from zoo.fitting import processes
 from zoo import config as config_lib
 from zoo.models import registry
@@ -214,45 +205,40 @@ def _child_environment() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if key not in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID")}
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = cli.parser("python -m zoo.compare", __doc__)
-    parser.add_argument("config", help="a comparison config, e.g. experiments/grids/heads.toml")
-    parser.add_argument("--dry-run", action="store_true", help="print the plan (and what is already done) and stop")
-    parser.add_argument("--storage", metavar="URL", help="spread the grid over workers on any number of machines through "
-                        "this Optuna RDB storage (postgresql://...): start the same command on each machine")
-    parser.add_argument("--workers", type=int, default=1, help="with --storage: worker processes on this machine (default 1)")
-    parser.add_argument("--heartbeat", type=int, default=30, help="with --storage: seconds between a worker's heartbeats; "
-                        "a run whose worker misses four is handed to another (default 30)")
-    args = parser.parse_args(argv)
-    if args.workers < 1 or args.heartbeat < 1:
-        parser.error(f"--workers and --heartbeat must be positive, got {args.workers} and {args.heartbeat}")
-    if args.storage and "://" not in args.storage:
-        parser.error(f"--storage takes a database URL such as postgresql://user@host:5432/db, got {args.storage!r}")
-    try:
-        grid = load_grid(args.config)
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    configs = grid.run_configs()
-    plan = [(config, run_status(config)) for config in configs]
+def plan_of(grid: GridConfig) -> list[tuple[RunConfig, str]]:
+    """Each run of the grid and its status now: finished, resume or new."""
+    return [(config, run_status(config)) for config in grid.run_configs()]
+
+
+def plan_summary(grid: GridConfig, plan: list[tuple[RunConfig, str]]) -> str:
+    """One line: the grid's shape, budgets, and how many runs are finished, to resume and new."""
+    configs = [config for config, _ in plan]
     budgets = sorted({config.train.samples for config in configs})
     shape = (f"{len(grid.archs)} architectures x {len(grid.presets)} preset(s) ({', '.join(grid.presets)}) x {len(grid.seeds)} seeds"
              if len(grid.blocks) == 1 else
              f"{len(configs)} runs in {len(grid.blocks)} groups of {len(grid.archs)} architectures, presets {', '.join(grid.presets)}")
-    print(f"{grid.experiment}: {shape}, {'/'.join(f'{b:,}' for b in budgets)} samples each; "
-          f"{sum(s == 'finished' for _, s in plan)} finished, {sum(s == 'resume' for _, s in plan)} to resume, "
-          f"{sum(s == 'new' for _, s in plan)} new")
-    if args.dry_run:
-        for config, status in plan:
-            print(f"  {config.run_name:<28} {status}")
-        _record_in_launched_run(grid, plan, [])
-        return 0
-    if args.storage:
-        from zoo.grids import distributed
+    return (f"{grid.experiment}: {shape}, {'/'.join(f'{b:,}' for b in budgets)} samples each; "
+            f"{sum(s == 'finished' for _, s in plan)} finished, {sum(s == 'resume' for _, s in plan)} to resume, "
+            f"{sum(s == 'new' for _, s in plan)} new")
 
-        returncode = distributed.run_workers(grid, args.storage, args.workers, args.heartbeat)
-        _record_in_launched_run(grid, [(config, run_status(config)) for config in configs], [])
-        return returncode
+
+def record_plan(grid: GridConfig, plan: list[tuple[RunConfig, str]]) -> None:
+    """A dry run's record in the launched run (under `mlflow run -e compare`)."""
+    _record_in_launched_run(grid, plan, [])
+
+
+def run_distributed(grid: GridConfig, storage: str, workers: int, heartbeat: int) -> int:
+    """The grid spread over workers on any number of machines through an Optuna RDB storage."""
+    from zoo.grids import distributed
+
+    returncode = distributed.run_workers(grid, storage, workers, heartbeat)
+    _record_in_launched_run(grid, plan_of(grid), [])
+    return returncode
+
+
+def run_plan(grid: GridConfig, plan: list[tuple[RunConfig, str]]) -> int:
+    """Train the plan's unfinished runs one after another on this machine (each claimed, so two
+    processes never train one run). Returns 0, 1 when a run failed, 130 when interrupted."""
     failed = []
     started = time.perf_counter()
     for number, (config, status) in enumerate(plan, 1):
@@ -296,6 +282,3 @@ def _record_in_launched_run(grid: GridConfig, plan: list[tuple[RunConfig, str]],
                  "runs_failed": len(failed)},
         texts={"grid.csv": "run_name,status\n" + rows + "\n"})
 
-
-if __name__ == "__main__":
-    sys.exit(main())
