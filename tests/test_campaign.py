@@ -32,7 +32,7 @@ def test_campaign_records_commits_and_ships_what_it_finished(store, tmp_path, mo
 
     state = (out / "STATE.md").read_text()
     assert "**1 of 1 runs finished**" in state and "| gru-smoke-s0 | finished | 2/2 | 32 |" in state
-    from zoo.fitting import hardware
+    from zoo.machine import hardware
 
     assert f"| {hardware.describe()} |" in state  # the row says where the run trained
     runs = pd.read_csv(out / "runs.csv")

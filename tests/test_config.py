@@ -22,9 +22,9 @@ def test_a_preset_can_start_from_a_base_preset_and_replace_what_it_sets():
 
 
 def test_preset_bases_that_are_unknown_or_cyclic_are_clear_errors(tmp_path, monkeypatch):
-    import zoo.config
+    import zoo.config.files
 
-    monkeypatch.setattr(zoo.config, "EXPERIMENTS_DIR", tmp_path)
+    monkeypatch.setattr(zoo.config.files, "EXPERIMENTS_DIR", tmp_path)
     (tmp_path / "a.toml").write_text('base = "b"\n[train]\nsteps_per_epoch = 3\n')
     (tmp_path / "b.toml").write_text('base = "a"\n')
     (tmp_path / "orphan.toml").write_text('base = "gone"\n')

@@ -2,7 +2,7 @@
 
 import pytest
 
-from zoo.fitting import hardware
+from zoo.machine import hardware
 from zoo.config import config_hash, make_config, resolved_precision
 
 

@@ -34,7 +34,7 @@ def _variant_names(text: str) -> list[str]:
 
 def _finish(args, cores: int, figures: dict[str, float]) -> int:
     """Print the table; log the figures as an MLflow run unless --no-track."""
-    from zoo.fitting import hardware
+    from zoo.machine import hardware
 
     print(f"\n{hardware.describe()}\n\n| figure | value |\n|---|---|")
     for key, value in figures.items():
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     from zoo.inference import evaluation
-    from zoo.fitting import hardware
+    from zoo.machine import hardware
     from zoo.data.stream import CaptchaSource, default_workers, render
 
     cores = default_workers()

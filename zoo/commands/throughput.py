@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--storage", required=True, help="an Optuna RDB storage URL (postgresql://...)")
     parser.add_argument("--workers", type=cli.comma_separated, default=["1", "2"], help="worker counts, e.g. 1,2 (default)")
     args = parser.parse_args(argv)
-    from zoo.fitting import hardware
+    from zoo.machine import hardware
 
     counts = [int(count) for count in args.workers]
     results = []

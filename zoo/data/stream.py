@@ -27,7 +27,7 @@ import captcha
 import captcha.image
 import numpy as np
 
-from zoo.fitting import processes
+from zoo.machine import processes
 from zoo.data.labels import PAD
 
 FORMAT_VERSION = 1  # bump when the drawing of a (seed, index) changes: invalidates cached splits

@@ -24,7 +24,8 @@ from zoo import cli, config as config_lib
 from zoo.models import ctc
 from zoo.inference import evaluation, pretrained
 from zoo.data import folder_data
-from zoo.fitting import figures, hardware, interrupts, schedules, time_budget
+from zoo.fitting import figures, interrupts, schedules, time_budget
+from zoo.machine import hardware
 from zoo import tracking
 from zoo.tracking.run_tables import MISREADS_ARTIFACT
 from zoo.fitting.checkpoint_callbacks import KeepBest, SaveEveryEpoch, StageEpoch

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from zoo.commits import commit
-from zoo.fitting import processes
+from zoo.machine import processes
 from zoo.grids import compare
 from zoo import config as config_lib
 
@@ -106,7 +106,7 @@ def state_markdown(grid: compare.GridConfig, states: list[RunState], machine: st
 
 def write_state(grid: compare.GridConfig, out: Path) -> list[RunState]:
     """STATE.md, and the report with its CSVs once any run has finished; returns the run states."""
-    from zoo.fitting import hardware
+    from zoo.machine import hardware
     from zoo.reporting import report
 
     states = run_states(grid, out)

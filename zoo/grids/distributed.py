@@ -19,7 +19,7 @@ import os
 import sys
 import time
 
-from zoo.fitting import processes
+from zoo.machine import processes
 from zoo.grids import compare
 
 RUN_PARAM = "run"

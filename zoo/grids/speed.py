@@ -22,7 +22,7 @@ def measure(grid, repeats: int):
     import pandas as pd
 
     from zoo.data.stream import source_for
-    from zoo.fitting import hardware
+    from zoo.machine import hardware
     from zoo.models.builder import build_model
 
     configs = list({config.arch: config for config in grid.run_configs()}.values())

@@ -51,7 +51,7 @@ def separate_checks(tables: RunTables) -> tuple[RunTables, pd.DataFrame | None]:
     seed, before their seeds) are reported apart: their runs leave the comparison (a run picked for scoring
     best would bias it) and come back as a table, arch x preset of mean test accuracy, with the preset
     each architecture is compared at. Grids without checks: as they are."""
-    from zoo.grids.compare import load_grid
+    from zoo.config import load_grid
 
     grid = _grid_config_for(tables.experiment)
     try:

@@ -286,7 +286,7 @@ def _fail_stale(study) -> None:
 
 def _worker_process(study_config: StudyConfig, storage_url: str | None, parent_run_id: str, parent_pid: int,
                     worker_index: int) -> None:
-    from zoo.fitting.processes import die_with_parent
+    from zoo.machine.processes import die_with_parent
 
     die_with_parent(parent_pid)  # a SIGKILL of the coordinator ends its workers too
     try:
