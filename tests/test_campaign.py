@@ -11,6 +11,7 @@ from conftest import like_a_terminal
 from zoo.commands import campaign as campaign_command
 from zoo.grids import campaign, compare
 from zoo.inference import pretrained
+from zoo.tracking import shipping
 
 pytestmark = pytest.mark.slow
 
@@ -57,7 +58,7 @@ def test_campaign_records_commits_and_ships_what_it_finished(store, tmp_path, mo
     card_file = shipped_dir / "best-gru" / "card.json"
     assert json.loads(card_file.read_text())["test"]["seq_acc"] == 0.9947  # below the run's own score
     assert not campaign.ship_if_better(grid, "best-gru", shipped_dir).shipped  # the same run is never shipped again
-    pretrained.ship(card["source"]["model_uri"], "best-gru", shipped_dir)  # shipped again: the same lineage
+    shipping.ship(card["source"]["model_uri"], "best-gru", shipped_dir)  # shipped again: the same lineage
     assert pretrained.shipped_card("best-gru", shipped_dir)["samples_in_all"] == 32
 
     assert campaign_command.main([str(grid_file), "--out", str(out)]) == 0  # all done: nothing retrained

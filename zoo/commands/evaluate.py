@@ -37,12 +37,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.test_size <= 0:
         print(f"error: --test-size must be positive, got {args.test_size}", file=sys.stderr)
         return 2
+    from zoo import loading
     from zoo.inference import evaluation, pretrained
     from zoo import tracking
     from zoo.data.stream import CaptchaSource, cached_split, default_workers
 
     try:
-        reader = pretrained.load(args.model, charset=args.charset, min_length=args.min_length, max_length=args.max_length,
+        reader = loading.load(args.model, charset=args.charset, min_length=args.min_length, max_length=args.max_length,
                                  runtime="keras")  # evaluation runs Keras' model.predict
     except (pretrained.ModelLoadError, tracking.TrackingError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -129,13 +129,13 @@ def print_table(rows: list[dict], fmt: str, labelled: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from zoo.inference import pretrained
+    from zoo import loading
 
     try:
         if args.beam < 0 or args.batch_size <= 0:
             raise ValueError("--beam must be >= 0 and --batch-size positive")
         labels = read_labels(args.labels) if args.labels else name_labels(args.label_pattern) if args.label_pattern else None
-        reader = pretrained.load(args.model, runtime=args.runtime)
+        reader = loading.load(args.model, runtime=args.runtime)
     except (ValueError, ImportError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -19,7 +19,7 @@ import json
 import sys
 
 from zoo import cli
-from zoo.inference.pretrained import PRETRAINED_DIR, samples_in_all, ship, shipped, shipped_card
+from zoo.inference.pretrained import PRETRAINED_DIR, samples_in_all, shipped, shipped_card
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         from zoo import tracking
 
         try:
+            from zoo.tracking.shipping import ship
+
             print(f"shipped {ship(args.ship, args.name)}")
         except tracking.TrackingError as error:
             print(f"error: {error}", file=sys.stderr)

@@ -30,10 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=5001, help="port (default 5001; 0 picks a free one)")
     parser.add_argument("--runtime", choices=RUNTIMES, default="auto", help="as zoo.predict's (default auto)")
     args = parser.parse_args(argv)
-    from zoo.inference import http_server, pretrained
+    from zoo import loading
+    from zoo.inference import http_server
 
     try:
-        reader = pretrained.load(args.model, runtime=args.runtime)
+        reader = loading.load(args.model, runtime=args.runtime)
         httpd = http_server.server(reader, args.host, args.port)
     except (ValueError, ImportError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -175,10 +175,11 @@ def _initialize_from(model: keras.Model, spec: str, charset: str | None = None) 
     blank and every character of `charset` that the source also reads keep their trained weights,
     a new character starts fresh. A bare .keras file carries no charset: its output layer is copied
     only when its shape matches."""
+    from zoo import loading
     from zoo.inference import pretrained
 
     try:
-        source, source_charset = pretrained.keras_model(spec)
+        source, source_charset = loading.keras_model(spec)
     except (pretrained.ModelLoadError, tracking.TrackingError, ValueError) as error:
         raise ConfigError(f"train.init {spec!r}: {error}") from None
     copied = 0

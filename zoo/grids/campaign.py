@@ -155,6 +155,7 @@ def ship_if_better(grid: compare.GridConfig, name: str, folder: Path | None = No
     run is the same task (charset, lengths, input size, data source) tested on the same test (seed,
     size) and beats the shipped model there; anything else is refused, saying why. None: no run yet."""
     from zoo.inference import pretrained
+    from zoo.tracking import shipping
     from zoo import tracking
 
     best = tracking.best_finished_run(grid.experiment)
@@ -165,7 +166,7 @@ def ship_if_better(grid: compare.GridConfig, name: str, folder: Path | None = No
                                       pretrained.shipped_card(name, folder))
     if refusal:
         return Shipping(False, f"not shipped as {name}: the best run, {best['run_name']}, is {refusal}")
-    pretrained.ship(best["model_uri"], name, folder)
+    shipping.ship(best["model_uri"], name, folder)
     return Shipping(True, f"shipped {name}: {best['run_name']} ({best['test_seq_acc']:.2%} on the test set)")
 
 
