@@ -7,7 +7,7 @@ import mlflow
 import pytest
 from mlflow.tracking import MlflowClient
 
-from zoo import tracking
+from zoo import config, tracking
 
 
 def test_a_throwaway_store_leaves_the_real_store_usable(store):
@@ -94,7 +94,7 @@ def test_compare_and_report_under_mlflow_run_record_what_they_did_in_the_launche
             assert run.data.metrics["runs"] == 2 and run.data.metrics["runs_finished"] == 0
             assert "grid.csv" in {artifact.path for artifact in client.list_artifacts(launched)}
         else:
-            assert report.main(["--from-csv", str(tracking.PROJECT_DIR / "reports" / "heads"), "--out", str(tmp_path / "r")]) == 0
+            assert report.main(["--from-csv", str(config.PROJECT_DIR / "reports" / "heads"), "--out", str(tmp_path / "r")]) == 0
             run = client.get_run(launched)
             assert run.data.tags["kind"] == "report" and run.data.metrics["runs"] > 0
             assert "report/README.md" in {artifact.path for artifact in client.list_artifacts(launched, "report")}
