@@ -35,7 +35,7 @@ def test_campaign_records_commits_and_ships_what_it_finished(store, tmp_path, mo
     assert "**1 of 1 runs finished**" in state and "| gru-smoke-s0 | finished | 2/2 | 32 |" in state
     from zoo.machine import hardware
 
-    assert f"| {hardware.describe()} |" in state  # the row says where the run trained
+    assert f"| {hardware.machine_description()} |" in state  # the row says where the run trained
     runs = pd.read_csv(out / "runs.csv")
     assert list(runs["run_name"]) == ["gru-smoke-s0"] and 0 <= runs["test_seq_acc"][0] <= 1
     assert set(pd.read_csv(out / "curves.csv")["epoch"]) == {1, 2}
@@ -133,7 +133,7 @@ def test_ctrl_c_on_a_grid_leaves_its_training_killed_and_resumable(store, tmp_pa
     assert "Traceback" not in stderr, stderr[-3000:]
     (run,) = mlflow.search_runs(search_all_experiments=True, output_format="list")
     assert run.info.status == "KILLED"  # ended by the training itself, not left RUNNING by a SIGKILL
-    assert compare.run_status(compare.load_grid(grid_file).run_configs()[0]) == "resume"
+    assert compare.grid_run_status(compare.load_grid(grid_file).run_configs()[0]) == "resume"
 
 
 def test_the_state_estimates_the_runs_left_by_their_samples():

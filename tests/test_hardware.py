@@ -7,7 +7,7 @@ from zoo.config import config_hash, make_config, resolved_precision
 
 
 def test_describe_names_the_cpu_and_its_features():
-    line = hardware.describe()
+    line = hardware.machine_description()
     assert hardware.cpu_model() in line
     for feature in hardware.cpu_features():
         assert feature in line and feature in hardware.SPEED_FEATURES

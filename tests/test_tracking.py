@@ -68,7 +68,7 @@ def test_the_read_side_imports_no_deep_learning_framework(tmp_path):
     assert result.stdout.strip() == "[]"
     repo = Path(__file__).resolve().parents[1]
     plan = (f"import sys; from zoo.grids import compare; grid = compare.load_grid('{repo / 'experiments/grids/heads-reference.toml'}'); "
-            "[compare.run_status(config) for config in grid.run_configs()]; "  # what `zoo.compare --dry-run` does
+            "[compare.grid_run_status(config) for config in grid.run_configs()]; "  # what `zoo.compare --dry-run` does
             "print(sorted(m for m in ('tensorflow', 'keras', 'jax', 'torch') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", plan], capture_output=True, text=True, check=True, cwd=tmp_path,
                             env={**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'plan.db'}",
@@ -112,11 +112,11 @@ def test_a_finished_run_of_an_edited_variant_is_stale(store, tmp_path):
 
     config = make_config("gru", "smoke", 0, {"tracking.experiment": "stale", "checkpoint_dir": str(tmp_path / "ckpt")})
     experiment = MlflowClient().create_experiment("stale")
-    assert compare.run_status(config) == "new"
+    assert compare.grid_run_status(config) == "new"
     for tags, expected in (({"arch_hash": "0ther000"}, "new"), ({}, "finished"), ({"arch_hash": arch_hash(config)}, "finished")):
         run = MlflowClient().create_run(experiment, tags={"config_hash": config_hash(config), **tags})
         MlflowClient().set_terminated(run.info.run_id, "FINISHED")
-        assert compare.run_status(config) == expected, tags  # the old definition's run, a run from before the tag, a match
+        assert compare.grid_run_status(config) == expected, tags  # the old definition's run, a run from before the tag, a match
         MlflowClient().delete_run(run.info.run_id)
 
 

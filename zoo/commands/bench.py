@@ -36,7 +36,7 @@ def _finish(args, cores: int, figures: dict[str, float]) -> int:
     """Print the table; log the figures as an MLflow run unless --no-track."""
     from zoo.machine import hardware
 
-    print(f"\n{hardware.describe()}\n\n| figure | value |\n|---|---|")
+    print(f"\n{hardware.machine_description()}\n\n| figure | value |\n|---|---|")
     for key, value in figures.items():
         shown = f"{value:.1%}" if "share" in key or "overhead" in key or "seq_acc" in key else f"{value:.2f}x" if "_vs_" in key or "scaling" in key else f"{value:.1f}"
         print(f"| {key} | {shown} |")
@@ -46,7 +46,7 @@ def _finish(args, cores: int, figures: dict[str, float]) -> int:
         with tracking.tracked_run(run_name=f"bench-{args.arch}-{'quick' if args.quick else 'full'}", experiment="bench",
                                   tags={"arch": args.arch, "kind": "bench"}):
             tracking.log_params({"arch": args.arch, "preset": args.preset, "cores": cores, "quick": args.quick,
-                                 "machine": hardware.describe(), "cpu_model": hardware.cpu_model(),
+                                 "machine": hardware.machine_description(), "cpu_model": hardware.cpu_model(),
                                  "cpu_features": " ".join(hardware.cpu_features()), **tracking.versions()})
             tracking.log_metrics({key: float(value) for key, value in figures.items()})
     return 0
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     steps, repeats, batches = (3, 3, 4) if args.quick else (10, 5, 16)
     source = CaptchaSource.from_config(config.data, seed=0)
     figures: dict[str, float] = {}
-    print(f"bench {args.arch} ({args.preset} shapes), {'quick' if args.quick else 'full'}, on {hardware.describe()}", flush=True)
+    print(f"bench {args.arch} ({args.preset} shapes), {'quick' if args.quick else 'full'}, on {hardware.machine_description()}", flush=True)
     if args.exports or args.only_exports:
         try:
             figures.update(export_figures(args.export_model, config, args.export_test, repeats))

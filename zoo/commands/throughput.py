@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
             results.append((count, runs, seconds))
             print(f"{count} worker(s): {runs} runs in {seconds:.0f} s", flush=True)
     base = results[0][1] / results[0][2]
-    print(f"\nmachine: {hardware.describe()}")
+    print(f"\nmachine: {hardware.machine_description()}")
     print("| workers | runs | seconds | runs/hour | vs first |\n|---|---|---|---|---|")
     for count, runs, seconds in results:
         rate = runs / seconds

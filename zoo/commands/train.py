@@ -57,9 +57,9 @@ def main(argv: list[str] | None = None) -> int:
             from zoo.grids.compare import load_grid
 
             config = load_grid(args.grid).run_config(args.run, dict(map(config_lib.split_assignment, overrides)))
-            from zoo.grids.compare import run_status
+            from zoo.grids.compare import grid_run_status
 
-            if not args.restart and run_status(config) == "finished":  # a grid's run is trained once
+            if not args.restart and grid_run_status(config) == "finished":  # a grid's run is trained once
                 print(f"{config.run_name} already finished in {config.tracking.experiment}; nothing to train "
                       "(--restart trains it again)")
                 return 0

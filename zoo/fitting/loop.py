@@ -106,7 +106,7 @@ def _train_locked(checkpoint, config, resume, restart, parent_run_id, extra_tags
             checkpoint.start(run_id)
             tracking.log_params({**config_lib.flatten(config), **config_lib.arch_params(config), **tracking.versions(),
                                  "train.precision_resolved": config_lib.resolved_precision(config),
-                                 "machine": hardware.describe()})
+                                 "machine": hardware.machine_description()})
             tracking.log_dict(config_lib.to_dict(config), "config.json")
             if folder_data.folder_path(data.source) is not None:
                 tracking.log_text(folder_data.summary_for(data), "data_summary.txt")
@@ -290,14 +290,14 @@ def _final_evaluation(model, config: RunConfig, run_id: str, workers: int):
 
     history = pd.DataFrame(tracking.metric_history(run_id, ["loss", "val_loss", "val_seq_acc", "val_char_acc", "samples_seen"]))
     tracking.log_table(history.rename_axis("epoch").reset_index(), "metrics/history.csv")
-    tracking.log_figure(figures.learning_curves(history, config.run_name), "plots/learning_curves.png")
+    tracking.log_figure(figures.plot_learning_curves(history, config.run_name), "plots/learning_curves.png")
     grid = slice(0, min(12, len(images)))
     tracking.log_figure(figures.prediction_grid(images[grid], result.predictions[grid], result.labels[grid]), "plots/predictions.png")
     errors = evaluation.character_errors(result.predictions, result.labels, data.charset)
     tracking.log_table(errors, "errors/character_errors.csv")
     tracking.log_table(evaluation.confused_pairs(result.predictions, result.labels), "errors/confused_pairs.csv")
     tracking.log_table(result.misreads(), MISREADS_ARTIFACT)
-    tracking.log_figure(figures.character_errors(errors, f"{config.run_name}: errors per true character on {len(labels)} test captchas"),
+    tracking.log_figure(figures.plot_character_errors(errors, f"{config.run_name}: errors per true character on {len(labels)} test captchas"),
                         "plots/character_errors.png")
     if not isinstance(test_source, folder_data.FolderSource):  # the reference's 0-vs-O case, drawn for this charset
         text = _argmax_text(data)
@@ -305,7 +305,7 @@ def _final_evaluation(model, config: RunConfig, run_id: str, workers: int):
     else:  # your own images: the first test image
         image, text = images[0], result.labels[0]
     decoded = ctc.decode_texts(inference.predict_on_batch(image[None]), data.charset, data.max_length)[0]
-    tracking.log_figure(figures.step_argmax(image, evaluation.step_argmax(inference, image, data.charset), decoded, text,
+    tracking.log_figure(figures.plot_step_argmax(image, evaluation.step_argmax(inference, image, data.charset), decoded, text,
                                           config.arch_config().drop_steps), "plots/step_argmax.png")
     model_uri = None
     if tracking_cfg.log_model:

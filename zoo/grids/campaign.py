@@ -50,7 +50,7 @@ def run_states(grid: compare.GridConfig, out: Path | None = None) -> list[RunSta
     committed = committed_tables(out) if out is not None else None
     states = []
     for config in grid.run_configs():
-        status = compare.run_status(config)
+        status = compare.grid_run_status(config)
         if status != "finished" and committed is not None:
             rows = committed.runs[committed.runs["config_hash"].astype(str) == config_lib.config_hash(config)]
             if len(rows):
@@ -111,7 +111,7 @@ def write_state(grid: compare.GridConfig, out: Path) -> list[RunState]:
 
     states = run_states(grid, out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / report.CAMPAIGN_STATE_FILE).write_text(state_markdown(grid, states, hardware.describe()))
+    (out / report.CAMPAIGN_STATE_FILE).write_text(state_markdown(grid, states, hardware.machine_description()))
     tables = _all_finished(grid, out)
     if tables is not None:
         report.write(report.build(tables, speed=report.load_speed(out)), out)

@@ -14,7 +14,7 @@ from zoo.config.grids import GridConfig, load_grid  # noqa: F401 (load_grid: rea
 from zoo.machine import processes
 
 
-def run_status(config: RunConfig) -> str:
+def grid_run_status(config: RunConfig) -> str:
     """'finished' (in the grid's experiment), 'resume' (an unfinished checkpoint) or 'new'."""
     from zoo import tracking
     from zoo.fitting.checkpoints import RunCheckpoint
@@ -36,7 +36,7 @@ def claim_run(config: RunConfig, holder: str):
     if claim is None:
         print(f"{config.run_name}: started by another process ({(checkpoint.folder / 'claim').read_text().strip()}); left to it", flush=True)
         return None, "taken"
-    status = run_status(config)  # now, not when the to-do list was made: another process may have finished it
+    status = grid_run_status(config)  # now, not when the to-do list was made: another process may have finished it
     if status == "finished":
         claim.close()
         print(f"{config.run_name}: finished meanwhile in {config.tracking.experiment}; skipped", flush=True)
@@ -59,7 +59,7 @@ def _child_environment() -> dict[str, str]:
 
 def plan_of(grid: GridConfig) -> list[tuple[RunConfig, str]]:
     """Each run of the grid and its status now: finished, resume or new."""
-    return [(config, run_status(config)) for config in grid.run_configs()]
+    return [(config, grid_run_status(config)) for config in grid.run_configs()]
 
 
 def plan_summary(grid: GridConfig, plan: list[tuple[RunConfig, str]]) -> str:
@@ -113,7 +113,7 @@ def run_plan(grid: GridConfig, plan: list[tuple[RunConfig, str]]) -> int:
         if returncode != 0:
             failed.append(config.run_name)
             print(f"{prefix}: FAILED (exit {returncode}); the grid goes on", file=sys.stderr, flush=True)
-    _record_in_launched_run(grid, [(config, run_status(config)) for config, _ in plan], failed)
+    _record_in_launched_run(grid, [(config, grid_run_status(config)) for config, _ in plan], failed)
     if failed:
         print(f"{len(failed)} of {len(plan)} runs failed: {', '.join(failed)}; rerun the command to retry them", file=sys.stderr)
         return 1

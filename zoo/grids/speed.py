@@ -50,5 +50,5 @@ def measure(grid, repeats: int):
                      "latency_ms_per_image": 1000 * float(np.median(times[arch]["b1"]))})
         print(f"{arch:<16} {rows[-1]['params']:>10,} params  {rows[-1]['inference_images_per_s']:>8,.0f} images/s (b128)  "
               f"{rows[-1]['latency_ms_per_image']:>6.2f} ms/image (b1)", flush=True)
-    return pd.DataFrame(rows).assign(machine=hardware.describe(), keras_backend=keras.backend.backend(),
+    return pd.DataFrame(rows).assign(machine=hardware.machine_description(), keras_backend=keras.backend.backend(),
                                      rounds=repeats, measured=time.strftime("%Y-%m-%d"))
