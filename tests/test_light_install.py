@@ -205,6 +205,9 @@ def test_an_image_far_from_the_models_shape_gets_a_note(tmp_path, captcha_files)
     rows = json.loads(result.stdout)
     assert result.returncode == 0 and "note" not in rows[0] and "is far from" in rows[1]["note"]
     assert "note: 1 of 2 images have a shape far from the model's input" in result.stderr
+    assert "note: --model bigru-sizes was trained on captchas drawn at 120-260x50-100 pixels (reads 160x60" in result.stderr
+    sized = light_python(tmp_path, ["-m", "zoo.predict", "--model", "bigru-sizes", str(squeezed)])
+    assert sized.returncode == 0 and "far from" not in sized.stderr  # the sizes it was trained on
 
 
 def test_a_model_trained_on_many_drawing_sizes_gets_no_note_for_the_sizes_it_learned():

@@ -127,6 +127,20 @@ def print_table(rows: list[dict], fmt: str, labelled: bool) -> None:
                 print(f"{row['file']}\t{row['text']}\t{row['confidence']:.4f}{mark}")
 
 
+def size_suggestions(own_sizes: str) -> list[str]:
+    """Shipped models trained on many drawing sizes (data.draw_sizes), for images far from this model's input."""
+    from zoo.inference import pretrained
+
+    lines = []
+    for name in pretrained.shipped():
+        card = pretrained.shipped_card(name)
+        if card.get("draw_sizes") and card["draw_sizes"] != own_sizes:
+            measured = ", ".join(f"{size} {accuracy:.2%}" for size, accuracy in card.get("sizes", {}).get("seq_acc", {}).items())
+            lines.append(f"note: --model {name} was trained on captchas drawn at {card['draw_sizes']} pixels"
+                         + (f" (reads {measured})" if measured else ""))
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from zoo import loading
@@ -157,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     if far:
         print(f"note: {len(far)} of {len(rows)} images have a shape far from the model's input, e.g. {far[0]['file']}: "
               f"{far[0]['note']}", file=sys.stderr)
+        for line in size_suggestions(reader.info.draw_sizes):
+            print(line, file=sys.stderr)
     return 1 if failed else 0
 
 
