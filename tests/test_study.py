@@ -397,3 +397,14 @@ def test_the_seeded_multivariate_sampler_makes_a_study_reproducible(tmp_path):
     assert first == trials_of(0) and first != trials_of(1)  # another worker draws other points
     with pytest.raises(ConfigError, match="sampler.startup_trials must be >= 0"):
         load_study_config(write_config(tmp_path, name="bad", text=text.replace("startup_trials = 2\n", "startup_trials = -2\n")))
+
+
+def test_the_study_config_is_positional_like_every_commands_and_two_configs_are_refused(tmp_path, capsys):
+    from zoo.commands import study as study_cli
+
+    missing = tmp_path / "missing.toml"
+    assert study_cli.main([str(missing)]) == 2 and "missing.toml" in capsys.readouterr().err  # the positional one was read
+    assert study_cli.main(["--config", str(missing)]) == 2 and "missing.toml" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        study_cli.main([str(missing), "--config", str(tmp_path / "other.toml")])
+    assert exit_.value.code == 2 and "two study configs given" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""`python -m zoo.study [--arch bigru] [--config experiments/studies/study-bigru.toml] [--trials N] [--workers K]
+"""`python -m zoo.study [experiments/studies/study-bigru.toml] [--arch bigru] [--trials N] [--workers K]
 [--storage URL] [--name NAME] [--commit]`: tune the learning-rate phases with Optuna, tracked in MLflow.
 
 Each trial trains the study's preset with its own phases over the same fixed sample budget and the
@@ -27,7 +27,10 @@ from zoo.studies.runner import COMMITTED_JOURNAL, DEFAULT_CONFIG, DEFAULT_STORAG
 def main(argv: list[str] | None = None) -> int:
     parser = cli.parser("python -m zoo.study", __doc__)
     parser.add_argument("--arch", help="registered architecture (default: the config's)")
-    parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="study config in experiments/ (kind = \"study\")")
+    parser.add_argument("config", nargs="?", default=str(DEFAULT_CONFIG), help="study config (kind = \"study\"), "
+                        "positional like every command's config file (default: experiments/studies/study-bigru.toml)")
+    parser.add_argument("--config", dest="config_option", metavar="CONFIG", help="the same, as an option "
+                        "(MLproject and earlier command lines)")
     parser.add_argument("--trials", type=cli.blank_means(int, None), help="finished trials the study should hold (default: the config's)")
     parser.add_argument("--workers", type=int, default=1, help="worker processes on this machine (default 1)")
     parser.add_argument("--storage", help=f"journal file path or RDB URL (default: {DEFAULT_STORAGE.name} in the repository)")
@@ -39,6 +42,10 @@ def main(argv: list[str] | None = None) -> int:
                         "unless --storage names another journal file) and git-commit it with trials.csv after every "
                         "trial, so a clone on any machine continues the study (one worker)")
     args = parser.parse_args(argv)
+    if args.config_option:
+        if args.config != str(DEFAULT_CONFIG) and args.config != args.config_option:
+            parser.error(f"two study configs given: {args.config} and --config {args.config_option}; give one")
+        args.config = args.config_option
     # `mlflow run -e study` passes "" for parameters left at their default
     args.arch, args.storage, args.name = (value or None for value in (args.arch, args.storage, args.name))
     try:
