@@ -1,16 +1,7 @@
-"""Runs finished in another store, copied into this one: the borrowed GPU machine's packed store merged
-into the shared one, the way a worker would have written them.
-
-    python -m zoo.import_runs sqlite:////tmp/gpu-state/mlflow.db heads-reference
-    # into $MLFLOW_TRACKING_URI (a team's server) or the checkout's mlflow.db
-
-Each FINISHED zoo run of the experiment in the source store is created again in the target store
-(same name, tags, params, every metric's history, start and end time, artifacts, the logged model's
-files under `model/`), tagged `zoo.imported_from` with its source run. A run whose config hash
-already has a FINISHED run in the target is skipped (imported before, or trained here), so the
-import can be repeated, and a campaign or worker that then looks for the run finds it finished
-and never trains it again on a CPU. A failure halfway deletes the half-copied run.
-"""
+"""Copying finished runs from another store into this one (the command: python -m zoo.import_runs,
+zoo.commands.import_runs): each run recreated whole (params, tags, metric histories, times, artifacts,
+logged model), tagged `zoo.imported_from`; a config already finished here is skipped, and a failure
+halfway deletes the half-copied run."""
 
 from __future__ import annotations
 
