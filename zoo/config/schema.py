@@ -76,7 +76,9 @@ class Phase:
     reset: bool = True
 
 
-PHASE_DEFAULTS = {"warmup": 0.0, "decay": "constant", "end_lr": 0.0, "reset": True}
+# the phase fields that have defaults, read from Phase itself (epochs and lr must always be written)
+PHASE_DEFAULTS = {field.name: field.default for field in dataclasses.fields(Phase)
+                  if field.default is not dataclasses.MISSING}
 
 
 def phases_as_written(phases: list[Phase]) -> list[dict[str, Any]]:
