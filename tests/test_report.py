@@ -397,3 +397,19 @@ def test_speed_columns_come_from_one_process_when_the_folder_has_them(tmp_path, 
     assert by_arch.loc["gru", "params"] == table.loc[0, "params"]  # not the runs' logged 1
     assert any("timed in one process by `python -m zoo.speed`" in line and table["machine"][0] in line for line in built.findings)
     assert any("as each run logged them" in line for line in report.build(tables, "conv_only").findings)
+
+
+def test_a_check_that_did_not_rerun_the_seeds_preset_takes_that_cell_from_the_same_seeds_compared_run(tmp_path):
+    """bigru's rate check runs x0.5 and x2 only: its x1 seed 0 is a compared run, shown in the checks table too."""
+    presets = ["heads-reference-128k-lr-half", "heads-reference-128k-lr-double", "heads-reference-128k", "heads-reference-128k"]
+    tables = _paired_tables("heads-reference", presets)
+    runs = tables.runs.drop(columns="variant").assign(arch="bigru", seed=[0, 0, 0, 1], test_seq_acc=[0.90, 0.95, 0.93, 0.94])
+    runs["run_name"] = runs["arch"] + "-" + runs["preset"] + "-s" + runs["seed"].astype(str)
+    other = runs.assign(arch="bilstm", run_id=lambda frame: "x" + frame["run_id"])
+    other["run_name"] = other["arch"] + "-" + other["preset"] + "-s" + other["seed"].astype(str)
+    both = pd.concat([runs, other], ignore_index=True)
+    tables = RunTables("heads-reference", both, tables.curves, tables.char_errors, tables.misreads)
+    built = report.build(tables, "bigru")
+    assert built.checks.loc["bigru", "heads-reference-128k"] == pytest.approx(0.93)  # seed 0's compared run, not seed 1's
+    assert built.checks.loc["bigru", "heads-reference-128k-lr-double"] == pytest.approx(0.95)
+    assert set(built.tables.runs.loc[built.tables.runs["arch"] == "bigru", "seed"]) == {0, 1}  # both stay compared

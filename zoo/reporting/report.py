@@ -65,7 +65,14 @@ def separate_checks(tables: RunTables) -> tuple[RunTables, pd.DataFrame | None]:
     if not checked.any() or checked.all():  # nothing to set apart, or only checks so far: shown as runs
         return tables, None
     compared = runs[~checked]
+    # a check need not rerun what the seeds run anyway (bigru's x1 is its seed 0): such a cell is filled
+    # from the compared run of the same architecture, preset and seed as the arch's checks
+    check_seeds = runs[checked].groupby("arch")["seed"].agg(set)
+    same_seed = compared[[seed in check_seeds.get(arch, set()) for arch, seed in zip(compared["arch"], compared["seed"])]]
     table = runs[checked].pivot_table(index="arch", columns="preset", values="test_seq_acc", aggfunc="mean")
+    table = table.combine_first(same_seed.pivot_table(index="arch", columns="preset", values="test_seq_acc",
+                                                      aggfunc="mean").reindex(index=table.index))
+    table = table[sorted(table.columns, key=lambda preset: (preset not in set(runs.loc[checked, "preset"]), preset))]
     chosen = compared.groupby("arch")["preset"].agg(lambda presets: ", ".join(sorted(set(presets))))
     table = table.assign(compared_at=chosen.reindex(table.index).fillna("(no seeds yet)"))
     kept = set(compared["run_id"])
@@ -370,7 +377,8 @@ def write(report: Report, out: Path, notes: list[str] = ()) -> list[Path]:
             check_table[column] = check_table[column].map(lambda v: "—" if not np.isfinite(v) else f"{100 * v:.2f}")
         check_lines = ["## Checks before the seeds (test seq acc %, one seed each)", "",
                        "Each architecture is compared at the preset (peak rate) where it has its seeds; the runs at "
-                       "its other presets are the check that chose it, left out of the comparison above.", "",
+                       "its other presets are the check that chose it, left out of the comparison above (a cell "
+                       "the check did not run itself is the same seed's run in the comparison).", "",
                        markdown_table(check_table), ""]
     note_lines = ["## Notes", "", *[f"- {line}" for line in notes], ""] if notes else []
     markdown = [f"# {title}", "", "## Summary", "", *[f"- {line}" for line in report.findings], "", *note_lines,
