@@ -8,8 +8,10 @@ import pandas as pd
 import pytest
 
 from conftest import like_a_terminal
+from zoo.commands import campaign as campaign_command
 from zoo.grids import campaign, compare
 from zoo.inference import pretrained
+from zoo.tracking import shipping
 
 pytestmark = pytest.mark.slow
 
@@ -25,15 +27,15 @@ def test_campaign_records_commits_and_ships_what_it_finished(store, tmp_path, mo
     subprocess.run(["git", "-C", str(repo), "config", "user.name", "test"], check=True)
     out = repo / "reports" / "camp"
 
-    assert campaign.main([str(grid_file), "--status", "--out", str(out)]) == 0
+    assert campaign_command.main([str(grid_file), "--status", "--out", str(out)]) == 0
     assert "**0 of 1 runs finished**" in (out / "STATE.md").read_text()
-    assert campaign.main([str(grid_file), "--commit", "--out", str(out)]) == 0
+    assert campaign_command.main([str(grid_file), "--commit", "--out", str(out)]) == 0
 
     state = (out / "STATE.md").read_text()
     assert "**1 of 1 runs finished**" in state and "| gru-smoke-s0 | finished | 2/2 | 32 |" in state
-    from zoo.fitting import hardware
+    from zoo.machine import hardware
 
-    assert f"| {hardware.describe()} |" in state  # the row says where the run trained
+    assert f"| {hardware.machine_description()} |" in state  # the row says where the run trained
     runs = pd.read_csv(out / "runs.csv")
     assert list(runs["run_name"]) == ["gru-smoke-s0"] and 0 <= runs["test_seq_acc"][0] <= 1
     assert set(pd.read_csv(out / "curves.csv")["epoch"]) == {1, 2}
@@ -56,10 +58,10 @@ def test_campaign_records_commits_and_ships_what_it_finished(store, tmp_path, mo
     card_file = shipped_dir / "best-gru" / "card.json"
     assert json.loads(card_file.read_text())["test"]["seq_acc"] == 0.9947  # below the run's own score
     assert not campaign.ship_if_better(grid, "best-gru", shipped_dir).shipped  # the same run is never shipped again
-    pretrained.ship(card["source"]["model_uri"], "best-gru", shipped_dir)  # shipped again: the same lineage
+    shipping.ship(card["source"]["model_uri"], "best-gru", shipped_dir)  # shipped again: the same lineage
     assert pretrained.shipped_card("best-gru", shipped_dir)["samples_in_all"] == 32
 
-    assert campaign.main([str(grid_file), "--out", str(out)]) == 0  # all done: nothing retrained
+    assert campaign_command.main([str(grid_file), "--out", str(out)]) == 0  # all done: nothing retrained
     assert len(pd.read_csv(out / "runs.csv")) == 1
 
     # a fresh machine: no tracking store, no checkpoints, only what was committed
@@ -69,7 +71,7 @@ def test_campaign_records_commits_and_ships_what_it_finished(store, tmp_path, mo
     fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", fresh)
     mlflow.set_tracking_uri(fresh)
-    assert campaign.main([str(grid_file), "--out", str(out)]) == 0
+    assert campaign_command.main([str(grid_file), "--out", str(out)]) == 0
     assert not (tmp_path / "ckpt").exists()  # nothing trained again
     again = pd.read_csv(out / "runs.csv")
     assert list(again["run_id"]) == list(runs["run_id"])  # the committed row is kept, not lost
@@ -84,7 +86,7 @@ def test_a_run_of_another_task_or_test_never_replaces_a_shipped_model(store, tmp
     grid_file.write_text('kind = "comparison"\nexperiment = "digits"\narchs = ["gru"]\npreset = "smoke"\nseeds = [0]\n'
                          f'overrides = {{ checkpoint_dir = "{tmp_path / "ckpt"}", "data.charset" = "0123456789", '
                          '"data.min_length" = 2, "data.max_length" = 2 }\n')
-    assert campaign.main([str(grid_file), "--out", str(tmp_path / "out")]) == 0
+    assert campaign_command.main([str(grid_file), "--out", str(tmp_path / "out")]) == 0
     grid = compare.load_grid(grid_file)
     shipped_dir = tmp_path / "pretrained"
     (shipped_dir / "bigru").mkdir(parents=True)
@@ -105,7 +107,7 @@ def test_a_run_of_another_task_or_test_never_replaces_a_shipped_model(store, tmp
 
 def test_bad_hours_are_refused(tmp_path):
     with pytest.raises(SystemExit) as exit_info:
-        campaign.main(["experiments/grids/campaign-reference.toml", "--hours", "0"])
+        campaign_command.main(["experiments/grids/campaign-reference.toml", "--hours", "0"])
     assert exit_info.value.code == 2
 
 
@@ -131,7 +133,7 @@ def test_ctrl_c_on_a_grid_leaves_its_training_killed_and_resumable(store, tmp_pa
     assert "Traceback" not in stderr, stderr[-3000:]
     (run,) = mlflow.search_runs(search_all_experiments=True, output_format="list")
     assert run.info.status == "KILLED"  # ended by the training itself, not left RUNNING by a SIGKILL
-    assert compare.run_status(compare.load_grid(grid_file).run_configs()[0]) == "resume"
+    assert compare.grid_run_status(compare.load_grid(grid_file).run_configs()[0]) == "resume"
 
 
 def test_the_state_estimates_the_runs_left_by_their_samples():
@@ -224,7 +226,7 @@ def test_a_killed_campaign_takes_its_training_with_it_and_its_rerun_commits(stor
     while time.time() < deadline and _alive(child):
         time.sleep(0.2)
     assert not _alive(child)  # the training died with its campaign
-    assert campaign.main([str(grid_file), "--commit", "--out", str(out)]) == 0  # resumed, not refused
+    assert campaign_command.main([str(grid_file), "--commit", "--out", str(out)]) == 0  # resumed, not refused
     log = subprocess.run(["git", "-C", str(repo), "log", "--format=%s"], capture_output=True, text=True).stdout
     assert "finished" in log and (out / "runs.csv").is_file()
     assert not subprocess.run(["git", "-C", str(repo), "status", "--porcelain"], capture_output=True, text=True).stdout

@@ -37,9 +37,8 @@ def test_mlproject_defaults_are_the_commands_own():
     import yaml
 
     from zoo.grids import compare
-    from zoo import config, evaluate, train
-    from zoo.reporting import report
-    from zoo.studies import runner as study
+    from zoo import config
+    from zoo.commands import evaluate, report, study, train
 
     project = yaml.safe_load((config.PROJECT_DIR / "MLproject").read_text())["entry_points"]
     parsers = {"train": train.parse_args([]), "evaluate": evaluate.parse_args(["--model", "x"])}

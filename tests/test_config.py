@@ -22,9 +22,9 @@ def test_a_preset_can_start_from_a_base_preset_and_replace_what_it_sets():
 
 
 def test_preset_bases_that_are_unknown_or_cyclic_are_clear_errors(tmp_path, monkeypatch):
-    import zoo.config
+    import zoo.config.files
 
-    monkeypatch.setattr(zoo.config, "EXPERIMENTS_DIR", tmp_path)
+    monkeypatch.setattr(zoo.config.files, "EXPERIMENTS_DIR", tmp_path)
     (tmp_path / "a.toml").write_text('base = "b"\n[train]\nsteps_per_epoch = 3\n')
     (tmp_path / "b.toml").write_text('base = "a"\n')
     (tmp_path / "orphan.toml").write_text('base = "gone"\n')
@@ -113,7 +113,7 @@ def test_registered_names_keep_tasks_apart():
 
 def test_a_grid_run_is_built_from_the_grid_file_itself(tmp_path, capsys):
     from zoo.grids import compare
-    from zoo import train
+    from zoo.commands import train
 
     grid_file = tmp_path / "g.toml"
     grid_file.write_text('kind = "comparison"\nexperiment = "g"\npreset = "smoke"\narchs = ["gru"]\nseeds = [0, 1]\n'

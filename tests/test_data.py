@@ -100,3 +100,57 @@ def test_oversample_is_refused_for_sources_with_their_own_labels():
 
     with pytest.raises(ConfigError, match="data.oversample draws generated labels"):
         make_config("bigru", "smoke", 0, ["data.source=pil:plain", "data.oversample=O0"])
+
+
+def test_training_captchas_drawn_at_other_sizes_are_fitted_to_the_input_and_keep_their_labels(monkeypatch):
+    from zoo.config import make_config
+    from zoo.data import stream
+    from zoo.data.stream import source_for
+
+    drawn = []
+
+    class RecordingDrawer(stream._SizedDrawer):  # the real drawer, its sizes noted
+        def generate_image(self, chars, *args, **kwargs):
+            drawn.append((self._width, self._height))
+            return super().generate_image(chars, *args, **kwargs)
+
+    monkeypatch.setattr(stream, "_SizedDrawer", RecordingDrawer)
+    data = make_config("bigru", "smoke", 0, ["data.draw_sizes=120-260x50-100"]).data
+    train, val = source_for(data, "train", seed=3), source_for(data, "val")
+    plain = CaptchaSource(train.charset, train.min_length, train.max_length, train.width, train.height, train.seed)
+    samples = [train.sample(i) for i in range(40)]
+    assert all(image.shape == (data.height, data.width, 3) and image.dtype == np.uint8 for image, _ in samples)
+    assert [text for _, text in samples] == [plain.text(i) for i in range(40)]  # the same labels as without sizes
+    assert not np.array_equal(samples[0][0], plain.sample(0)[0])
+    assert all(120 <= w <= 260 and 50 <= h <= 100 for w, h in drawn) and len(set(drawn)) > 30
+    assert max(w / h for w, h in drawn) > 3 and min(w / h for w, h in drawn) < 2  # the aspects vary widely
+    np.testing.assert_array_equal(train.sample(5)[0], samples[5][0])  # seeded by index: resumable
+    assert val.draw_sizes == () and "draw_sizes" not in val.cache_key() and "draw_sizes" in train.cache_key()
+
+
+@pytest.mark.parametrize("value, message", [
+    ("120-260", "is not a size range; accepted: \"WMIN-WMAX x HMIN-HMAX\""),
+    ("260-120x50-100", "each range must run from low to high"),
+    ("120-260x5-100", "every side from 16 to 2000 pixels"),
+])
+def test_bad_draw_sizes_are_refused_saying_what_is_accepted(value, message):
+    from zoo.config import ConfigError, make_config
+
+    with pytest.raises(ConfigError, match="data.draw_sizes") as error:
+        make_config("bigru", "smoke", 0, [f"data.draw_sizes={value}"])
+    assert message in str(error.value)
+
+
+def test_draw_sizes_are_refused_for_folder_images(tmp_path):
+    from zoo.config import ConfigError, make_config
+
+    with pytest.raises(ConfigError, match="data.draw_sizes draws generated captchas"):
+        make_config("bigru", "smoke", 0, ["data.source=pil:lines", "data.draw_sizes=160x60"])
+
+
+def test_draw_sizes_change_the_config_hash_only_when_set():
+    from zoo.config import config_hash, make_config
+
+    plain = config_hash(make_config("bigru", "smoke", 0, []))
+    assert config_hash(make_config("bigru", "smoke", 0, ["data.draw_sizes="])) == plain == "240762bd"  # hashed before the key existed
+    assert config_hash(make_config("bigru", "smoke", 0, ["data.draw_sizes=160x60"])) != plain

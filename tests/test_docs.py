@@ -2,6 +2,9 @@
 `python -m zoo.X` / `zoo X` command they show is a command that exists."""
 
 import importlib.util
+import os
+import subprocess
+import sys
 import re
 from pathlib import Path
 
@@ -37,3 +40,16 @@ def test_every_command_shown_exists():
                 missing.append(f"{page.relative_to(ROOT)}: zoo {name}")
     assert not missing, missing
     assert len(PAGES) >= 10  # README and the docs pages were all read
+
+
+def test_the_docs_site_builds_without_a_warning(tmp_path):
+    """`mkdocs build --strict`: every page of the nav, every link between pages (the README and the
+    committed reports join the site through docs/hooks.py), every anchor."""
+    result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
+                            cwd=ROOT, capture_output=True, text=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    site = tmp_path / "site"
+    assert (site / "index.html").is_file() and (site / "guide" / "reading" / "index.html").is_file()
+    assert (site / "project" / "index.html").is_file() and (site / "reports" / "heads" / "index.html").is_file()
+    results = (site / "results" / "index.html").read_text()
+    assert 'href="../reports/heads/"' in results  # a link written for the repository, pointed at the site's page

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
-from zoo.data import folder_data, pil_captchas
+from zoo.commands import pil_captchas
+from zoo.data import folder_data
 from zoo.config import ConfigError, make_config
 from zoo.data.stream import source_for
 from zoo.data.pil_captchas import draw_folder  # Pillow-drawn: another generator than the `captcha` package
@@ -269,7 +270,7 @@ def test_a_head_start_transfers_to_another_width_and_charset(tmp_path):
 
 
 def test_the_train_command_prints_the_summary_before_any_compute(tmp_path, capsys, monkeypatch):
-    from zoo import train
+    from zoo.commands import train
     from zoo.fitting import loop
 
     draw_folder(tmp_path / "imgs", 20, lengths=(4, 5), style="website")

@@ -2,12 +2,12 @@
 
 import pytest
 
-from zoo.fitting import hardware
+from zoo.machine import hardware
 from zoo.config import config_hash, make_config, resolved_precision
 
 
 def test_describe_names_the_cpu_and_its_features():
-    line = hardware.describe()
+    line = hardware.machine_description()
     assert hardware.cpu_model() in line
     for feature in hardware.cpu_features():
         assert feature in line and feature in hardware.SPEED_FEATURES

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.slow
 
 def test_finished_runs_are_imported_once_and_never_trained_again(store, tmp_path, monkeypatch):
     from zoo.fitting.loop import train
-    from zoo.grids.compare import run_status
+    from zoo.grids.compare import grid_run_status
 
     gpu_store = f"sqlite:///{tmp_path / 'gpu' / 'mlflow.db'}"
     (tmp_path / "gpu").mkdir()
@@ -22,7 +22,7 @@ def test_finished_runs_are_imported_once_and_never_trained_again(store, tmp_path
     source_metrics = MlflowClient(gpu_store).get_run(trained.run_id).data.metrics
     monkeypatch.setenv("MLFLOW_TRACKING_URI", store)  # back here: the shared store
     local = make_config("gru", "smoke", 0, {"checkpoint_dir": str(tmp_path / "ckpt"), "tracking.experiment": "moved"})
-    assert run_status(local) == "new"
+    assert grid_run_status(local) == "new"
 
     outcome = import_runs.import_runs(gpu_store, "moved")
     assert list(outcome) == [trained.run_id] and outcome[trained.run_id].startswith("imported as ")
@@ -32,7 +32,7 @@ def test_finished_runs_are_imported_once_and_never_trained_again(store, tmp_path
     assert len(MlflowClient().get_metric_history(copy.info.run_id, "val_seq_acc")) == 2  # the whole curve
     files = {a.path for folder in ("", "model", "errors") for a in MlflowClient().list_artifacts(copy.info.run_id, folder)}
     assert {"config.json", "errors/misreads.csv", "model/MLmodel"} <= files
-    assert run_status(local) == "finished"  # a campaign or worker here never trains it again
+    assert grid_run_status(local) == "finished"  # a campaign or worker here never trains it again
     uri = tracking.run_model_uri(copy.info.run_id)
     assert uri == f"runs:/{copy.info.run_id}/model"  # what a campaign ships from
     import numpy as np

@@ -205,3 +205,13 @@ def test_an_image_far_from_the_models_shape_gets_a_note(tmp_path, captcha_files)
     rows = json.loads(result.stdout)
     assert result.returncode == 0 and "note" not in rows[0] and "is far from" in rows[1]["note"]
     assert "note: 1 of 2 images have a shape far from the model's input" in result.stderr
+
+
+def test_a_model_trained_on_many_drawing_sizes_gets_no_note_for_the_sizes_it_learned():
+    from zoo.data.images import geometry_note
+
+    assert "is far from the 170x80 (2.12)" in geometry_note((160, 60), 80, 170)
+    assert geometry_note((160, 60), 80, 170, draw_sizes="120-260x50-100") is None
+    assert geometry_note((200, 70), 80, 170, draw_sizes="120-260x50-100") is None
+    note = geometry_note((900, 60), 80, 170, draw_sizes="120-260x50-100")  # 15:1 is beyond every drawing's 5.2:1
+    assert "is far from the 120-260x50-100 drawings (width/height 1.20 to 5.20)" in note

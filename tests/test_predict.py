@@ -11,9 +11,11 @@ import pytest
 from PIL import Image
 
 import zoo
+from zoo import loading
 from zoo.inference import evaluation, pretrained
+from zoo.tracking import shipping
 from zoo.data import images
-from zoo import predict
+from zoo.commands import predict
 from zoo.config import make_config
 from zoo.data.stream import CaptchaSource
 
@@ -352,7 +354,7 @@ def test_a_tracked_model_is_shipped_with_its_card_and_reads_the_same(store, tmp_
 
     result = train(make_config("bigru", "smoke", 0, {"checkpoint_dir": str(tmp_path / "ckpt"), "train.init": SHIPPED,
                                                      "tracking.register_model": True}))
-    folder = pretrained.ship("models:/zoo-bigru@champion", "smoke-bigru", folder=tmp_path / "shipped")
+    folder = shipping.ship("models:/zoo-bigru@champion", "smoke-bigru", folder=tmp_path / "shipped")
     card = json.loads((folder / "card.json").read_text())
     assert card["sha256"] == {name: pretrained.sha256(folder / name) for name in ("model.keras", "model.onnx")}
     assert card["onnx"]["readings_that_differ"] == 0 and card["onnx"]["test_images"] == card["test_size"]
@@ -364,7 +366,7 @@ def test_a_tracked_model_is_shipped_with_its_card_and_reads_the_same(store, tmp_
     with zipfile.ZipFile(folder / "model.keras") as saved:  # plain Keras layers: loads without the zoo package
         layers = json.loads(saved.read("config.json"))["config"]["layers"]
     assert {layer["registered_name"] for layer in layers} == {None} and "BatchNormalization" in {layer["class_name"] for layer in layers}
-    shipped, tracked = pretrained.load(str(folder)), pretrained.load("models:/zoo-bigru@champion")
+    shipped, tracked = pretrained.load(str(folder)), loading.load("models:/zoo-bigru@champion")
     assert "ONNX Runtime" in shipped.source
     source = CaptchaSource(shipped.info.charset, 4, 4, shipped.width, shipped.height, seed=99)
     batch = np.stack([source.sample(i)[0] for i in range(4)])

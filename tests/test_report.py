@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
+from zoo.commands import report as report_command, speed as speed_command
 from zoo.reporting import report
 from zoo.grids.compare import load_grid
 from zoo.config import ConfigError
@@ -222,7 +223,7 @@ def test_report_folders_merge_into_one_comparison_that_rebuilds_on_its_own(tmp_p
     presets = "reference-512k-b32,reference-512k-b32-nodrop,reference-512k-b32-nodrop-o0,reference-512k-b32-nodrop-o0x8"
     out = tmp_path / "levers"
     argv = ["--from-csv", *map(str, folders), "--presets", presets, "--out", str(out), "--baseline", "reference-512k-b32-nodrop"]
-    assert report.main(argv) == 0
+    assert report_command.main(argv) == 0
     merged, committed = RunTables.from_csv(out), RunTables.from_csv(reports / "reference-512k-levers")
     assert merged.experiment == "levers" and set(merged.runs["experiment"]) == {"levers"}
     assert set(merged.runs["run_id"]) == set(committed.runs["run_id"])  # the GPU campaign's other presets left out
@@ -230,12 +231,12 @@ def test_report_folders_merge_into_one_comparison_that_rebuilds_on_its_own(tmp_p
     note = (out / "notes.txt").read_text()
     assert "Merged from 4 report folder(s) by `python -m zoo.report --from-csv reports/campaign-reference-gpu" in note
     rebuilt = tmp_path / "rebuilt"
-    assert report.main(["--from-csv", str(out), "--out", str(rebuilt), "--baseline", "reference-512k-b32-nodrop"]) == 0
+    assert report_command.main(["--from-csv", str(out), "--out", str(rebuilt), "--baseline", "reference-512k-b32-nodrop"]) == 0
     assert "Merged from 4 report folder(s)" in (rebuilt / "README.md").read_text()  # the note travels with the CSVs
     capsys.readouterr()
-    assert report.main(["--from-csv", *map(str, folders[1:])]) == 2
+    assert report_command.main(["--from-csv", *map(str, folders[1:])]) == 2
     assert "needs --out" in capsys.readouterr().err
-    assert report.main(["--from-csv", str(folders[1]), "--presets", "nope", "--out", str(tmp_path / "x")]) == 2
+    assert report_command.main(["--from-csv", str(folders[1]), "--presets", "nope", "--out", str(tmp_path / "x")]) == 2
     assert "no runs of preset(s) nope in the folders given; their presets: reference-512k-b32-nodrop" in capsys.readouterr().err
 
 
@@ -244,7 +245,7 @@ def test_a_merge_of_several_budgets_says_each_runs_budget(tmp_path):
     names the range and the table gets a samples column; one budget keeps the table as it was."""
     reports = REPO / "reports"
     out = tmp_path / "budgets"
-    assert report.main(["--from-csv", str(reports / "campaign-schedule-budgets"), str(reports / "reference-512k-levers"),
+    assert report_command.main(["--from-csv", str(reports / "campaign-schedule-budgets"), str(reports / "reference-512k-levers"),
                         "--presets", "reference-recipe-128k,reference-512k-b32-nodrop", "--out", str(out),
                         "--baseline", "reference-recipe-128k"]) == 0
     text = (out / "README.md").read_text()
@@ -267,10 +268,10 @@ def test_a_merge_again_into_its_folder_keeps_its_notes_and_takes_the_new_runs(tm
     reports, out = REPO / "reports", tmp_path / "grown"
     folders = [str(reports / "campaign-schedule-budgets"), str(reports / "reference-512k-levers")]
     first = ["--from-csv", *folders, "--presets", "reference-recipe-128k,reference-512k-b32-nodrop", "--out", str(out)]
-    assert report.main([*first, "--note", "Checks differ: 10,000 and 1,024."]) == 0
+    assert report_command.main([*first, "--note", "Checks differ: 10,000 and 1,024."]) == 0
     again = ["--from-csv", *folders, "--presets", "reference-recipe-128k,reference-512k-b32-nodrop,reference-512k-b32-nodrop-o0x8",
              "--baseline", "reference-recipe-128k", "--out", str(out)]
-    assert report.main(again) == 0
+    assert report_command.main(again) == 0
     notes = (out / "notes.txt").read_text().splitlines()
     assert notes[0] == "Checks differ: 10,000 and 1,024." and len(notes) == 2
     assert notes[1].startswith("Merged from 2 report folder(s)") and "--baseline reference-recipe-128k --out" in notes[1]
@@ -380,12 +381,10 @@ def test_a_grid_of_groups_compares_each_head_at_its_chosen_preset_and_lists_the_
 @pytest.mark.slow
 def test_speed_columns_come_from_one_process_when_the_folder_has_them(tmp_path, capsys):
     """zoo.speed times every architecture of a grid back to back; the report takes its columns and names the machine."""
-    from zoo.inference import speed
-
     grid = tmp_path / "fast.toml"
     grid.write_text('kind = "comparison"\nexperiment = "fast"\npreset = "tiny"\nseeds = [0]\n'
                     '[[groups]]\narchs = ["gru", "conv_only"]\n')
-    assert speed.main([str(grid), "--out", str(tmp_path / "speed.csv"), "--repeats", "2"]) == 0
+    assert speed_command.main([str(grid), "--out", str(tmp_path / "speed.csv"), "--repeats", "2"]) == 0
     table = pd.read_csv(tmp_path / "speed.csv")
     assert list(table["arch"]) == ["gru", "conv_only"] and (table["params"] > 0).all()
     assert (table["inference_images_per_s"] > 0).all() and (table["latency_ms_per_image"] > 0).all()

@@ -126,7 +126,7 @@ def test_bad_study_configs_are_refused_with_what_is_accepted(tmp_path, change, m
 
 
 def test_a_study_never_overwrites_a_tuned_preset_it_did_not_write(tmp_path, capsys):
-    from zoo.studies import runner
+    from zoo.commands import study as study_cli
     from zoo.studies.config import check_tuned_target
 
     config = write_config(tmp_path, name="mine")
@@ -136,7 +136,7 @@ def test_a_study_never_overwrites_a_tuned_preset_it_did_not_write(tmp_path, caps
     for text, owner in (("# The best learning-rate phases of Optuna study 'other' (x.toml), written 2026-11-24:\n", "study 'other'"),
                         ("# written by a person\n[train]\nbatch_size = 8\n", "hand (not a study)")):
         preset.write_text(text)
-        assert runner.main(study_command(config, str(journal))[3:]) == 2
+        assert study_cli.main(study_command(config, str(journal))[3:]) == 2
         error = capsys.readouterr().err
         assert f"was written by {owner}; study 'mine' would overwrite it" in error and "tuned_preset = " in error
         assert preset.read_text() == text and not journal.exists()  # refused before any trial or storage
@@ -369,12 +369,12 @@ def test_a_committed_study_continues_from_a_clone_on_a_fresh_machine(store, tmp_
 
 
 def test_commit_is_refused_with_several_workers_or_a_database(tmp_path, capsys):
-    from zoo.studies import runner
+    from zoo.commands import study as study_cli
 
     config, tuned = write_config(tmp_path, "refused"), str(tmp_path / "tuned")
-    assert runner.main(["--config", str(config), "--tuned-dir", tuned, "--commit", "--workers", "2"]) == 2
+    assert study_cli.main(["--config", str(config), "--tuned-dir", tuned, "--commit", "--workers", "2"]) == 2
     assert "--commit runs one worker" in capsys.readouterr().err
-    assert runner.main(["--config", str(config), "--tuned-dir", tuned, "--commit", "--storage", "postgresql://zoo@localhost/x"]) == 2
+    assert study_cli.main(["--config", str(config), "--tuned-dir", tuned, "--commit", "--storage", "postgresql://zoo@localhost/x"]) == 2
     assert "is a database" in capsys.readouterr().err
 
 

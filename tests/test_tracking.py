@@ -7,7 +7,7 @@ import mlflow
 import pytest
 from mlflow.tracking import MlflowClient
 
-from zoo import tracking
+from zoo import config, tracking
 
 
 def test_a_throwaway_store_leaves_the_real_store_usable(store):
@@ -68,7 +68,7 @@ def test_the_read_side_imports_no_deep_learning_framework(tmp_path):
     assert result.stdout.strip() == "[]"
     repo = Path(__file__).resolve().parents[1]
     plan = (f"import sys; from zoo.grids import compare; grid = compare.load_grid('{repo / 'experiments/grids/heads-reference.toml'}'); "
-            "[compare.run_status(config) for config in grid.run_configs()]; "  # what `zoo.compare --dry-run` does
+            "[compare.grid_run_status(config) for config in grid.run_configs()]; "  # what `zoo.compare --dry-run` does
             "print(sorted(m for m in ('tensorflow', 'keras', 'jax', 'torch') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", plan], capture_output=True, text=True, check=True, cwd=tmp_path,
                             env={**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'plan.db'}",
@@ -77,8 +77,7 @@ def test_the_read_side_imports_no_deep_learning_framework(tmp_path):
 
 
 def test_compare_and_report_under_mlflow_run_record_what_they_did_in_the_launched_run(store, tmp_path, monkeypatch):
-    from zoo.grids import compare
-    from zoo.reporting import report
+    from zoo.commands import compare, report
 
     client = MlflowClient()
     experiment = client.create_experiment("launched")
@@ -95,7 +94,7 @@ def test_compare_and_report_under_mlflow_run_record_what_they_did_in_the_launche
             assert run.data.metrics["runs"] == 2 and run.data.metrics["runs_finished"] == 0
             assert "grid.csv" in {artifact.path for artifact in client.list_artifacts(launched)}
         else:
-            assert report.main(["--from-csv", str(tracking.PROJECT_DIR / "reports" / "heads"), "--out", str(tmp_path / "r")]) == 0
+            assert report.main(["--from-csv", str(config.PROJECT_DIR / "reports" / "heads"), "--out", str(tmp_path / "r")]) == 0
             run = client.get_run(launched)
             assert run.data.tags["kind"] == "report" and run.data.metrics["runs"] > 0
             assert "report/README.md" in {artifact.path for artifact in client.list_artifacts(launched, "report")}
@@ -113,11 +112,11 @@ def test_a_finished_run_of_an_edited_variant_is_stale(store, tmp_path):
 
     config = make_config("gru", "smoke", 0, {"tracking.experiment": "stale", "checkpoint_dir": str(tmp_path / "ckpt")})
     experiment = MlflowClient().create_experiment("stale")
-    assert compare.run_status(config) == "new"
+    assert compare.grid_run_status(config) == "new"
     for tags, expected in (({"arch_hash": "0ther000"}, "new"), ({}, "finished"), ({"arch_hash": arch_hash(config)}, "finished")):
         run = MlflowClient().create_run(experiment, tags={"config_hash": config_hash(config), **tags})
         MlflowClient().set_terminated(run.info.run_id, "FINISHED")
-        assert compare.run_status(config) == expected, tags  # the old definition's run, a run from before the tag, a match
+        assert compare.grid_run_status(config) == expected, tags  # the old definition's run, a run from before the tag, a match
         MlflowClient().delete_run(run.info.run_id)
 
 

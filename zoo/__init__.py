@@ -18,9 +18,9 @@ __all__ = ["create_model", "list_models", "load"]
 
 def __getattr__(name: str):
     if name == "load":
-        from zoo.inference import pretrained
+        from zoo import loading
 
-        return pretrained.load
+        return loading.load
     if name in __all__:
         from zoo.models import builder
 

@@ -1,8 +1,8 @@
-"""`python -m zoo.bench`: the command; it lives in `zoo.fitting.bench`."""
+"""`python -m zoo.bench`: the command; it lives in `zoo.commands.bench`."""
 
 import sys
 
-from zoo.fitting.bench import main
+from zoo.commands.bench import main
 
 if __name__ == "__main__":
     sys.exit(main())

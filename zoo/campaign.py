@@ -1,8 +1,8 @@
-"""`python -m zoo.campaign`: the command; it lives in `zoo.grids.campaign`."""
+"""`python -m zoo.campaign`: the command; it lives in `zoo.commands.campaign`."""
 
 import sys
 
-from zoo.grids.campaign import main
+from zoo.commands.campaign import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -6,7 +6,7 @@ import argparse
 from typing import Any, Callable
 
 
-def describe(doc: str) -> str:
+def help_text(doc: str) -> str:
     """A module docstring without its leading usage line (argparse writes the usage itself)."""
     text = doc.strip()
     if text.startswith("`python -m"):
@@ -30,7 +30,7 @@ def comma_separated(text: str) -> list[str]:
 
 def parser(prog: str, doc: str) -> argparse.ArgumentParser:
     """An ArgumentParser for `prog` whose description is the whole docstring, laid out as written."""
-    return argparse.ArgumentParser(prog=prog, description=describe(doc),
+    return argparse.ArgumentParser(prog=prog, description=help_text(doc),
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
 
 

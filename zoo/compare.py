@@ -1,8 +1,8 @@
-"""`python -m zoo.compare`: the command; it lives in `zoo.grids.compare`."""
+"""`python -m zoo.compare`: the command; it lives in `zoo.commands.compare`."""
 
 import sys
 
-from zoo.grids.compare import main
+from zoo.commands.compare import main
 
 if __name__ == "__main__":
     sys.exit(main())

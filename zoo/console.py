@@ -11,19 +11,20 @@ import importlib.metadata
 import sys
 
 COMMANDS = {  # name: (module with main(argv), what it does)
-    "predict": ("zoo.predict", "read images with a shipped or tracked model"),
-    "serve": ("zoo.serve", "a reader over HTTP (MLflow's /invocations contract; light install)"),
-    "pretrained": ("zoo.pretrained", "list, ship, convert (ONNX) and calibrate shipped models"),
-    "train": ("zoo.train", "train one run (a preset, an architecture, overrides), tracked in MLflow"),
-    "evaluate": ("zoo.evaluate", "test a model on fresh captchas, tracked"),
-    "compare": ("zoo.compare", "a grid of architectures x presets x seeds (one machine or many workers)"),
-    "campaign": ("zoo.campaign", "a long grid that commits each finished run and ships the best"),
-    "study": ("zoo.study", "an Optuna study of the learning-rate phases"),
-    "report": ("zoo.report", "a comparison report from tracked runs or committed CSVs"),
-    "speed": ("zoo.speed", "the heads' inference speed, timed in one process"),
-    "bench": ("zoo.bench", "training and export benchmarks on this machine"),
-    "draw": ("zoo.pil_captchas", "draw labeled captcha folders (other generators)"),
-    "import-runs": ("zoo.tracking.import_runs", "copy another store's finished runs here (a GPU's packed store)"),
+    "predict": ("zoo.commands.predict", "read images with a shipped or tracked model"),
+    "serve": ("zoo.commands.serve", "a reader over HTTP (MLflow's /invocations contract; light install)"),
+    "pretrained": ("zoo.commands.pretrained", "list, ship, convert (ONNX) and calibrate shipped models"),
+    "train": ("zoo.commands.train", "train one run (a preset, an architecture, overrides), tracked in MLflow"),
+    "evaluate": ("zoo.commands.evaluate", "test a model on fresh captchas, tracked"),
+    "compare": ("zoo.commands.compare", "a grid of architectures x presets x seeds (one machine or many workers)"),
+    "campaign": ("zoo.commands.campaign", "a long grid that commits each finished run and ships the best"),
+    "study": ("zoo.commands.study", "an Optuna study of the learning-rate phases"),
+    "report": ("zoo.commands.report", "a comparison report from tracked runs or committed CSVs"),
+    "speed": ("zoo.commands.speed", "the heads' inference speed, timed in one process"),
+    "bench": ("zoo.commands.bench", "training and export benchmarks on this machine"),
+    "draw": ("zoo.commands.pil_captchas", "draw labeled captcha folders (other generators)"),
+    "import-runs": ("zoo.commands.import_runs", "copy another store's finished runs here (a GPU's packed store)"),
+    "throughput": ("zoo.commands.throughput", "runs/hour of a grid spread over 1, 2, ... workers on this machine"),
 }
 
 

@@ -1,8 +1,8 @@
-"""`python -m zoo.pil_captchas`: the command; it lives in `zoo.data.pil_captchas`."""
+"""`python -m zoo.pil_captchas`: the command; it lives in `zoo.commands.pil_captchas`."""
 
 import sys
 
-from zoo.data.pil_captchas import main
+from zoo.commands.pil_captchas import main
 
 if __name__ == "__main__":
     sys.exit(main())

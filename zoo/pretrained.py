@@ -1,8 +1,8 @@
-"""`python -m zoo.pretrained`: the command; it lives in `zoo.inference.pretrained`."""
+"""`python -m zoo.pretrained`: the command; it lives in `zoo.commands.pretrained`."""
 
 import sys
 
-from zoo.inference.pretrained import main
+from zoo.commands.pretrained import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,8 +1,8 @@
-"""`python -m zoo.report`: the command; it lives in `zoo.reporting.report`."""
+"""`python -m zoo.report`: the command; it lives in `zoo.commands.report`."""
 
 import sys
 
-from zoo.reporting.report import main
+from zoo.commands.report import main
 
 if __name__ == "__main__":
     sys.exit(main())

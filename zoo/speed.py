@@ -1,8 +1,8 @@
-"""`python -m zoo.speed`: the command; it lives in `zoo.inference.speed`."""
+"""`python -m zoo.speed`: the command; it lives in `zoo.commands.speed`."""
 
 import sys
 
-from zoo.inference.speed import main
+from zoo.commands.speed import main
 
 if __name__ == "__main__":
     sys.exit(main())

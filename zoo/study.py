@@ -1,8 +1,8 @@
-"""`python -m zoo.study`: the command; it lives in `zoo.studies.runner`."""
+"""`python -m zoo.study`: the command; it lives in `zoo.commands.study`."""
 
 import sys
 
-from zoo.studies.runner import main
+from zoo.commands.study import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -24,6 +24,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -170,17 +171,17 @@ ASPECT_PERCENTILE = 95  # auto width: wide enough for all but the widest 5% of t
 WIDTH_STEP = 8
 
 
-def choose_width(sizes: np.ndarray, height: int, arch, max_length: int, largest: int) -> int:
+def choose_width(sizes: np.ndarray, height: int, output_steps: Callable[[int, int], int], max_length: int,
+                 largest: int) -> int:
     """The input width for images of `sizes` fitted to `height`: their 95th-percentile aspect ratio,
-    widened until the model emits 2 CTC steps per character of the longest label, at most `largest`."""
-    from zoo.models.architectures import output_steps
-
+    widened until the model emits 2 CTC steps per character of the longest label (`output_steps(width,
+    height)`: the architecture's, zoo.models.architectures; ValueError when too small), at most `largest`."""
     aspect = float(np.percentile(sizes[:, 0] / sizes[:, 1], ASPECT_PERCENTILE))
     width = WIDTH_STEP * math.ceil(aspect * height / WIDTH_STEP)
 
     def steps(width: int) -> int:
         try:
-            return output_steps(arch, width, height)
+            return output_steps(width, height)
         except ValueError:  # too small for the conv blocks
             return 0
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -152,17 +153,46 @@ def background(image: Image.Image) -> tuple[int, int, int]:
     return tuple(int(value) for value in np.median(border, axis=0))
 
 
+DRAW_SIZE_LIMITS = (16, 2000)  # pixels: the smallest and largest side a drawing may be asked for
+
+
+def draw_size_ranges(text: str) -> tuple[int, int, int, int] | tuple[()]:
+    """`"120-260x50-100"` -> (120, 260, 50, 100) (width min, max, height min, max); a single size
+    `"160x60"` -> (160, 160, 60, 60); "" -> (). ValueError says what is accepted."""
+    if not text:
+        return ()
+    match = re.fullmatch(r"\s*(\d+)(?:\s*-\s*(\d+))?\s*x\s*(\d+)(?:\s*-\s*(\d+))?\s*", text)
+    if not match:
+        raise ValueError(f"{text!r} is not a size range; accepted: \"WMIN-WMAX x HMIN-HMAX\" (e.g. \"120-260x50-100\"), "
+                         "\"WxH\", or \"\" to draw at data.width x data.height")
+    width_min, width_max, height_min, height_max = (int(value) if value else None for value in match.groups())
+    ranges = (width_min, width_max or width_min, height_min, height_max or height_min)
+    low, high = DRAW_SIZE_LIMITS
+    if ranges[0] > ranges[1] or ranges[2] > ranges[3] or min(ranges) < low or max(ranges) > high:
+        raise ValueError(f"{text!r}: each range must run from low to high, every side from {low} to {high} pixels")
+    return ranges
+
+
 ASPECT_TOLERANCE = 1.15  # an image whose width/height differs from the model's by more than this factor gets a note
 
 
-def geometry_note(size: tuple[int, int], height: int, width: int, resize: str = "stretch") -> str | None:
+def geometry_note(size: tuple[int, int], height: int, width: int, resize: str = "stretch",
+                  draw_sizes: str = "") -> str | None:
     """Why an image of `size` (width, height) is far from what a model of input width x height was
     trained on, or None: stretched to the input, an aspect ratio off by more than ASPECT_TOLERANCE
-    distorts the glyphs (the `captcha` package's default 160x60 is stretched by 0.8 in width)."""
+    from every aspect the model was trained on distorts the glyphs beyond what it learned (the
+    `captcha` package's default 160x60 is stretched by 0.8 in width). `draw_sizes` ("120-260x50-100":
+    data.draw_sizes) widens the trained aspects to those its training drawings had."""
     if resize != "stretch" or not size[1]:
         return None
-    aspect, trained = size[0] / size[1], width / height
-    if max(aspect / trained, trained / aspect) <= ASPECT_TOLERANCE:
+    aspect = size[0] / size[1]
+    low = high = width / height
+    if draw_sizes:
+        width_min, width_max, height_min, height_max = draw_size_ranges(draw_sizes)
+        low, high = width_min / height_max, width_max / height_min
+    if low / ASPECT_TOLERANCE <= aspect <= high * ASPECT_TOLERANCE:
         return None
-    return (f"{size[0]}x{size[1]} (width/height {aspect:.2f}) is far from the {width}x{height} ({trained:.2f}) the "
-            "model was trained on: stretched to it, the text is distorted and readings are less reliable")
+    trained = (f"the {width}x{height} ({width / height:.2f})" if not draw_sizes else
+               f"the {draw_sizes} drawings (width/height {low:.2f} to {high:.2f})")
+    return (f"{size[0]}x{size[1]} (width/height {aspect:.2f}) is far from {trained} the model was trained on: "
+            "stretched to its input, the text is distorted and readings are less reliable")

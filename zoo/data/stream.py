@@ -27,7 +27,7 @@ import captcha
 import captcha.image
 import numpy as np
 
-from zoo.fitting import processes
+from zoo.machine import processes
 from zoo.data.labels import PAD
 
 FORMAT_VERSION = 1  # bump when the drawing of a (seed, index) changes: invalidates cached splits
@@ -49,6 +49,20 @@ def _drawer(width: int, height: int) -> captcha.image.ImageCaptcha:
     return captcha.image.ImageCaptcha(width=width, height=height)
 
 
+@functools.lru_cache(maxsize=1)
+def _shared_fonts() -> list:
+    return captcha.image.ImageCaptcha().truefonts
+
+
+class _SizedDrawer(captcha.image.ImageCaptcha):
+    """A drawer of one of many sizes (data.draw_sizes) that shares the default fonts instead of loading
+    them again: creating one per sample costs nothing."""
+
+    @property
+    def truefonts(self) -> list:
+        return _shared_fonts()
+
+
 @dataclass(frozen=True)
 class CaptchaSource:
     """An endless, index-addressed stream of labeled captchas."""
@@ -60,14 +74,24 @@ class CaptchaSource:
     height: int
     seed: int
     weights: tuple[float, ...] = ()  # relative draw weight of each charset character; () = uniform
+    # (width min, max, height min, max) to draw each image at before fitting it to width x height
+    # (config.draw_size_ranges); () = drawn at width x height
+    draw_sizes: tuple[int, ...] = ()
+    resize: str = "stretch"  # how a drawing of another size is fitted (zoo.data.images.fit)
 
     @classmethod
     def from_config(cls, data, seed: int, oversampled: bool = False) -> "CaptchaSource":
-        """The source of a DataConfig; `oversampled` applies its `oversample` weights (training only)."""
-        weights = ()
+        """The source of a DataConfig; `oversampled` (training only) applies its `oversample` weights
+        and its `draw_sizes`."""
+        from zoo.data.images import draw_size_ranges
+
+        weights, draw_sizes = (), ()
         if oversampled and data.oversample:
             weights = tuple(data.oversample_factor if char in data.oversample else 1.0 for char in data.charset)
-        return cls(data.charset, data.min_length, data.max_length, data.width, data.height, seed, weights)
+        if oversampled and data.draw_sizes:
+            draw_sizes = draw_size_ranges(data.draw_sizes)
+        return cls(data.charset, data.min_length, data.max_length, data.width, data.height, seed, weights,
+                   draw_sizes, data.resize)
 
     def text(self, index: int) -> str:
         return self._label(self._rng(index))
@@ -77,13 +101,21 @@ class CaptchaSource:
         rng = self._rng(index)
         label = self._label(rng)
         label = label if text is None else text
+        drawer = _drawer(self.width, self.height)
+        if self.draw_sizes:  # drawn after the label: the labels are those of the same source without sizes
+            width_min, width_max, height_min, height_max = self.draw_sizes
+            drawer = _SizedDrawer(width=rng.randint(width_min, width_max), height=rng.randint(height_min, height_max))
         with _SWAP_LOCK:  # the swap is global to the captcha module: one drawing at a time
             original, captcha.image.secrets = captcha.image.secrets, rng
             try:
-                image = _drawer(self.width, self.height).generate_image(label)
+                image = drawer.generate_image(label).convert("RGB")
             finally:
                 captcha.image.secrets = original
-        return np.asarray(image.convert("RGB"), dtype=np.uint8), label
+        if image.size != (self.width, self.height):
+            from zoo.data.images import fit
+
+            image = fit(image, self.height, self.width, self.resize)  # as a reader fits a user's image
+        return np.asarray(image, dtype=np.uint8), label
 
     def batch(self, start: int, size: int) -> tuple[np.ndarray, np.ndarray]:
         return stack_samples(self, start, size)
@@ -92,6 +124,8 @@ class CaptchaSource:
         key = asdict(self)
         if not self.weights:  # uniform sources keep the keys their cached splits were written under
             del key["weights"]
+        if not self.draw_sizes:  # so do sources drawn at their own size
+            del key["draw_sizes"], key["resize"]
         return key
 
     def _label(self, rng: random.Random) -> str:

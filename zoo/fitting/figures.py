@@ -11,7 +11,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 
-def learning_curves(history: pd.DataFrame, title: str):
+def plot_learning_curves(history: pd.DataFrame, title: str):
     """history: one row per epoch with samples_seen, loss, val_loss, val_seq_acc (, val_char_acc)."""
     figure, (losses, accuracy) = plt.subplots(1, 2, figsize=(11, 4))
     samples = history["samples_seen"] / 1e3
@@ -43,7 +43,7 @@ def prediction_grid(images: np.ndarray, predictions: list[str], labels: list[str
     return figure
 
 
-def character_errors(table: pd.DataFrame, title: str):
+def plot_character_errors(table: pd.DataFrame, title: str):
     """table: char, occurrences, errors (one row per character)."""
     ordered = table.sort_values("errors", ascending=False)
     figure, axis = plt.subplots(figsize=(max(6, 0.3 * len(ordered)), 3.5))
@@ -53,7 +53,7 @@ def character_errors(table: pd.DataFrame, title: str):
     return figure
 
 
-def step_argmax(image: np.ndarray, step_chars: list[str], decoded: str, text: str, drop_steps: int):
+def plot_step_argmax(image: np.ndarray, step_chars: list[str], decoded: str, text: str, drop_steps: int):
     """The image over the model's per-step argmax (blank as '-'); dropped steps greyed out."""
     figure, (top, bottom) = plt.subplots(2, 1, figsize=(7, 4.2), height_ratios=[3, 1])
     top.imshow(image)

@@ -24,7 +24,8 @@ from zoo import cli, config as config_lib
 from zoo.models import ctc
 from zoo.inference import evaluation, pretrained
 from zoo.data import folder_data
-from zoo.fitting import figures, hardware, interrupts, schedules, time_budget
+from zoo.fitting import figures, interrupts, schedules, time_budget
+from zoo.machine import hardware
 from zoo import tracking
 from zoo.tracking.run_tables import MISREADS_ARTIFACT
 from zoo.fitting.checkpoint_callbacks import KeepBest, SaveEveryEpoch, StageEpoch
@@ -105,7 +106,7 @@ def _train_locked(checkpoint, config, resume, restart, parent_run_id, extra_tags
             checkpoint.start(run_id)
             tracking.log_params({**config_lib.flatten(config), **config_lib.arch_params(config), **tracking.versions(),
                                  "train.precision_resolved": config_lib.resolved_precision(config),
-                                 "machine": hardware.describe()})
+                                 "machine": hardware.machine_description()})
             tracking.log_dict(config_lib.to_dict(config), "config.json")
             if folder_data.folder_path(data.source) is not None:
                 tracking.log_text(folder_data.summary_for(data), "data_summary.txt")
@@ -174,10 +175,11 @@ def _initialize_from(model: keras.Model, spec: str, charset: str | None = None) 
     blank and every character of `charset` that the source also reads keep their trained weights,
     a new character starts fresh. A bare .keras file carries no charset: its output layer is copied
     only when its shape matches."""
+    from zoo import loading
     from zoo.inference import pretrained
 
     try:
-        source, source_charset = pretrained.keras_model(spec)
+        source, source_charset = loading.keras_model(spec)
     except (pretrained.ModelLoadError, tracking.TrackingError, ValueError) as error:
         raise ConfigError(f"train.init {spec!r}: {error}") from None
     copied = 0
@@ -288,14 +290,14 @@ def _final_evaluation(model, config: RunConfig, run_id: str, workers: int):
 
     history = pd.DataFrame(tracking.metric_history(run_id, ["loss", "val_loss", "val_seq_acc", "val_char_acc", "samples_seen"]))
     tracking.log_table(history.rename_axis("epoch").reset_index(), "metrics/history.csv")
-    tracking.log_figure(figures.learning_curves(history, config.run_name), "plots/learning_curves.png")
+    tracking.log_figure(figures.plot_learning_curves(history, config.run_name), "plots/learning_curves.png")
     grid = slice(0, min(12, len(images)))
     tracking.log_figure(figures.prediction_grid(images[grid], result.predictions[grid], result.labels[grid]), "plots/predictions.png")
     errors = evaluation.character_errors(result.predictions, result.labels, data.charset)
     tracking.log_table(errors, "errors/character_errors.csv")
     tracking.log_table(evaluation.confused_pairs(result.predictions, result.labels), "errors/confused_pairs.csv")
     tracking.log_table(result.misreads(), MISREADS_ARTIFACT)
-    tracking.log_figure(figures.character_errors(errors, f"{config.run_name}: errors per true character on {len(labels)} test captchas"),
+    tracking.log_figure(figures.plot_character_errors(errors, f"{config.run_name}: errors per true character on {len(labels)} test captchas"),
                         "plots/character_errors.png")
     if not isinstance(test_source, folder_data.FolderSource):  # the reference's 0-vs-O case, drawn for this charset
         text = _argmax_text(data)
@@ -303,7 +305,7 @@ def _final_evaluation(model, config: RunConfig, run_id: str, workers: int):
     else:  # your own images: the first test image
         image, text = images[0], result.labels[0]
     decoded = ctc.decode_texts(inference.predict_on_batch(image[None]), data.charset, data.max_length)[0]
-    tracking.log_figure(figures.step_argmax(image, evaluation.step_argmax(inference, image, data.charset), decoded, text,
+    tracking.log_figure(figures.plot_step_argmax(image, evaluation.step_argmax(inference, image, data.charset), decoded, text,
                                           config.arch_config().drop_steps), "plots/step_argmax.png")
     model_uri = None
     if tracking_cfg.log_model:
@@ -311,7 +313,8 @@ def _final_evaluation(model, config: RunConfig, run_id: str, workers: int):
             inference,
             registered_name=config_lib.registered_model_name(config) if tracking_cfg.register_model else None,
             metadata={"charset": data.charset, "min_length": data.min_length, "max_length": data.max_length,
-                      "arch": config.arch, "blank_index": ctc.BLANK, "run_name": config.run_name, "resize": data.resize},
+                      "arch": config.arch, "blank_index": ctc.BLANK, "run_name": config.run_name, "resize": data.resize,
+                      **({"draw_sizes": data.draw_sizes} if data.draw_sizes else {})},
             score=metrics["test_seq_acc"],
         )
     return metrics, model_uri

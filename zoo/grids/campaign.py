@@ -1,36 +1,19 @@
-"""`python -m zoo.campaign experiments/grids/campaign-reference.toml [--commit] [--hours H] [--ship NAME]`:
-a long grid that outlives any one process or machine.
-
-A campaign is a comparison config (`kind = "comparison"`) run one training at a time (or `--jobs`), each resumed
-from its checkpoint when one is there. Before the first run and after each one it writes, under
-`reports/<experiment>/`:
-
-* `STATE.md`: runs done / in progress / left, measured hours per run and the estimate for the rest;
-* the comparison report with `runs.csv` and `curves.csv` (each finished run's row and curve), as
-  `python -m zoo.report` writes it, once a run has finished.
-
-`--commit` commits that folder (and a newly shipped model) with git as soon as a run finishes, so
-losing the machine loses at most the run in flight. `--ship NAME` ships the best finished run as
-`zoo/pretrained/NAME` when it beats the model shipped under that name on the same task. `--hours H`
-starts no run after H hours (a borrowed GPU's time budget). `--jobs N` trains N runs at once, the
-CPU cores split between their data workers (a GPU has room for several runs of this size; on a
-2-core CPU one at a time is fastest). Rerun the same command to go on.
-"""
+"""Campaigns: a long grid that outlives any one process or machine (the command: python -m zoo.campaign,
+zoo.commands.campaign). Its runs are trained one at a time (or several), each resumed from its
+checkpoint; STATE.md and the report are written after each, the best run shipped when it beats the
+shipped model, and all of it committed so a lost machine loses at most the run in flight."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from zoo import cli
 from zoo.commits import commit
-from zoo.fitting import processes
+from zoo.machine import processes
 from zoo.grids import compare
 from zoo import config as config_lib
-from zoo.config import ConfigError
 
 
 @dataclass
@@ -67,7 +50,7 @@ def run_states(grid: compare.GridConfig, out: Path | None = None) -> list[RunSta
     committed = committed_tables(out) if out is not None else None
     states = []
     for config in grid.run_configs():
-        status = compare.run_status(config)
+        status = compare.grid_run_status(config)
         if status != "finished" and committed is not None:
             rows = committed.runs[committed.runs["config_hash"].astype(str) == config_lib.config_hash(config)]
             if len(rows):
@@ -123,12 +106,12 @@ def state_markdown(grid: compare.GridConfig, states: list[RunState], machine: st
 
 def write_state(grid: compare.GridConfig, out: Path) -> list[RunState]:
     """STATE.md, and the report with its CSVs once any run has finished; returns the run states."""
-    from zoo.fitting import hardware
+    from zoo.machine import hardware
     from zoo.reporting import report
 
     states = run_states(grid, out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / report.CAMPAIGN_STATE_FILE).write_text(state_markdown(grid, states, hardware.describe()))
+    (out / report.CAMPAIGN_STATE_FILE).write_text(state_markdown(grid, states, hardware.machine_description()))
     tables = _all_finished(grid, out)
     if tables is not None:
         report.write(report.build(tables, speed=report.load_speed(out)), out)
@@ -172,6 +155,7 @@ def ship_if_better(grid: compare.GridConfig, name: str, folder: Path | None = No
     run is the same task (charset, lengths, input size, data source) tested on the same test (seed,
     size) and beats the shipped model there; anything else is refused, saying why. None: no run yet."""
     from zoo.inference import pretrained
+    from zoo.tracking import shipping
     from zoo import tracking
 
     best = tracking.best_finished_run(grid.experiment)
@@ -182,60 +166,42 @@ def ship_if_better(grid: compare.GridConfig, name: str, folder: Path | None = No
                                       pretrained.shipped_card(name, folder))
     if refusal:
         return Shipping(False, f"not shipped as {name}: the best run, {best['run_name']}, is {refusal}")
-    pretrained.ship(best["model_uri"], name, folder)
+    shipping.ship(best["model_uri"], name, folder)
     return Shipping(True, f"shipped {name}: {best['run_name']} ({best['test_seq_acc']:.2%} on the test set)")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = cli.parser("python -m zoo.campaign", __doc__)
-    parser.add_argument("config", help="a comparison config, e.g. experiments/grids/campaign-reference.toml")
-    parser.add_argument("--commit", action="store_true", help="git-commit the state, report CSVs and shipped model after each run")
-    parser.add_argument("--hours", type=float, help="start no run after this many hours (e.g. a borrowed GPU's budget)")
-    parser.add_argument("--ship", metavar="NAME", help="ship the best finished run as zoo/pretrained/NAME when it beats the shipped one")
-    parser.add_argument("--status", action="store_true", help="write STATE.md and the report (with --ship/--commit: ship, commit) and train nothing")
-    parser.add_argument("--out", type=Path, help="state and report folder (default: reports/<experiment>)")
-    parser.add_argument("--jobs", type=int, default=1, help="trainings at once (default 1); on a GPU several runs "
-                        "fit beside each other, and the CPU cores are split between their data workers")
-    parser.add_argument("--checkpoint-dir", help="where the runs' checkpoints live (default: the config's, ./checkpoints)")
-    args = parser.parse_args(argv)
-    if args.jobs < 1:
-        parser.error(f"--jobs must be a positive number of trainings at once, got {args.jobs}")
-    if args.hours is not None and not args.hours > 0:
-        parser.error(f"--hours must be a positive number of hours, got {args.hours}")
-    try:
-        grid = compare.load_grid(args.config)
-        if args.checkpoint_dir:
-            grid.local["checkpoint_dir"] = args.checkpoint_dir  # result-neutral: the runs stay the same runs
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    out = args.out or config_lib.PROJECT_DIR / "reports" / grid.experiment
-    states = write_state(grid, out)
-    done = f"{sum(s.status == 'finished' for s in states)} of {len(states)} runs finished"
+def run(grid: compare.GridConfig, out: Path, *, jobs: int = 1, hours: float | None = None, ship: str | None = None,
+        commit_each: bool = False, status_only: bool = False) -> int:
+    """Train the grid's unfinished runs (`jobs` at once; none started after `hours`), writing STATE.md
+    and the report in `out` after each, shipping the best as `ship` when it beats the shipped one and
+    committing with `commit_each`; `status_only` writes the state (ships, commits) and trains nothing.
+    Returns the exit status: 0, 1 when a run failed, 130 when interrupted."""
     from zoo.reporting.report import CAMPAIGN_STATE_FILE  # loaded by write_state already
 
+    states = write_state(grid, out)
+    done = f"{sum(s.status == 'finished' for s in states)} of {len(states)} runs finished"
     print(f"{grid.experiment}: {done}; state in {out / CAMPAIGN_STATE_FILE}")
-    if args.ship or args.commit:  # runs finished before this command (by a killed campaign, or elsewhere) count too
-        _ship_and_commit(grid, args, out, "recorded" if args.status else f"started ({done})")
-    if args.status:
+    if ship or commit_each:  # runs finished before this command (by a killed campaign, or elsewhere) count too
+        _ship_and_commit(grid, ship, commit_each, out, "recorded" if status_only else f"started ({done})")
+    if status_only:
         return 0
     todo = [config for config, state in zip(grid.run_configs(), states) if state.status != "finished"]
-    workers = max(1, processes.cores() // args.jobs)  # the runs share the cores that render their captchas
+    workers = max(1, processes.cores() // jobs)  # the runs share the cores that render their captchas
     started, running, failed = time.monotonic(), {}, []
     try:
         while todo or running:
-            while todo and len(running) < args.jobs:
-                if args.hours is not None and time.monotonic() - started > args.hours * 3600:
-                    print(f"--hours {args.hours} spent; rerun to go on")
+            while todo and len(running) < jobs:
+                if hours is not None and time.monotonic() - started > hours * 3600:
+                    print(f"--hours {hours} spent; rerun to go on")
                     todo = []
                     break
                 config = todo.pop(0)
-                claim, status = compare.claim_run(config, f"campaign {grid.source}")
+                claim, claimed = compare.claim_run(config, f"campaign {grid.source}")
                 if claim is None:
                     continue
-                print(f"{config.run_name}: {'resuming' if status == 'resume' else 'training'}", flush=True)
-                command = compare.train_command(grid, config, status)
-                if args.jobs > 1:
+                print(f"{config.run_name}: {'resuming' if claimed == 'resume' else 'training'}", flush=True)
+                command = compare.train_command(grid, config, claimed)
+                if jobs > 1:
                     command += ["--set", f"data.workers={workers}"]  # result-neutral
                 running[processes.start_child(command, compare._child_environment())] = (config, claim)
             if not running:
@@ -247,7 +213,8 @@ def main(argv: list[str] | None = None) -> int:
                 failed.append(config.run_name)
                 print(f"{config.run_name}: FAILED (exit {process.returncode}); the campaign goes on", file=sys.stderr)
             write_state(grid, out)
-            _ship_and_commit(grid, args, out, f"{config.run_name} {'finished' if process.returncode == 0 else 'failed'}")
+            _ship_and_commit(grid, ship, commit_each, out,
+                             f"{config.run_name} {'finished' if process.returncode == 0 else 'failed'}")
     except KeyboardInterrupt:
         processes.stop_after_interrupt(list(running))
         names = ", ".join(config.run_name for config, _ in running.values())
@@ -256,17 +223,14 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if failed else 0
 
 
-def _ship_and_commit(grid: compare.GridConfig, args: argparse.Namespace, out: Path, what: str) -> None:
+def _ship_and_commit(grid: compare.GridConfig, ship: str | None, commit_each: bool, out: Path, what: str) -> None:
     from zoo.inference import pretrained
 
-    shipping = ship_if_better(grid, args.ship) if args.ship else None
+    shipping = ship_if_better(grid, ship) if ship else None
     shipped = shipping is not None and shipping.shipped
     if shipping:
         print(shipping.line, flush=True)
-    if args.commit:
-        paths = [out] + ([pretrained.PRETRAINED_DIR / args.ship] if shipped else [])
+    if commit_each:
+        paths = [out] + ([pretrained.PRETRAINED_DIR / ship] if shipped else [])
         commit(paths, f"campaign {grid.experiment}: {what}" + (f"; {shipping.line}" if shipped else ""))
 
-
-if __name__ == "__main__":
-    sys.exit(main())

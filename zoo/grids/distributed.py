@@ -19,7 +19,7 @@ import os
 import sys
 import time
 
-from zoo.fitting import processes
+from zoo.machine import processes
 from zoo.grids import compare
 
 RUN_PARAM = "run"
@@ -81,7 +81,7 @@ def worker(grid: compare.GridConfig, storage_url: str, heartbeat_s: int = 30, gr
             continue
         config = grid.run_config(trial.params[RUN_PARAM])
         trial.set_user_attr("worker", f"pid {os.getpid()} on {os.uname().nodename}")
-        status = compare.run_status(config)
+        status = compare.grid_run_status(config)
         if status != "finished":
             print(f"{config.run_name}: {'resuming' if status == 'resume' else 'training'} (queue trial {trial.number})", flush=True)
             child = processes.start_child(compare.train_command(grid, config, status), compare._child_environment())

@@ -5,10 +5,8 @@ model for ONNX Runtime, checked to read the card's test set identically: zoo.inf
 `card.json` (what it reads, how it was trained, its test metrics, the sha256 of both files) and
 `README.md` (the same card for people). Loading checks the sha256; `.keras` files load in Keras
 safe mode. `zoo.load` reads `model.onnx` where there is one, so reading needs no TensorFlow.
-
-    python -m zoo.pretrained                                  # list shipped models and their cards
-    python -m zoo.pretrained --ship models:/zoo-bigru@champion --name bigru   # ship a tracked model
-    python -m zoo.pretrained --onnx bigru                     # add (and check) model.onnx
+The command that lists, ships, converts and measures them is `python -m zoo.pretrained`
+(zoo.commands.pretrained).
 """
 
 from __future__ import annotations
@@ -17,11 +15,8 @@ import hashlib
 import importlib.util
 import json
 import re
-import sys
-from datetime import date
 from pathlib import Path
 
-from zoo import cli
 from zoo.inference import export
 from zoo.inference.export import RUNTIMES
 from zoo.inference.reader import ModelInfo, Reader
@@ -51,8 +46,8 @@ def sha256(path: Path) -> str:
 
 def load(spec: str = DEFAULT_MODEL, *, charset: str | None = None, min_length: int | None = None,
          max_length: int | None = None, runtime: str = "auto") -> Reader:
-    """A Reader from a shipped name (`bigru`), a model folder, a `.keras` file, or an MLflow URI
-    (`models:/zoo-bigru@champion`, `runs:/<id>/model`). charset/lengths override the model's own.
+    """A Reader from a shipped name (`bigru`), a model folder or a `.keras` file (MLflow URIs too:
+    zoo.load, zoo.loading). charset/lengths override the model's own.
 
     runtime: "auto" reads a folder's `model.onnx` with ONNX Runtime where it has one (every shipped
     model does: no TensorFlow or Keras needed) and anything else with Keras; "keras" always reads
@@ -60,34 +55,15 @@ def load(spec: str = DEFAULT_MODEL, *, charset: str | None = None, min_length: i
     cached: that needs the `train` extra)."""
     if runtime not in RUNTIMES:
         raise ValueError(f"unknown runtime {runtime!r}; accepted: {', '.join(RUNTIMES)}")
-    reader = _load(str(spec), _given(charset, min_length, max_length), runtime)
+    reader = _load(str(spec), given_overrides(charset, min_length, max_length), runtime)
     if runtime == "onnx" and not isinstance(reader.model, export.OnnxModel):
         reader = Reader(export.cached_onnx(reader.model), reader.info, f"{reader.source} (ONNX Runtime)")
     return reader
 
 
-def keras_model(spec: str) -> tuple:
-    """The Keras model of anything `load` accepts and the charset it reads (train.init); a bare .keras
-    file needs no card and gives no charset (its weights only)."""
-    path = Path(spec)
-    if path.is_file() and path.suffix == ".keras" and not (path.parent / CARD_FILE).is_file():
-        return _load_keras(path), None
-    reader = load(spec, runtime="keras")
-    return reader.model, reader.info.charset
-
-
 def _load(spec: str, given: dict, runtime: str) -> Reader:
-    if spec.startswith(("models:/", "runs:/", "file:", "mlflow-artifacts:")):
-        try:
-            from zoo import tracking
-        except ImportError as error:
-            raise ModelLoadError(f"reading {spec} needs MLflow ({error}): pip install -e '.[train]', or read a "
-                                 f"shipped model ({', '.join(shipped())}) or a model folder") from None
-        try:
-            reader = tracking.load_reader(spec)
-        except tracking.TrackingError as error:
-            raise ModelLoadError(str(error)) from None
-        return _with_overrides(reader, given)
+    if is_uri(spec):
+        raise ModelLoadError(f"{spec} is an MLflow URI: zoo.load (zoo.loading) reads it from the tracking store")
     path = Path(spec)
     if not path.exists() and (PRETRAINED_DIR / spec / CARD_FILE).is_file():
         path = PRETRAINED_DIR / spec
@@ -98,18 +74,25 @@ def _load(spec: str, given: dict, runtime: str) -> Reader:
         return _load_folder(path.parent, given, "onnx" if path.name == ONNX_FILE else "keras")
     if path.is_file() and path.suffix == ".keras":
         card = _read_card(path.parent / CARD_FILE) if (path.parent / CARD_FILE).is_file() else {}
-        return Reader(_load_keras(path), ModelInfo.from_metadata({**card, **given}, str(path)), str(path))
+        return Reader(load_keras(path), ModelInfo.from_metadata({**card, **given}, str(path)), str(path))
     raise ModelLoadError(f"no model {spec!r}: expected a shipped model ({', '.join(shipped()) or 'none shipped'}), "
                          f"a folder with {CARD_FILE} and {MODEL_FILE} or {ONNX_FILE}, a .keras file, or an MLflow URI "
                          "(models:/NAME/VERSION, models:/NAME@ALIAS, runs:/RUN_ID/model)")
 
 
-def _given(charset, min_length, max_length) -> dict:
+URI_PREFIXES = ("models:/", "runs:/", "file:", "mlflow-artifacts:")  # read from a tracking store (zoo.loading)
+
+
+def is_uri(spec: str) -> bool:
+    return str(spec).startswith(URI_PREFIXES)
+
+
+def given_overrides(charset, min_length, max_length) -> dict:
     return {key: value for key, value in (("charset", charset), ("min_length", min_length),
                                           ("max_length", max_length)) if value}
 
 
-def _with_overrides(reader: Reader, given: dict) -> Reader:
+def with_overrides(reader: Reader, given: dict) -> Reader:
     if not given:
         return reader
     info = ModelInfo.from_metadata({**reader.info.metadata(), **given}, reader.source)
@@ -176,10 +159,10 @@ def _load_folder(folder: Path, given: dict, runtime: str) -> Reader:
         except Exception as error:  # noqa: BLE001 - ONNX Runtime raises its own (pybind) error types
             raise ModelLoadError(f"cannot load {path} with ONNX Runtime: {error}") from None
         return Reader(model, info, f"{folder} (ONNX Runtime)")
-    return Reader(_load_keras(checked_file(folder, card, MODEL_FILE)), info, str(folder))
+    return Reader(load_keras(checked_file(folder, card, MODEL_FILE)), info, str(folder))
 
 
-def _load_keras(path: Path):
+def load_keras(path: Path):
     import zipfile
     import zlib
 
@@ -256,62 +239,6 @@ def samples_in_all(samples: int, init: str | None) -> int:
     return samples + (card.get("samples_in_all") or samples_in_all(card.get("samples_seen", 0), card.get("init")))
 
 
-def ship(uri: str, name: str, folder: Path = PRETRAINED_DIR) -> Path:
-    """Copy a tracked model into `folder/name/` with its card (training run, metrics, sha256)."""
-    from zoo import tracking
-
-    reader = tracking.load_reader(uri)
-    run = tracking.model_run(uri)
-    target = folder / name
-    target.mkdir(parents=True, exist_ok=True)
-    (target / ONNX_FILE).unlink(missing_ok=True)  # the model shipped before's: never read beside the new one
-    partial = target / f".{MODEL_FILE}.partial.keras"
-    reader.model.save(partial)
-    partial.replace(target / MODEL_FILE)  # atomic: a crash never leaves half a model under the real name
-    params, metrics, tags = run["params"], run["metrics"], run["tags"]
-    samples = int(metrics.get("samples_seen", 0))
-    before = shipped_card(name, folder)
-    if "init_samples_in_all" in tags:  # the init's lineage when the run started
-        in_all = samples + int(tags["init_samples_in_all"])
-    elif before and before.get("source", {}).get("run_id") == run["run_id"]:  # shipped again: same lineage
-        in_all = before["samples_in_all"]
-    else:
-        in_all = samples_in_all(samples, params.get("train.init"))
-    card = {
-        **reader.info.metadata(),
-        "name": name,
-        "input": f"uint8 {reader.height} x {reader.width} x 3 (any image is adapted: zoo.data.images)",
-        "preset": tags.get("preset"),
-        "seed": tags.get("seed"),
-        "training_command": f"python -m zoo.train --arch {tags.get('arch')} --preset {tags.get('preset')} --seed {tags.get('seed')}",
-        "samples_seen": samples,
-        "init": params.get("train.init") or None,  # the model it started from (its samples are not counted above)
-        "samples_in_all": in_all,
-        "test": {key.removeprefix("test_"): round(value, CARD_DIGITS) for key, value in metrics.items() if key.startswith("test_")},
-        "test_size": int(params.get("data.test_size", 0)),
-        "task": run_task(params),  # what it reads and how it was tested: another run ships under this name only when the same
-        "test_seed": int(params.get("data.test_seed", 0)),
-        "data_source": params.get("data.source", "captcha"),  # the generator (or folder) trained and tested on
-        "params": int(metrics.get("params", 0)),
-        "source": {"model_uri": uri, "run_id": run["run_id"], "git_commit": params.get("git_commit")},
-        "trained_on": {"machine": params.get("machine"), "keras_backend": params.get("keras_backend"),
-                       "precision": params.get("train.precision_resolved")},
-        "versions": {key.removeprefix("version."): value for key, value in params.items() if key.startswith("version.")},
-        "shipped": str(date.today()),
-        "sha256": {MODEL_FILE: sha256(target / MODEL_FILE)},
-    }
-    write_card(target, card)
-    if export.onnx_available():  # model.onnx beside it, checked on the card's test set (zoo.inference.onnx_shipping)
-        from zoo.inference import onnx_shipping
-
-        onnx_shipping.add_onnx(target)
-    if not card["task"]["source"].startswith("folder:"):  # its temperature, fitted on captchas drawn again
-        from zoo.inference import calibration
-
-        calibration.calibrate(target)
-    return target
-
-
 def write_card(folder: Path, card: dict) -> None:
     """card.json (replaced atomically: a reader never sees half a card) and README.md, the same card for people."""
     partial = folder / f".{CARD_FILE}.partial"
@@ -337,6 +264,7 @@ def model_card_text(card: dict) -> str:
            if card.get("init") else ""),
         f"- **Parameters** {card['params']:,}; sha256 of "
         + ", ".join(f"{file} `{card_sha256(card, file)}`" for file in MODEL_FILES if card_sha256(card, file)),
+        *sizes_lines(card),
         *calibration_lines(card),
         *([f"- **ONNX** `model.onnx` (opset {onnx['opset']}, read by ONNX Runtime without TensorFlow or Keras) reads "
            f"the {onnx['test_images']:,} test captchas exactly as model.keras does (confidences within "
@@ -355,6 +283,12 @@ def model_card_text(card: dict) -> str:
     ])
 
 
+def sizes_lines(card: dict) -> list[str]:
+    from zoo.inference import sizes
+
+    return sizes.card_lines(card)
+
+
 def calibration_lines(card: dict) -> list[str]:
     """The card's calibration for people: what a confidence threshold keeps and how right that is."""
     if not (calibration := card.get("calibration")):
@@ -370,53 +304,3 @@ def calibration_lines(card: dict) -> list[str]:
     lines += [f"  | {row['threshold']} | {row['kept']:.2%} | {row['accuracy_of_kept']:.3%} | {row['errors_kept']} | "
               f"{row['right_rejected']} |" for row in after["thresholds"] if row["accuracy_of_kept"] is not None]
     return [*lines, ""]
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = cli.parser("python -m zoo.pretrained", __doc__)
-    parser.add_argument("--ship", metavar="MODEL_URI", help="a tracked model to ship (models:/..., runs:/...)")
-    parser.add_argument("--name", help="the shipped model's name (with --ship)")
-    parser.add_argument("--onnx", nargs="+", metavar="NAME", help="add model.onnx to these shipped models, checked "
-                        "on each card's test set (zoo.inference.onnx_shipping)")
-    parser.add_argument("--calibrate", nargs="+", metavar="NAME", help="fit these shipped models' temperature on "
-                        "fresh captchas of their task and measure it on their test set (zoo.inference.calibration)")
-    parser.add_argument("--check-images", type=int, metavar="N", help="with --onnx or --calibrate: the first N "
-                        "images only (default: the card's test_size)")
-    args = parser.parse_args(argv)
-    if args.onnx:
-        from zoo.inference import onnx_shipping
-
-        return onnx_shipping.main_onnx(args.onnx, args.check_images)
-    if args.calibrate:
-        from zoo.inference import calibration
-
-        for name in args.calibrate:
-            if shipped_card(name) is None:
-                print(f"error: no shipped model {name!r}; shipped: {', '.join(shipped())}", file=sys.stderr)
-                return 2
-            result = calibration.calibrate(PRETRAINED_DIR / name, args.check_images)
-            print(f"{name}: temperature {shipped_card(name)['temperature']}; test ECE {result['as_trained']['ece']} -> "
-                  f"{result['calibrated']['ece']}; {json.dumps(result['calibrated'])}")
-        return 0
-    if args.ship:
-        if not args.name:
-            parser.error("--ship needs --name")
-        from zoo import tracking
-
-        try:
-            print(f"shipped {ship(args.ship, args.name)}")
-        except tracking.TrackingError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
-        return 0
-    for name in shipped():
-        card = _read_card(PRETRAINED_DIR / name / CARD_FILE)
-        origin = f"{card['preset']} preset" + (f", from {card['init']}" if card.get("init") else "")
-        print(f"{name:16} {card['arch']:14} test seq_acc {card['test'].get('seq_acc', float('nan')):.2%} "
-              f"after {card.get('samples_in_all') or samples_in_all(card['samples_seen'], card.get('init')):,} samples in all "
-              f"({origin})")  # as recorded when shipped: the init's name may since point at a newer model
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

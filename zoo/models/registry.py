@@ -49,9 +49,3 @@ def variant_fields(name: str) -> set[str]:
 
     own, reference = _VARIANTS[name]().fields(), make().fields()
     return {key for key, value in own.items() if reference.get(key) != value}
-
-
-def describe(name: str) -> str:
-    """First line of the variant's docstring."""
-    _load_variants()
-    return (_VARIANTS[name].__doc__ or "").strip().splitlines()[0]

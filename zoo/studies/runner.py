@@ -1,19 +1,10 @@
-"""`python -m zoo.study [--arch bigru] [--config experiments/studies/study-bigru.toml] [--trials N] [--workers K]
-[--storage URL] [--name NAME] [--commit]`: tune the learning-rate phases with Optuna, tracked in MLflow.
-
-Each trial trains the study's preset with its own phases over the same fixed sample budget and the
-same seeded sample stream, and is scored by validation full-sequence accuracy at the end of the
-budget (pruned early by the configured pruner). The study is resumable: rerunning the command
-continues it, and finished trials are kept. Storage: a journal file under the repository by default
-(one machine, any number of worker processes), or `--storage postgresql://...` for workers on
-several machines. The best schedule is written as a preset, `experiments/tuned-<arch>.toml` (or the config's `tuned_preset`).
-`--commit` keeps the journal in the study's report folder and git-commits it with trials.csv after
-every trial: a study longer than a session continues from a clone on another machine.
-"""
+"""Optuna studies of the learning-rate phases, tracked in MLflow (the command: python -m zoo.study,
+zoo.commands.study): opening or resuming a study on its storage, the worker processes that run its
+trials (each a training scored by validation full-sequence accuracy at the end of the budget,
+pruned early), and the finish: the tuned preset, trials.csv and plots, committed on request."""
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import datetime
 import fcntl
@@ -28,11 +19,9 @@ from datetime import date
 from pathlib import Path
 from typing import Callable, Iterator
 
-from zoo import cli
 from zoo import config as config_lib
 from zoo.commits import commit
-from zoo.config import ConfigError
-from zoo.studies.config import TUNED_HEADER, StudyConfig, check_tuned_target, load_study_config
+from zoo.studies.config import TUNED_HEADER, StudyConfig
 
 DEFAULT_CONFIG = config_lib.EXPERIMENTS_DIR / "studies" / "study-bigru.toml"
 DEFAULT_STORAGE = config_lib.PROJECT_DIR / "optuna-studies.journal"
@@ -297,7 +286,7 @@ def _fail_stale(study) -> None:
 
 def _worker_process(study_config: StudyConfig, storage_url: str | None, parent_run_id: str, parent_pid: int,
                     worker_index: int) -> None:
-    from zoo.fitting.processes import die_with_parent
+    from zoo.machine.processes import die_with_parent
 
     die_with_parent(parent_pid)  # a SIGKILL of the coordinator ends its workers too
     try:
@@ -486,72 +475,35 @@ def finish(study, study_config: StudyConfig, parent_run_id: str, tuned_dir: Path
     return config_lib.write_preset(config, name, header, folder=tuned_dir)
 
 
-def _optional_int(text: str) -> int | None:
-    if text == "":
-        return None
+def run(study_config: StudyConfig, storage: str | None, workers: int, tuned_dir: Path, report_dir: Path,
+        journal: Path | None = None) -> int:
+    """Open (or resume) the study and run `workers` worker processes until it holds its trials; then
+    write the tuned preset, trials.csv and plots, and (with `journal`, the committed journal file)
+    git-commit them. Returns the exit status: 0, 1 when a worker failed, 2 when the storage cannot be
+    opened, 130 when interrupted."""
     try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = cli.parser("python -m zoo.study", __doc__)
-    parser.add_argument("--arch", help="registered architecture (default: the config's)")
-    parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="study config in experiments/ (kind = \"study\")")
-    parser.add_argument("--trials", type=_optional_int, help="finished trials the study should hold (default: the config's)")
-    parser.add_argument("--workers", type=int, default=1, help="worker processes on this machine (default 1)")
-    parser.add_argument("--storage", help=f"journal file path or RDB URL (default: {DEFAULT_STORAGE.name} in the repository)")
-    parser.add_argument("--name", help="study name (default: the config's)")
-    parser.add_argument("--tuned-dir", type=Path, default=config_lib.USER_EXPERIMENTS_DIR / "tuned", help="where the tuned preset (tuned_preset, default tuned-<arch>.toml) is written")
-    parser.add_argument("--out", "--report-dir", dest="report_dir", type=Path, metavar="DIR", help="where trials.csv and the plots are written "
-                        "(default: reports/studies/<study name>)")
-    parser.add_argument("--commit", action="store_true", help="keep the journal in the report folder (study.journal, "
-                        "unless --storage names another journal file) and git-commit it with trials.csv after every "
-                        "trial, so a clone on any machine continues the study (one worker)")
-    args = parser.parse_args(argv)
-    # `mlflow run -e study` passes "" for parameters left at their default
-    args.arch, args.storage, args.name = (value or None for value in (args.arch, args.storage, args.name))
-    try:
-        if args.trials is not None and args.trials <= 0:
-            raise ConfigError(f"--trials must be a positive number of trials, got {args.trials}")
-        if args.workers <= 0:
-            raise ConfigError(f"--workers must be positive, got {args.workers}")
-        study_config = load_study_config(args.config, arch=args.arch, trials=args.trials, name=args.name)
-        check_tuned_target(study_config, args.tuned_dir)
-        report_dir = args.report_dir or config_lib.PROJECT_DIR / "reports" / "studies" / study_config.name
-        if args.commit:
-            if args.workers != 1:
-                raise ConfigError(f"--commit runs one worker (the committed journal must hold no trial another "
-                                  f"machine's worker is still running), got --workers {args.workers}")
-            if args.storage and "://" in args.storage:
-                raise ConfigError(f"--commit commits a journal file; {redact(args.storage)} is a database "
-                                  "(it outlives the machine already)")
-            report_dir.mkdir(parents=True, exist_ok=True)
-            args.storage = args.storage or str(report_dir / COMMITTED_JOURNAL)
-        journal = Path(args.storage.removeprefix("journal:")) if args.commit else None  # the file --commit commits
-        study = open_study(study_config, args.storage)
-    except (ConfigError, StudyError) as error:
+        study = open_study(study_config, storage)
+    except StudyError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     from zoo import tracking
 
     stale = fail_dead_trials(study)
-    parent_run_id = parent_run(study, study_config, args.storage)
+    parent_run_id = parent_run(study, study_config, storage)
     before = count_finished(study)
     print(f"study {study_config.name!r}: {before}/{study_config.trials} trials finished"
           + (f", {stale} left running by a dead worker failed" if stale else "")
           + f"; {study_config.samples():,} samples per trial on preset {study_config.preset!r}; "
           f"MLflow parent run {parent_run_id}", flush=True)
     try:
-        if args.workers == 1:
+        if workers == 1:
             on_trial_end = committer(study_config, journal, report_dir) if journal else None
-            worker(study_config, args.storage, parent_run_id, on_trial_end=on_trial_end)
+            worker(study_config, storage, parent_run_id, on_trial_end=on_trial_end)
         else:
             context = multiprocessing.get_context("spawn")
             processes = [context.Process(target=_worker_process,
-                                         args=(study_config, args.storage, parent_run_id, os.getpid(), index))
-                         for index in range(args.workers)]
+                                         args=(study_config, storage, parent_run_id, os.getpid(), index))
+                         for index in range(workers)]
             for process in processes:
                 process.start()
             for process in processes:
@@ -565,7 +517,7 @@ def main(argv: list[str] | None = None) -> int:
               "rerun the same command to continue the study", file=sys.stderr)
         return 130 if isinstance(error, KeyboardInterrupt) else 1
     fail_dead_trials(study)
-    preset = finish(study, study_config, parent_run_id, args.tuned_dir, report_dir)
+    preset = finish(study, study_config, parent_run_id, tuned_dir, report_dir)
     if journal:
         commit([journal, report_dir, *([preset] if preset else [])],
                f"study {study_config.name}: {count_finished(study)}/{study_config.trials} trials finished; report"
@@ -582,6 +534,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {preset} and {report_dir}/trials.csv")
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,7 +1,7 @@
 """Runs finished in another store, copied into this one: the borrowed GPU machine's packed store merged
 into the shared one, the way a worker would have written them.
 
-    python -m zoo.tracking.import_runs sqlite:////tmp/gpu-state/mlflow.db heads-reference
+    python -m zoo.import_runs sqlite:////tmp/gpu-state/mlflow.db heads-reference
     # into $MLFLOW_TRACKING_URI (a team's server) or the checkout's mlflow.db
 
 Each FINISHED zoo run of the experiment in the source store is created again in the target store
@@ -14,12 +14,11 @@ and never trains it again on a CPU. A failure halfway deletes the half-copied ru
 
 from __future__ import annotations
 
-import sys
 import tempfile
 from pathlib import Path
 
 import mlflow
-from mlflow.entities import Metric, Param, RunTag
+from mlflow.entities import Metric, Param
 from mlflow.tracking import MlflowClient
 
 from zoo import tracking
@@ -99,26 +98,3 @@ def _logged_models(source_uri: str, run) -> list:
                                            filter_string=f"source_run_id = '{run.info.run_id}'")
     finally:
         mlflow.set_tracking_uri(current)
-
-
-def main(argv: list[str] | None = None) -> int:
-    from zoo import cli
-
-    parser = cli.parser("python -m zoo.tracking.import_runs", __doc__)
-    parser.add_argument("source", help="the other store's tracking URI, e.g. sqlite:////tmp/gpu-state/mlflow.db")
-    parser.add_argument("experiment", help="the experiment whose finished runs are copied")
-    args = parser.parse_args(argv)
-    try:
-        outcome = import_runs(args.source, args.experiment)
-    except tracking.TrackingError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    for run_id, what in outcome.items():
-        print(f"{run_id}: {what}")
-    imported = sum(what.startswith("imported") for what in outcome.values())
-    print(f"{imported} of {len(outcome)} finished runs imported into {tracking.tracking_uri()}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

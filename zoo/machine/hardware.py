@@ -62,7 +62,7 @@ def resolve_precision(precision: str) -> str:
     return "bf16" if has_gpu() or cpu_has_bf16() else "fp32"
 
 
-def describe() -> str:
+def machine_description() -> str:
     """One line for every printed or logged figure: CPU, cores, ISA features, GPU."""
     features = " ".join(cpu_features()) or "none of " + "/".join(SPEED_FEATURES[:2])
     gpu = ", NVIDIA GPU" if has_gpu() else ""

@@ -1,22 +1,12 @@
-"""`python -m zoo.speed experiments/grids/heads-reference.toml [--out reports/heads-reference/speed.csv] [--repeats 7]`:
-every architecture of a grid timed in one process on one machine, for a report's speed columns.
-
-Training runs log their own inference speed, but a grid's runs train on different machines and days
-(a CPU here, a GPU there), so their speeds cannot be compared. This builds each architecture of the
-grid (its preset's model; speed does not depend on the weights), and measures with the same images,
-round-robin: parameters, images/s at batch 128 and ms/image at batch 1 (medians over rounds after a
-warm-up), in float32 as a reader runs. `zoo.report` uses the file when
-it lies in the report's folder, and names the machine.
-"""
+"""Every architecture of a grid timed in one process on one machine, for a report's speed columns (the
+command: python -m zoo.speed, zoo.commands.speed). Training runs log their own inference speed, but a
+grid's runs train on different machines and days, so their speeds cannot be compared; `measure` times
+each architecture round-robin on the same images and takes medians over rounds."""
 
 from __future__ import annotations
 
-import argparse
-import sys
 import time
-from pathlib import Path
 
-from zoo import cli
 
 SPEED_CSV = "speed.csv"
 
@@ -32,7 +22,7 @@ def measure(grid, repeats: int):
     import pandas as pd
 
     from zoo.data.stream import source_for
-    from zoo.fitting import hardware
+    from zoo.machine import hardware
     from zoo.models.builder import build_model
 
     configs = list({config.arch: config for config in grid.run_configs()}.values())
@@ -60,29 +50,5 @@ def measure(grid, repeats: int):
                      "latency_ms_per_image": 1000 * float(np.median(times[arch]["b1"]))})
         print(f"{arch:<16} {rows[-1]['params']:>10,} params  {rows[-1]['inference_images_per_s']:>8,.0f} images/s (b128)  "
               f"{rows[-1]['latency_ms_per_image']:>6.2f} ms/image (b1)", flush=True)
-    return pd.DataFrame(rows).assign(machine=hardware.describe(), keras_backend=keras.backend.backend(),
+    return pd.DataFrame(rows).assign(machine=hardware.machine_description(), keras_backend=keras.backend.backend(),
                                      rounds=repeats, measured=time.strftime("%Y-%m-%d"))
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = cli.parser("python -m zoo.speed", __doc__)
-    parser.add_argument("config", help="a comparison config, e.g. experiments/grids/heads-reference.toml")
-    parser.add_argument("--out", type=Path, help="CSV to write (default: reports/<experiment>/speed.csv)")
-    parser.add_argument("--repeats", type=int, default=15, help="rounds over all models, timed calls per figure (median; default 15)")
-    args = parser.parse_args(argv)
-    if args.repeats <= 0:
-        parser.error(f"--repeats must be positive, got {args.repeats}")
-    from zoo import config as config_lib
-    from zoo.grids.compare import load_grid
-
-    try:
-        grid = load_grid(args.config)
-    except config_lib.ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    out = args.out or config_lib.PROJECT_DIR / "reports" / grid.experiment / SPEED_CSV
-    table = measure(grid, args.repeats)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out, index=False)
-    print(f"wrote {out} ({len(table)} architectures on {table['machine'].iloc[0]})")
-    return 0

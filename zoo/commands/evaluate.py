@@ -1,0 +1,73 @@
+"""`python -m zoo.evaluate --model URI [--test-size N] [--test-seed S]`
+
+Scores a shipped model (`bigru-cpu`), a registered or logged model (`models:/zoo-bigru/1`,
+`models:/zoo-bigru@champion`, `runs:/<run id>/model`) or a `.keras` file on fresh seeded captchas, and tracks the result as an
+MLflow run. The charset and label lengths come from the model's metadata (or --charset, ...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from zoo import cli
+from zoo.config import DataConfig
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    defaults = DataConfig()
+    parser = cli.parser("python -m zoo.evaluate", __doc__)
+    parser.add_argument("--model", required=True, help="a shipped model name, models:/NAME/VERSION, models:/NAME@ALIAS, "
+                        "runs:/ID/model or a .keras file")
+    parser.add_argument("--test-size", type=int, default=defaults.test_size,
+                        help=f"fresh captchas to score (default {defaults.test_size:,})")
+    parser.add_argument("--test-seed", type=int, default=defaults.test_seed,
+                        help=f"seed of the test captchas (default {defaults.test_seed}, the training presets' test set)")
+    parser.add_argument("--charset", help="characters the model reads (default: from the model's metadata)")
+    parser.add_argument("--min-length", type=int, help="shortest label to draw (default: from the model's metadata)")
+    parser.add_argument("--max-length", type=int, help="longest label to draw (default: from the model's metadata)")
+    parser.add_argument("--experiment", default="captcha-zoo-evaluations",
+                        help="MLflow experiment of the evaluation run (default: captcha-zoo-evaluations)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.test_size <= 0:
+        print(f"error: --test-size must be positive, got {args.test_size}", file=sys.stderr)
+        return 2
+    from zoo import loading
+    from zoo.inference import evaluation, pretrained
+    from zoo import tracking
+    from zoo.data.stream import CaptchaSource, cached_split, default_workers
+
+    try:
+        reader = loading.load(args.model, charset=args.charset, min_length=args.min_length, max_length=args.max_length,
+                                 runtime="keras")  # evaluation runs Keras' model.predict
+    except (pretrained.ModelLoadError, tracking.TrackingError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    info = reader.info
+    source = CaptchaSource(info.charset, info.min_length, info.max_length, reader.width, reader.height, args.test_seed)
+    images, labels = cached_split(source, args.test_size, default_workers())
+    result = evaluation.evaluate(reader.model, images, labels, info.charset, info.max_length, min_length=info.min_length)
+    charset = info.charset
+    name = f"evaluate-{info.arch if info.arch != '?' else Path(args.model).stem}"
+    with tracking.tracked_run(run_name=name, experiment=args.experiment, tags={"evaluated_model": args.model}):
+        tracking.log_params({"model": args.model, "test_size": args.test_size, "test_seed": args.test_seed, "charset": charset})
+        tracking.log_metrics({f"test_{key}": value for key, value in result.metrics.items()})
+        tracking.log_table(evaluation.character_errors(result.predictions, result.labels, charset), "errors/character_errors.csv")
+        pairs = evaluation.confused_pairs(result.predictions, result.labels)
+        tracking.log_table(pairs, "errors/confused_pairs.csv")
+    for key, value in result.metrics.items():
+        print(f"test_{key} = {value:.4f}")
+    if len(pairs):
+        wrong = sum(prediction != label for prediction, label in zip(result.predictions, result.labels))
+        print(f"{wrong:,} of {len(result.labels):,} misread; most confused (true -> read: characters): "
+              + ", ".join(f"{row.true} -> {row.read}: {row.count}" for row in pairs.head(5).itertuples()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
