@@ -53,3 +53,14 @@ def test_the_docs_site_builds_without_a_warning(tmp_path):
     assert (site / "project" / "index.html").is_file() and (site / "reports" / "heads" / "index.html").is_file()
     results = (site / "results" / "index.html").read_text()
     assert 'href="../reports/heads/"' in results  # a link written for the repository, pointed at the site's page
+
+
+def test_the_configuration_guide_carries_the_key_table_the_schema_gives():
+    from zoo.config.keys import key_rows, key_table
+
+    page = (ROOT / "docs" / "guide" / "configuration.md").read_text()
+    written = page.split("<!-- keys:start -->\n", 1)[1].split("<!-- keys:end -->", 1)[0].strip()
+    assert written == key_table(), "regenerate it: python -m zoo.train --keys"
+    keys = [row[0] for row in key_rows()]
+    assert {"data.draw_sizes", "train.phases", "tracking.experiment", "seed"} <= set(keys) and len(keys) == len(set(keys))
+    assert all(meaning for _, _, _, meaning in key_rows())  # every key says what it means

@@ -20,6 +20,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--arch", default="bigru", help=f"registered model: {', '.join(registry.list_models())}")
     parser.add_argument("--preset", default="cpu", help=f"preset in experiments/: {', '.join(config_lib.list_presets())}")
     parser.add_argument("--seed", type=int, default=0, help="seed of the training stream and weights")
+    parser.add_argument("--keys", action="store_true", help="print every config key (type, default, meaning; "
+                        "zoo.config.keys) as a Markdown table and stop")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config field, e.g. train.steps_per_epoch=50; several may be "
                              "given, or joined with ';' in one argument")
@@ -47,6 +49,11 @@ def _interrupt(signum, frame):
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.keys:
+        from zoo.config.keys import key_table
+
+        print(key_table())
+        return 0
     try:
         overrides = split_overrides(args.overrides)
         overrides += [f"data.source={args.data}"] * bool(args.data) + [f"train.init={args.init}"] * bool(args.init)

@@ -20,17 +20,17 @@ class ConfigError(ValueError):
 
 @dataclass
 class DataConfig:
-    charset: str = DEFAULT_CHARSET
-    min_length: int = 4
+    charset: str = DEFAULT_CHARSET  # the characters labels are drawn from (0-9A-Z)
+    min_length: int = 4  # label lengths, inclusive
     max_length: int = 4
-    width: int = 170
+    width: int = 170  # the model's input, pixels (every image is fitted to it: `resize`)
     height: int = 80
     val_size: int = 2560  # the reference's per-epoch check: 20 x 128
     test_size: int = 10000  # the reference's final check
     val_seed: int = 1_000_003  # fixed: every run is validated on the same images
     test_seed: int = 2_000_003  # fixed and distinct from val and from any training seed
     workers: int = 0  # data worker processes; 0 = one per CPU core
-    prefetch_batches: int = 8
+    prefetch_batches: int = 8  # batches each data worker renders ahead of training
     # "captcha" (generated, seeded) or "folder:PATH" (your labeled images: zoo.data.folder_data); for a
     # folder, charset (unless given), lengths and val/test sizes are read from its labels
     source: str = "captcha"
@@ -110,10 +110,12 @@ def _reference_phases() -> list[Phase]:
 
 @dataclass
 class TrainConfig:
-    batch_size: int = 128
-    steps_per_epoch: int = 400
+    batch_size: int = 128  # training samples a step
+    steps_per_epoch: int = 400  # steps between two validations (an epoch of the stream, which never ends)
+    # the learning-rate phases, each {epochs, lr, warmup, decay, end_lr, reset} (a Phase); the reference:
+    # 20 epochs at 1e-3 then 20 at 1e-4, a fresh Adam each
     phases: list[Phase] = field(default_factory=_reference_phases)
-    eval_batch_size: int = 128
+    eval_batch_size: int = 128  # images a step when validating and testing
     init: str = ""  # start from a trained zoo model's weights (zoo.load spec); "" = random init
     # "auto" (bf16 where the CPU has bf16 instructions or on a GPU, else fp32; zoo.machine.hardware), "fp32",
     # or "bf16": mixed bfloat16 compute, float32 weights, logits, softmax and CTC
@@ -143,22 +145,22 @@ class TrainConfig:
 
 @dataclass
 class TrackingConfig:
-    experiment: str = "captcha-zoo"
-    log_model: bool = True
-    register_model: bool = True
+    experiment: str = "captcha-zoo"  # the MLflow experiment the run goes into
+    log_model: bool = True  # log the trained reader as an MLflow model (pyfunc with the zoo's inference code)
+    register_model: bool = True  # register it (zoo-<arch>[-<task>]) and move `champion` when it is better
     speed_repeats: int = 5  # timed repetitions for images/s and ms/image (medians)
 
 
 @dataclass
 class RunConfig:
-    arch: str = "bigru"
-    preset: str = "reference"
-    seed: int = 0
+    arch: str = "bigru"  # a registered architecture (`python -m zoo.train --help` lists them)
+    preset: str = "reference"  # the preset the run was built from (experiments/presets/<name>.toml)
+    seed: int = 0  # seeds the training stream and the weights
     model: dict[str, Any] = field(default_factory=dict)  # overrides of the arch's ArchConfig
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
-    checkpoint_dir: str = "checkpoints"
+    checkpoint_dir: str = "checkpoints"  # where runs keep their resumable state (result-neutral)
 
     @property
     def run_name(self) -> str:
