@@ -143,6 +143,56 @@ def test_pad_keeps_the_aspect_ratio_and_pads_with_the_background():
     assert dark_columns(padded) == 20 and dark_columns(stretched) == 40  # 50 px wide, scaled 0.4 or stretched 0.8
 
 
+def test_ink_fitting_crops_to_the_text_and_not_to_thin_lines_across_the_canvas():
+    from PIL import Image, ImageDraw
+
+    from zoo.data import images
+
+    canvas = Image.new("RGB", (600, 80), (245, 245, 240))  # small text in the middle of a wide canvas
+    draw = ImageDraw.Draw(canvas)
+    for x in range(200, 320, 20):  # six "glyphs": stems 12 px wide, 30 px high
+        draw.rectangle((x, 25, x + 11, 54), fill=(30, 30, 120))
+    draw.line((0, 8, 599, 70), fill=(200, 40, 40), width=2)  # thin lines across all of it
+    draw.line((0, 75, 599, 5), fill=(40, 160, 40), width=1)
+    left, top, right, bottom = images.ink_box(canvas)
+    assert left <= 200 and right >= 312 and top <= 25 and bottom >= 55  # all of the text
+    assert left >= 180 and right <= 340 and top >= 12 and bottom <= 68  # and little else: a margin of 20% of its height
+    fitted = np.asarray(images.fit(canvas, 32, 128, "ink-pad"))  # 128 x 32: the text fills the height
+    assert fitted.shape == (32, 128, 3) and (fitted.mean(axis=2) < 120).any(axis=1).sum() >= 20
+    plain = np.asarray(images.fit(canvas, 32, 128, "pad"))  # the whole canvas scaled to 32 px: 12 px of text
+    assert (plain.mean(axis=2) < 120).any(axis=1).sum() <= 14
+    blank = Image.new("RGB", (300, 60), "white")
+    assert images.ink_box(blank) is None and images.crop_to_ink(blank).size == (300, 60)
+
+
+def test_the_wide_style_draws_small_text_on_a_wide_canvas_and_ink_fitting_measures_its_box(tmp_path):
+    from zoo.data import images
+
+    labels = draw_folder(tmp_path / "wide", 12, lengths=(4, 8), charset="ABCDEFGH0123", style="wide", labels_csv=True,
+                         name=lambda label, index: f"{index:03d}.png")
+    labeled = folder_data.scan(str(tmp_path / "wide"), r"^([^_.]+)")
+    canvases, boxes = folder_data.image_sizes(labeled), folder_data.image_sizes(labeled, "ink-pad")
+    assert len(labels) == 12 and (canvases[:, 1] == 80).all() and canvases[:, 0].max() > 300
+    assert (boxes[:, 1] < 60).all() and np.median(boxes[:, 0] / canvases[:, 0]) < 0.8  # the text, not the canvas
+    config = make_config("bigru", "smoke", 0, [f"data.source=folder:{tmp_path / 'wide'}", "data.height=48",
+                                               "data.resize=ink-pad", "data.auto_width=true"])
+    sample, _ = source_for(config.data, "train", seed=0).sample(0)
+    assert sample.shape == (48, config.data.width, 3)
+    padded = make_config("bigru", "smoke", 0, [f"data.source=folder:{tmp_path / 'wide'}", "data.height=48",
+                                               "data.resize=pad", "data.auto_width=true"])
+    plain, _ = source_for(padded.data, "train", seed=0).sample(0)  # the same image, its whole canvas scaled to 48 px
+    from PIL import Image
+
+    text_height = lambda array: images.ink_box(Image.fromarray(array))[3] - images.ink_box(Image.fromarray(array))[1]  # noqa: E731
+    assert text_height(sample) > 1.2 * text_height(plain)  # the text arrives larger (25 -> 32 px here)
+    assert images.geometry_note((700, 80), 48, config.data.width, "ink-pad") is None
+
+
+def test_an_unknown_resize_is_refused_naming_the_ink_ones():
+    with pytest.raises(ConfigError, match="ink-stretch, ink-pad"):
+        make_config("bigru", "smoke", 0, ["data.resize=crop"])
+
+
 def test_augmentation_is_seeded_by_sample_and_keeps_the_image_shape(tmp_path):
     draw_folder(tmp_path / "imgs", 40, lengths=(4, 6), style="distorted")
     config = make_config("bigru", "smoke", 0, [f"data.source=folder:{tmp_path / 'imgs'}", "data.height=48",
@@ -285,3 +335,22 @@ def test_the_train_command_prints_the_summary_before_any_compute(tmp_path, capsy
     (printed,) = started  # what the user saw when training began
     assert printed.startswith(f"data: 20 labeled images in {(tmp_path / 'imgs').resolve()}")
     assert "scaled to the height, aspect ratio kept, padded, width from the images" in printed
+
+
+def test_a_reader_of_an_ink_fitted_model_crops_what_it_reads_as_training_did():
+    import dataclasses
+
+    from zoo import loading
+    from zoo.data import images
+    from zoo.data.pil_captchas import DRAWERS
+    from zoo.inference.reader import ModelInfo, Reader
+
+    shipped = loading.load("folder-base")  # a real model; its metadata as an ink-fitted model's would say
+    info = ModelInfo.from_metadata({**shipped.info.metadata(), "resize": "ink-pad"}, "test")
+    assert info.resize == "ink-pad" and info.metadata()["resize"] == "ink-pad"  # carried in a logged model's metadata
+    reader = Reader(shipped.model, dataclasses.replace(shipped.info, resize="ink-pad"), "ink")
+    drawing = DRAWERS["wide"](np.random.default_rng(3), "AB12CD")
+    expected = np.asarray(images.fit(images.crop_to_ink(drawing), reader.height, reader.width, "pad"))
+    np.testing.assert_array_equal(reader.adapt([drawing])[0], expected)
+    assert not np.array_equal(shipped.adapt([drawing])[0], expected)  # the same model fitted as it was trained: no crop
+    assert len(reader.predict([drawing])) == 1

@@ -2,7 +2,7 @@
 folder of captchas from a generator unlike ours (Pillow's own font, not the `captcha` package), to
 try `python -m zoo.train --data folder:OUT` on images the zoo has never seen the like of.
 
-Five styles, all seeded (the same arguments draw the same folder):
+Six styles, all seeded (the same arguments draw the same folder):
 * plain: the text in one piece, each image its own size (90-159 x 36-59), background and offset,
   three grey lines across;
 * distorted: each character its own size, colour and rotation (+-30 degrees), characters
@@ -14,7 +14,10 @@ Five styles, all seeded (the same arguments draw the same folder):
 * website-cm: the website layout in faces the head start never saw (matplotlib's Computer Modern:
   roman, sans, typewriter, bold, italic), to measure how `folder-base` transfers to other fonts;
 * captcha: the `captcha` package's drawing (the reference's generator) 60 px high, its width growing
-  with the text (28 px a character plus a margin).
+  with the text (28 px a character plus a margin);
+* wide: website-style glyphs, small (16-26 px) and in every face above, somewhere on a canvas 140-780 px
+  wide and 80 px high, most of it empty, crossed by thin lines: generic site captchas
+  (`data.resize = "ink-pad"` crops such images to their text).
 Labels go into `labels.csv` (file,label) or, with `--names`, into the file names (`LABEL_0001.png`).
 """
 

@@ -103,7 +103,7 @@ def _read_folder(config: RunConfig, charset_given: bool) -> None:
     data.val_size, data.test_size = len(val), len(test)
     if data.auto_width and config.arch in registry.list_models():  # an unknown arch is reported by validate
         arch = config.arch_config()
-        data.width = folder_data.choose_width(folder_data.image_sizes(labeled), data.height,
+        data.width = folder_data.choose_width(folder_data.image_sizes(labeled, data.resize), data.height,
                                               lambda width, height: architectures.output_steps(arch, width, height),
                                               data.max_length, MAX_INPUT["width"])
 

@@ -38,7 +38,9 @@ class DataConfig:
     val_fraction: float = 0.1  # folder: shares of the images held out for validation and test
     test_fraction: float = 0.1
     # how an image is fitted to width x height: "stretch" (the reference) or "pad" (keep the aspect
-    # ratio: scale to the height, pad on the right with the background; zoo.data.images.fit)
+    # ratio: scale to the height, pad on the right with the background; zoo.data.images.fit); "ink-stretch"
+    # and "ink-pad" first crop each image to its text (the stems' box with a margin), so small text on a
+    # wide canvas arrives large, in training and when a model reads (the model's metadata carries it)
     resize: str = "stretch"
     # folder: choose `width` from the images' aspect ratios at `height` (their 95th percentile, and at
     # least 2 CTC steps per character of the longest label), replacing the preset's width

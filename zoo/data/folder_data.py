@@ -152,16 +152,22 @@ def split(labeled: LabeledImages, val_fraction: float, test_fraction: float):
             labeled.subset(order[n_val:n_val + n_test]))
 
 
+INK_SAMPLE = 400  # images whose text box is measured for `ink-` fitting (decoding all of a large folder is slow)
+
+
 @functools.lru_cache(maxsize=4)
-def image_sizes(labeled: LabeledImages) -> np.ndarray:
-    """width, height of every readable image (n x 2), from the file headers only (fast)."""
+def image_sizes(labeled: LabeledImages, resize: str = "stretch") -> np.ndarray:
+    """width, height of every readable image (n x 2), from the file headers only (fast); for an `ink-`
+    resize the sizes of the text boxes they are cropped to (images.ink_box), on an evenly spread sample."""
     from PIL import Image
 
+    ink = resize.startswith("ink-")
+    step = max(1, len(labeled.files) // INK_SAMPLE) if ink else 1
     sizes = []
-    for name in labeled.files:
+    for name in labeled.files[::step]:
         try:
             with Image.open(Path(labeled.root) / name) as image:
-                sizes.append(image.size)
+                sizes.append(images.crop_to_ink(images.to_rgb(image)).size if ink else image.size)
         except (OSError, ValueError, Image.DecompressionBombError):
             continue  # reported per file when it is read for training
     return np.array(sizes or [(1, 1)], dtype=np.float64).reshape(-1, 2)
@@ -193,7 +199,7 @@ def choose_width(sizes: np.ndarray, height: int, output_steps: Callable[[int, in
 def summary(labeled: LabeledImages, data, parts: tuple[int, int, int]) -> str:
     """What was understood of a folder, for the user to check before any compute: the images, the
     labels, the input shape and the split, then warnings where the labels look wrong."""
-    sizes = image_sizes(labeled)
+    sizes = image_sizes(labeled, data.resize)
     lengths = [len(label) for label in labeled.labels]
     counts = collections.Counter(char for label in labeled.labels for char in label)
     examples = ", ".join(f"{name} -> {label!r}" for name, label in list(zip(labeled.files, labeled.labels))[:4])

@@ -20,7 +20,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-RESIZES = ("stretch", "pad")  # how an image is fitted to the model's input size (the model's metadata says which)
+# how an image is fitted to the model's input size (the model's metadata says which): stretched, or
+# scaled to the height and padded; "ink-" first crops it to its text (crop_to_ink), so text that fills
+# a small part of a wide canvas arrives large
+RESIZES = ("stretch", "pad", "ink-stretch", "ink-pad")
 SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
 Image.MAX_IMAGE_PIXELS = 50_000_000  # a decompression bomb is refused, not decoded
 
@@ -132,7 +135,10 @@ def adapt(item: bytes | str | Path | np.ndarray | Image.Image, height: int, widt
 
 
 def fit(image: Image.Image, height: int, width: int, resize: str = "stretch") -> Image.Image:
-    """An RGB image -> exactly width x height, stretched or (`"pad"`) scaled and padded."""
+    """An RGB image -> exactly width x height, stretched or (`"pad"`) scaled and padded; `"ink-..."`
+    crops it to its text first (crop_to_ink)."""
+    if resize.startswith("ink-"):
+        image, resize = crop_to_ink(image), resize.removeprefix("ink-")
     if image.size == (width, height):
         return image
     if resize == "stretch":
@@ -144,6 +150,49 @@ def fit(image: Image.Image, height: int, width: int, resize: str = "stretch") ->
     canvas = Image.new("RGB", (width, height), background(image))
     canvas.paste(image.resize(size, Image.Resampling.BILINEAR), (0, (height - size[1]) // 2))  # left, centred
     return canvas
+
+
+INK_CONTRAST = 60  # a pixel is ink when a channel differs from the background by more than this (0-255)
+STEM_RUN = 4  # ink in a vertical run of at least this many pixels: glyph stems, not thin lines across
+INK_SHARE = 0.005  # of the stems' ink, the share cut at each side of each axis: stray dots, not the text
+INK_MARGIN = 0.2  # of the text's height, kept around the box
+
+
+def ink_box(image: Image.Image) -> tuple[int, int, int, int] | None:
+    """(left, top, right, bottom) of the text in an RGB image, None when nothing stands out from the
+    background. Thin lines across the canvas (1-2 px) would span it all, so only ink in vertical runs of
+    STEM_RUN pixels or more counts (the stems of glyphs); the box holds the middle 99% of that ink
+    along each axis (the rows counted within the text's columns), widened by a margin."""
+    array = np.asarray(image, dtype=np.int16)  # h x w x 3
+    ink = np.abs(array - np.array(background(image), dtype=np.int16)).max(axis=2) > INK_CONTRAST  # h x w
+    height, width = ink.shape
+    if height >= STEM_RUN:
+        starts = np.logical_and.reduce([ink[k:height - STEM_RUN + 1 + k] for k in range(STEM_RUN)])  # runs' tops
+        stems = np.zeros_like(ink)
+        for k in range(STEM_RUN):
+            stems[k:height - STEM_RUN + 1 + k] |= starts
+        ink = stems if stems.sum() >= 4 else ink
+    if ink.sum() < 4:
+        return None
+    columns = _middle(ink.sum(axis=0))
+    rows = _middle(ink[:, columns[0]:columns[1]].sum(axis=1))
+    margin = round(INK_MARGIN * (rows[1] - rows[0])) + 1
+    return (max(0, columns[0] - margin), max(0, rows[0] - margin), min(width, columns[1] + margin),
+            min(height, rows[1] + margin))
+
+
+def _middle(counts: np.ndarray) -> tuple[int, int]:
+    """The index range (start, stop) holding all but INK_SHARE of `counts`' mass at each end."""
+    cumulative = np.cumsum(counts) / max(1, counts.sum())
+    start = int(np.searchsorted(cumulative, INK_SHARE))
+    stop = int(np.searchsorted(cumulative, 1 - INK_SHARE)) + 1
+    return start, max(stop, start + 1)
+
+
+def crop_to_ink(image: Image.Image) -> Image.Image:
+    """The image cut to its text with a margin (ink_box); as it was when no text stands out."""
+    box = ink_box(image)
+    return image.crop(box) if box else image
 
 
 def background(image: Image.Image) -> tuple[int, int, int]:
@@ -183,7 +232,7 @@ def geometry_note(size: tuple[int, int], height: int, width: int, resize: str = 
     from every aspect the model was trained on distorts the glyphs beyond what it learned (the
     `captcha` package's default 160x60 is stretched by 0.8 in width). `draw_sizes` ("120-260x50-100":
     data.draw_sizes) widens the trained aspects to those its training drawings had."""
-    if resize != "stretch" or not size[1]:
+    if resize != "stretch" or not size[1]:  # padded, or cropped to its text first: no distortion to speak of
         return None
     aspect = size[0] / size[1]
     low = high = width / height

@@ -1,7 +1,7 @@
 """Captchas from generators unlike ours (Pillow's own fonts, not the `captcha` package), drawn as a
 labeled folder (the command: python -m zoo.pil_captchas, zoo.commands.pil_captchas) or as an
-endless seeded stream (`data.source = "pil:STYLE"`, PilSource). Five styles, all seeded:
-plain, distorted, website, website-cm and captcha; the command's --help describes each."""
+endless seeded stream (`data.source = "pil:STYLE"`, PilSource). Six styles, all seeded:
+plain, distorted, website, website-cm, captcha and wide; the command's --help describes each."""
 
 from __future__ import annotations
 
@@ -88,15 +88,17 @@ def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(path, size)
 
 
-def _website(rng: np.random.Generator, label: str, faces: tuple[str, ...] | None = None) -> Image.Image:
+def _website(rng: np.random.Generator, label: str, faces: tuple[str, ...] | None = None,
+             sizes: tuple[int, int] = (34, 56), wide: bool = False) -> Image.Image:
     """A generic website captcha: each character in its own font (of `faces`, default `fonts()`),
-    size and strong colour, slightly rotated, on a near-white background 80 px high whose width grows
-    with the text (about 150-700 px), crossed by thin lines in random colours."""
+    size (`sizes`, pixels) and strong colour, slightly rotated, on a near-white background 80 px high
+    whose width grows with the text (about 150-700 px), crossed by thin lines in random colours.
+    `wide`: the text (small `sizes`) somewhere on a canvas 140-780 px wide, most of it empty."""
     height = 80
     faces = faces or fonts()
     glyphs, width = [], int(rng.integers(8, 30))
     for char in label:
-        size = int(rng.integers(34, 56))
+        size = int(rng.integers(*sizes))
         tile = Image.new("L", (size * 2, size * 2), 0)  # a mask: the character, rotated, pasted in colour
         ImageDraw.Draw(tile).text((size // 2, size // 3), char, fill=255, font=_font(faces[int(rng.integers(len(faces)))], size))
         tile = tile.rotate(float(rng.uniform(-15, 15)), resample=Image.Resampling.BICUBIC)
@@ -107,10 +109,14 @@ def _website(rng: np.random.Generator, label: str, faces: tuple[str, ...] | None
         glyphs.append((tile, tuple(int(v) for v in hue_colour), width))
         width += tile.width + int(rng.integers(2, 30))
     width += int(rng.integers(8, 30))
+    shift = 0
+    if wide:  # the same text on a canvas mostly empty: where it lies, and how wide the canvas is, vary
+        canvas = int(min(780, max(140, width + rng.integers(40, 520))))
+        shift, width = int(rng.integers(0, max(1, canvas - width))), max(canvas, width)
     image = Image.new("RGB", (width, height), tuple(int(v) for v in rng.integers(236, 256, 3)))
     for tile, colour, x in glyphs:
         y = int((height - tile.height) / 2 + rng.uniform(-0.12, 0.12) * height)
-        image.paste(colour, (x, max(0, min(height - tile.height, y))), tile)
+        image.paste(colour, (x + shift, max(0, min(height - tile.height, y))), tile)
     draw = ImageDraw.Draw(image)
     for _ in range(int(rng.integers(2, 6))):
         ends = [(0, int(rng.integers(0, height))), (width, int(rng.integers(0, height)))]
@@ -129,7 +135,9 @@ def _captcha_package(rng: np.random.Generator, label: str) -> Image.Image:
 
 
 DRAWERS = {"plain": _plain, "distorted": _distorted, "website": _website,
-           "website-cm": lambda rng, label: _website(rng, label, unseen_fonts()), "captcha": _captcha_package}
+           "website-cm": lambda rng, label: _website(rng, label, unseen_fonts()), "captcha": _captcha_package,
+           # small text (16-26 px) in every face we have on a wide canvas with lines across: generic site captchas
+           "wide": lambda rng, label: _website(rng, label, (*fonts(), *unseen_fonts()), sizes=(16, 27), wide=True)}
 
 
 @dataclass(frozen=True)
