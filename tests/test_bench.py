@@ -35,7 +35,7 @@ def test_the_keras_batch_norm_baseline_trains_keras_own_layer_with_the_same_weig
 
 
 def test_bench_refuses_an_unknown_training_set_up(capsys):
-    from zoo.fitting.bench import main
+    from zoo.commands.bench import main
 
     with pytest.raises(SystemExit) as exit:
         main(["--variants", "bf16_fit,warp_drive", "--no-track"])

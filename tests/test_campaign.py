@@ -141,7 +141,7 @@ def test_the_state_estimates_the_runs_left_by_their_samples():
     from pathlib import Path
 
     from zoo.grids.campaign import RunState, state_markdown
-    from zoo.grids.compare import GridBlock, GridConfig
+    from zoo.config.grids import GridBlock, GridConfig
 
     grid = GridConfig("budgets", [GridBlock(["bigru"], ["a-128k", "a-512k"], [0])], source=Path("experiments/budgets.toml"))
     states = [RunState("bigru-a-128k-s0", "finished", 20, 20, 128_000, 0.34, 0.95),
