@@ -186,6 +186,8 @@ def test_the_wide_style_draws_small_text_on_a_wide_canvas_and_ink_fitting_measur
     text_height = lambda array: images.ink_box(Image.fromarray(array))[3] - images.ink_box(Image.fromarray(array))[1]  # noqa: E731
     assert text_height(sample) > 1.2 * text_height(plain)  # the text arrives larger (25 -> 32 px here)
     assert images.geometry_note((700, 80), 48, config.data.width, "ink-pad") is None
+    told = folder_data.summary(labeled, config.data, (10, 1, 1))
+    assert "text boxes (a sample): " in told and "(cropped to the text, then scaled to the height, aspect ratio kept, padded" in told
 
 
 def test_an_unknown_resize_is_refused_naming_the_ink_ones():

@@ -207,9 +207,11 @@ def summary(labeled: LabeledImages, data, parts: tuple[int, int, int]) -> str:
         f"data: {len(labeled):,} labeled images in {labeled.root}",
         f"  labels: {len(counts)} characters {''.join(sorted(counts))!r}, lengths {min(lengths)}-{max(lengths)}; "
         f"e.g. {examples}",
-        f"  images: {int(sizes[:, 0].min())}-{int(sizes[:, 0].max())} x {int(sizes[:, 1].min())}-{int(sizes[:, 1].max())} px "
+        f"  {'text boxes (a sample)' if data.resize.startswith('ink-') else 'images'}: {int(sizes[:, 0].min())}-"
+        f"{int(sizes[:, 0].max())} x {int(sizes[:, 1].min())}-{int(sizes[:, 1].max())} px "
         f"(width x height; median {int(np.median(sizes[:, 0]))} x {int(np.median(sizes[:, 1]))})",
-        f"  input: {data.width} x {data.height} ({'scaled to the height, aspect ratio kept, padded' if data.resize == 'pad' else 'stretched'}"
+        f"  input: {data.width} x {data.height} ({'cropped to the text, then ' if data.resize.startswith('ink-') else ''}"
+        f"{'scaled to the height, aspect ratio kept, padded' if data.resize.endswith('pad') else 'stretched'}"
         f"{', width from the images' if data.auto_width else ''}); augmentation: {data.augment}",
         f"  split: {parts[0]:,} train / {parts[1]:,} validation / {parts[2]:,} test (fixed, seeded)",
     ]
