@@ -46,7 +46,7 @@ def key_rows() -> list[tuple[str, str, str, str]]:
     for prefix, cls in SECTIONS:
         comments = field_comments(cls)
         for field in dataclasses.fields(cls):
-            if dataclasses.is_dataclass(field.default_factory) if field.default_factory is not dataclasses.MISSING else False:
+            if dataclasses.is_dataclass(field.default_factory):  # MISSING is no dataclass
                 continue  # a section: its keys follow under its prefix
             kind = field.type if isinstance(field.type, str) else getattr(field.type, "__name__", str(field.type))
             meaning = comments.get(field.name) or ("with the key above" if rows and rows[-1][0].startswith(prefix or "~") else "")

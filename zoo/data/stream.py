@@ -27,6 +27,7 @@ import captcha
 import captcha.image
 import numpy as np
 
+from zoo.data import images
 from zoo.machine import processes
 from zoo.data.labels import PAD
 
@@ -83,13 +84,11 @@ class CaptchaSource:
     def from_config(cls, data, seed: int, oversampled: bool = False) -> "CaptchaSource":
         """The source of a DataConfig; `oversampled` (training only) applies its `oversample` weights
         and its `draw_sizes`."""
-        from zoo.data.images import draw_size_ranges
-
         weights, draw_sizes = (), ()
         if oversampled and data.oversample:
             weights = tuple(data.oversample_factor if char in data.oversample else 1.0 for char in data.charset)
         if oversampled and data.draw_sizes:
-            draw_sizes = draw_size_ranges(data.draw_sizes)
+            draw_sizes = images.draw_size_ranges(data.draw_sizes)
         return cls(data.charset, data.min_length, data.max_length, data.width, data.height, seed, weights,
                    draw_sizes, data.resize)
 
@@ -112,9 +111,7 @@ class CaptchaSource:
             finally:
                 captcha.image.secrets = original
         if image.size != (self.width, self.height):
-            from zoo.data.images import fit
-
-            image = fit(image, self.height, self.width, self.resize)  # as a reader fits a user's image
+            image = images.fit(image, self.height, self.width, self.resize)  # as a reader fits a user's image
         return np.asarray(image, dtype=np.uint8), label
 
     def batch(self, start: int, size: int) -> tuple[np.ndarray, np.ndarray]:
