@@ -38,9 +38,34 @@ def test_two_workers_train_every_run_once_and_take_over_a_killed_ones(tracking_s
     assert second.returncode == 0, output[-4000:]
     client = mlflow.MlflowClient(tracking_server)  # counted in the server's store
     runs = client.search_runs([client.get_experiment_by_name("spread").experiment_id])
-    assert sorted(run.data.tags["seed"] for run in runs) == ["0", "1", "2"]
+    assert sorted(run.data.tags["seed"] for run in runs) == ["0", "1", "2"], output[-4000:]
     assert len(runs) == 3 and {run.info.status for run in runs} == {"FINISHED"}  # each once, none left RUNNING
     assert "resuming" in output  # the killed worker's run was taken over from its checkpoint
     queue = optuna.load_study(study_name="grid:spread", storage=postgres)
     done = [trial.params["run"] for trial in queue.get_trials(states=(TrialState.COMPLETE,))]
     assert sorted(done) == sorted(run.info.run_name for run in runs) and len(killed_runs) == 2
+
+
+def test_a_run_lost_from_the_queue_is_put_back_and_trained(store, tmp_path):
+    """A trial can leave the queue without its run being trained (a worker that died at a moment its
+    heartbeat could not tell, a retry budget spent on late heartbeats). With nothing waiting or
+    running, a worker checks the grid against the tracking store and puts such runs back."""
+    from zoo.grids import compare, distributed
+
+    grid_path = tmp_path / "lost.toml"
+    grid_path.write_text('kind = "comparison"\nexperiment = "lost"\npreset = "smoke"\narchs = ["gru"]\nseeds = [0]\n'
+                         f'overrides = {{ checkpoint_dir = "{tmp_path / "ckpt"}" }}\n')
+    storage = f"sqlite:///{tmp_path / 'queue.db'}"
+    queue, runs = distributed.open_queue(compare.load_grid(grid_path), storage, heartbeat_s=2, grace_s=8)
+    lost = queue.ask({distributed.RUN_PARAM: runs})
+    queue.tell(lost, 0.0)  # told COMPLETE, nothing trained
+    done = subprocess.run([sys.executable, "-m", "zoo.compare", str(grid_path), "--storage", storage, "--heartbeat", "2"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "put back in the queue" in done.stdout
+    runs = mlflow.search_runs(experiment_names=["lost"], output_format="list")
+    assert [(run.data.tags["seed"], run.info.status) for run in runs] == [("0", "FINISHED")]
+    rerun = subprocess.run([sys.executable, "-m", "zoo.compare", str(grid_path), "--storage", storage, "--heartbeat", "2"],
+                           capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0 and "put back" not in rerun.stdout  # finished: nothing more to do
+    assert len(mlflow.search_runs(experiment_names=["lost"], output_format="list")) == 1

@@ -356,3 +356,31 @@ def test_a_reader_of_an_ink_fitted_model_crops_what_it_reads_as_training_did():
     np.testing.assert_array_equal(reader.adapt([drawing])[0], expected)
     assert not np.array_equal(shipped.adapt([drawing])[0], expected)  # the same model fitted as it was trained: no crop
     assert len(reader.predict([drawing])) == 1
+
+
+def test_the_mix_draws_every_layout_with_long_labels_whole_and_no_unseen_font(monkeypatch):
+    """`pil:mix` (the many-fonts head start's stream): each image from one of several drawers, seeded;
+    a 10-character label fits its image in every layout; website-cm's faces are never drawn."""
+    from zoo.data import pil_captchas
+    from zoo.data.pil_captchas import DRAWERS, MIX, PilSource
+
+    config = make_config("bigru", "folder-mix", 0)
+    source = source_for(config.data, "train", seed=0).source
+    assert isinstance(source, PilSource) and source.style == "mix" and source.resize == "ink-pad"
+    image, label = source.sample(11)
+    assert image.shape == (32, 256, 3) and 3 <= len(label) <= 10
+    assert np.array_equal(source.sample(11)[0], image)
+    chosen = {int(np.random.default_rng([0, index]).integers(len(MIX))) for index in range(40)}
+    assert chosen == set(range(len(MIX)))  # every layout turns up in a few dozen draws
+    drawn = [np.asarray(DRAWERS["mix"](np.random.default_rng(seed), "W0MB8QXZ4K").convert("L")) for seed in range(30)]
+    assert len({picture.shape for picture in drawn}) > 10  # layouts and sizes vary
+    for drawer in MIX:  # a long label widens every layout
+        assert drawer(np.random.default_rng(5), "W0MB8QXZ4K").width > 200
+    plain = np.asarray(MIX[0](np.random.default_rng(5), "W0MB8QXZ4K").convert("L")).astype(int)
+    ink = np.flatnonzero((plain < 100).sum(axis=0) > 2)
+    assert ink.max() < plain.shape[1] - 4, "plain's text runs off its image"
+    used, original = [], pil_captchas._font
+    monkeypatch.setattr(pil_captchas, "_font", lambda path, size: used.append(path) or original(path, size))
+    for seed in range(60):
+        DRAWERS["mix"](np.random.default_rng(seed), "AB12CD")
+    assert used and not set(used) & set(pil_captchas.unseen_fonts())

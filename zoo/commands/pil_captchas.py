@@ -2,7 +2,7 @@
 folder of captchas from a generator unlike ours (Pillow's own font, not the `captcha` package), to
 try `python -m zoo.train --data folder:OUT` on images the zoo has never seen the like of.
 
-Six styles, all seeded (the same arguments draw the same folder):
+Seven styles, all seeded (the same arguments draw the same folder):
 * plain: the text in one piece, each image its own size (90-159 x 36-59), background and offset,
   three grey lines across;
 * distorted: each character its own size, colour and rotation (+-30 degrees), characters
@@ -17,7 +17,11 @@ Six styles, all seeded (the same arguments draw the same folder):
   with the text (28 px a character plus a margin);
 * wide: website-style glyphs, small (16-26 px) and in every face above, somewhere on a canvas 140-780 px
   wide and 80 px high, most of it empty, crossed by thin lines: generic site captchas
-  (`data.resize = "ink-pad"` crops such images to their text).
+  (`data.resize = "ink-pad"` crops such images to their text);
+* mix: each image drawn in one of plain, distorted, website, wide (its faces without Computer Modern)
+  and the `captcha` package at 50-100 px high, chosen at random: the broad stream
+  (`data.source = "pil:mix"`) a head start that knows many fonts and layouts learns from; website-cm's
+  faces stay out of it, so that set measures fonts it never saw.
 Labels go into `labels.csv` (file,label) or, with `--names`, into the file names (`LABEL_0001.png`).
 """
 

@@ -1,7 +1,7 @@
 """Captchas from generators unlike ours (Pillow's own fonts, not the `captcha` package), drawn as a
 labeled folder (the command: python -m zoo.pil_captchas, zoo.commands.pil_captchas) or as an
-endless seeded stream (`data.source = "pil:STYLE"`, PilSource). Six styles, all seeded:
-plain, distorted, website, website-cm, captcha and wide; the command's --help describes each."""
+endless seeded stream (`data.source = "pil:STYLE"`, PilSource). Seven styles, all seeded:
+plain, distorted, website, website-cm, captcha, wide and mix; the command's --help describes each."""
 
 from __future__ import annotations
 
@@ -26,19 +26,25 @@ def label_name(label: str, index: int) -> str:
     return f"{label}_{index:04d}.png"
 
 
-def _plain(rng: np.random.Generator, label: str) -> Image.Image:
+def _plain(rng: np.random.Generator, label: str, fit: bool = False) -> Image.Image:
+    """`fit`: the image widened where the text would not fit (long labels in the mix)."""
     width, height = int(rng.integers(90, 160)), int(rng.integers(36, 60))
+    font = ImageFont.load_default(size=int(height * 0.6))
+    if fit:
+        width = max(width, int(font.getlength(label)) + 16)
     image = Image.new("RGB", (width, height), tuple(int(v) for v in rng.integers(200, 256, 3)))
     draw = ImageDraw.Draw(image)
-    draw.text((int(rng.integers(2, 12)), int(rng.integers(0, 8))), label, fill=(20, 20, 80),
-              font=ImageFont.load_default(size=int(height * 0.6)))
+    draw.text((int(rng.integers(2, 12)), int(rng.integers(0, 8))), label, fill=(20, 20, 80), font=font)
     for _ in range(3):
         draw.line([tuple(int(v) for v in rng.integers(0, (width, height))) for _ in range(2)], fill=(120, 120, 120))
     return image
 
 
-def _distorted(rng: np.random.Generator, label: str) -> Image.Image:
+def _distorted(rng: np.random.Generator, label: str, grow: bool = False) -> Image.Image:
+    """`grow`: the width grows with the text (28-43 px a character) instead of 140-219 px for any length."""
     width, height = int(rng.integers(140, 220)), int(rng.integers(48, 72))
+    if grow:
+        width = int(rng.integers(28, 44)) * len(label) + 16
     background = tuple(int(v) for v in rng.integers(190, 256, 3))
     image = Image.new("RGB", (width, height), background)
     step = (width - 16) / len(label)  # the characters share the width; rotation makes them overlap
@@ -124,13 +130,14 @@ def _website(rng: np.random.Generator, label: str, faces: tuple[str, ...] | None
     return image
 
 
-def _captcha_package(rng: np.random.Generator, label: str) -> Image.Image:
+def _captcha_package(rng: np.random.Generator, label: str, height: int = 60) -> Image.Image:
     """The `captcha` package's own drawing (its font, warped coloured glyphs, a noise curve and dots)
-    at a width that grows with the text, 60 px high: the reference's generator, sized like a site's."""
+    at a width that grows with the text, `height` px high (60: the `captcha` style): the reference's
+    generator, sized like a site's."""
     from zoo.data.stream import CaptchaSource
 
-    width = 28 * len(label) + int(rng.integers(10, 50))
-    source = CaptchaSource(label, len(label), len(label), width, 60, int(rng.integers(2**31)))
+    width = round((28 * len(label) + int(rng.integers(10, 50))) * height / 60)
+    source = CaptchaSource(label, len(label), len(label), width, height, int(rng.integers(2**31)))
     return Image.fromarray(source.sample(0, text=label)[0])
 
 
@@ -138,6 +145,18 @@ DRAWERS = {"plain": _plain, "distorted": _distorted, "website": _website,
            "website-cm": lambda rng, label: _website(rng, label, unseen_fonts()), "captcha": _captcha_package,
            # small text (16-26 px) in every face we have on a wide canvas with lines across: generic site captchas
            "wide": lambda rng, label: _website(rng, label, (*fonts(), *unseen_fonts()), sizes=(16, 27), wide=True)}
+# The broad mix a head start learns from (issue 35; `data.source = "pil:mix"`): each image drawn by one
+# of these, chosen at random. Never in Computer Modern, so website-cm stays a set of fonts it never saw.
+MIX = (lambda rng, label: _plain(rng, label, fit=True), lambda rng, label: _distorted(rng, label, grow=True), _website,
+       lambda rng, label: _captcha_package(rng, label, int(rng.integers(50, 101))),  # the package at 50-100 px high
+       lambda rng, label: _website(rng, label, sizes=(16, 27), wide=True))
+
+
+def _mix(rng: np.random.Generator, label: str) -> Image.Image:
+    return MIX[int(rng.integers(len(MIX)))](rng, label)
+
+
+DRAWERS["mix"] = _mix
 
 
 @dataclass(frozen=True)

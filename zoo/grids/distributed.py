@@ -23,6 +23,8 @@ from zoo.machine import processes
 from zoo.grids import compare
 
 RUN_PARAM = "run"
+FAILED_ATTR = "failed_with_exit"  # a trial whose training failed: not put back in the queue
+MAX_REQUEUES = 5
 POLL_S = 2.0
 
 
@@ -56,26 +58,27 @@ def open_queue(grid: compare.GridConfig, storage_url: str, heartbeat_s: int = 30
 
 
 def worker(grid: compare.GridConfig, storage_url: str, heartbeat_s: int = 30, grace_s: int = 120) -> int:
-    """Train runs from the queue until none is waiting or running; returns how many failed here."""
+    """Train runs from the queue until every run of the grid is finished or failed for good; returns how
+    many failed here."""
     import warnings
 
-    import optuna
     from optuna.trial import TrialState
 
     study, runs = open_queue(grid, storage_url, heartbeat_s, grace_s)
     failed = 0
     while True:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            optuna.storages.fail_stale_trials(study)  # a dead worker's run goes back in the queue
+        fail_stale(study)  # a dead worker's run goes back in the queue
         if not study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
-            if not study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            if study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+                time.sleep(POLL_S)  # others are training the last runs: one of them may die and need taking over
+                continue
+            if not requeue_lost_runs(grid, study, storage_url):
                 return failed
-            time.sleep(POLL_S)  # others are training the last runs: one of them may die and need taking over
             continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "heartbeat ... supposed to be used with Study.optimize": sent below
             trial = study.ask({RUN_PARAM: runs})
+        study._storage.record_heartbeat(trial._trial_id)  # at once: a trial never heard of cannot be seen to die
         if RUN_PARAM not in trial.user_attrs:  # the queue emptied under us: a fresh trial, no run of the grid
             study.tell(trial, state=TrialState.FAIL)
             continue
@@ -88,14 +91,64 @@ def worker(grid: compare.GridConfig, storage_url: str, heartbeat_s: int = 30, gr
             while child.poll() is None:
                 study._storage.record_heartbeat(trial._trial_id)
                 time.sleep(min(POLL_S, heartbeat_s))
+            if not _still_ours(study, trial):
+                print(f"{config.run_name}: its queue trial {trial.number} was taken over meanwhile (a heartbeat came late); "
+                      "the copy in the queue decides", flush=True)
+                continue
             if child.returncode != 0:
                 failed += 1
                 print(f"{config.run_name}: FAILED (exit {child.returncode})", file=sys.stderr, flush=True)
+                trial.set_user_attr(FAILED_ATTR, child.returncode)
                 study.tell(trial, state=TrialState.FAIL)
                 continue
         else:
             print(f"{config.run_name}: already finished in {grid.experiment}, skipped", flush=True)
         study.tell(trial, _test_accuracy(config))
+
+
+def fail_stale(study) -> None:
+    """Optuna's fail_stale_trials: a dead worker's trial fails and its callback puts a copy of it back in
+    the queue. (A trial that never sent a heartbeat is never stale: each is sent the moment a trial is
+    taken, as Optuna's own optimize does.)"""
+    import warnings
+
+    import optuna
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
+
+
+def _still_ours(study, trial) -> bool:
+    from optuna.trial import TrialState
+
+    return study._storage.get_trial(trial._trial_id).state == TrialState.RUNNING
+
+
+def requeue_lost_runs(grid: compare.GridConfig, study, storage_url: str) -> list[str]:
+    """With nothing waiting or running: the grid's runs that are not finished and did not fail in
+    training (a trial lost to a worker that died at a moment its heartbeat could not tell, or a retry
+    budget spent on stale heartbeats) are put back in the queue, each at most MAX_REQUEUES times.
+    Returns their names; [] when the grid is done."""
+    from optuna.trial import TrialState
+
+    from zoo.studies.runner import storage_lock
+
+    lost = []
+    with storage_lock(storage_url):
+        trials = study.get_trials(deepcopy=False)
+        if any(trial.state in (TrialState.WAITING, TrialState.RUNNING) for trial in trials):
+            return ["(another worker is on it)"]
+        for config in grid.run_configs():
+            own = [trial for trial in trials if trial.user_attrs.get(RUN_PARAM) == config.run_name]
+            if any(FAILED_ATTR in trial.user_attrs for trial in own) or len(own) > MAX_REQUEUES:
+                continue  # failed in training (said when it failed), or lost too often to try again
+            if compare.grid_run_status(config) != "finished":
+                study.enqueue_trial({RUN_PARAM: config.run_name}, user_attrs={RUN_PARAM: config.run_name})
+                lost.append(config.run_name)
+    if lost:
+        print(f"queue: {', '.join(lost)} not finished and no longer queued; put back in the queue", flush=True)
+    return lost
 
 
 def _test_accuracy(config) -> float:
