@@ -69,3 +69,33 @@ def test_a_run_lost_from_the_queue_is_put_back_and_trained(store, tmp_path):
                            capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0 and "put back" not in rerun.stdout  # finished: nothing more to do
     assert len(mlflow.search_runs(experiment_names=["lost"], output_format="list")) == 1
+
+
+def test_a_run_that_failed_in_an_earlier_command_is_tried_again_and_one_failing_now_is_not(store, tmp_path):
+    import collections
+    import datetime
+
+    from zoo.grids import compare, distributed
+
+    grid_path = tmp_path / "failing.toml"
+    grid_path.write_text('kind = "comparison"\nexperiment = "failing"\npreset = "smoke"\narchs = ["gru"]\nseeds = [0, 1]\n')
+    grid = compare.load_grid(grid_path)
+    storage = f"sqlite:///{tmp_path / 'queue.db'}"
+    queue, runs = distributed.open_queue(grid, storage, heartbeat_s=2, grace_s=8)
+    for _ in runs.choices:  # both runs failed in training
+        trial = queue.ask({distributed.RUN_PARAM: runs})
+        trial.set_user_attr(distributed.FAILED_ATTR, 1)
+        queue.tell(trial, state=TrialState.FAIL)
+    later = datetime.datetime.now() + datetime.timedelta(hours=1)  # a command started after those failures
+    requeued, given_up = distributed.requeue_lost_runs(grid, queue, storage, collections.Counter(), later)
+    assert sorted(requeued) == sorted(runs.choices) and given_up == []
+    assert len(queue.get_trials(states=(TrialState.WAITING,))) == 2
+    earlier = datetime.datetime.now() - datetime.timedelta(hours=1)  # the failures happened during this command
+    for _ in queue.get_trials(states=(TrialState.WAITING,)):  # taken and failed again
+        taken = queue.ask({distributed.RUN_PARAM: runs})
+        taken.set_user_attr(distributed.FAILED_ATTR, 1)
+        queue.tell(taken, state=TrialState.FAIL)
+    assert distributed.requeue_lost_runs(grid, queue, storage, collections.Counter(), earlier) == ([], [])
+    spent = collections.Counter({name: distributed.MAX_REQUEUES for name in runs.choices})
+    requeued, given_up = distributed.requeue_lost_runs(grid, queue, storage, spent, later)
+    assert requeued == [] and sorted(given_up) == sorted(runs.choices)  # put back often enough: given up, said

@@ -7,14 +7,18 @@ to one worker), trains that run (resuming its checkpoint when one is there) and 
 COMPLETE with the run's test accuracy. A worker sends Optuna heartbeats while its run trains; when
 a worker dies (killed, machine lost) its trial goes stale, any other worker fails it, and Optuna's
 RetryHeartbeatStaleTrialCallback puts a copy back in the queue, so the run is taken over (resumed from its
-checkpoint where the checkpoint folder is shared, else started again). A run already FINISHED in the
-grid's MLflow experiment is never trained again. Why Optuna and not a queue of our own or Ray: the
+checkpoint where the checkpoint folder is shared, else started again). Before a worker ends, it
+checks the grid against the tracking store: a run neither finished nor failed during this command
+(lost, or failed in an earlier one) goes back in the queue. A run already FINISHED in the grid's
+MLflow experiment is never trained again. Why Optuna and not a queue of our own or Ray: the
 studies already run on this storage with heartbeats, a team already has the PostgreSQL it needs,
 and Ray would add a cluster to run for what is a list of independent runs.
 """
 
 from __future__ import annotations
 
+import collections
+import datetime
 import os
 import sys
 import time
@@ -24,7 +28,7 @@ from zoo.grids import compare
 
 RUN_PARAM = "run"
 FAILED_ATTR = "failed_with_exit"  # a trial whose training failed: not put back in the queue
-MAX_REQUEUES = 5
+MAX_REQUEUES = 3  # times one worker puts a lost run back in the queue before it gives up on it
 POLL_S = 2.0
 
 
@@ -65,15 +69,17 @@ def worker(grid: compare.GridConfig, storage_url: str, heartbeat_s: int = 30, gr
     from optuna.trial import TrialState
 
     study, runs = open_queue(grid, storage_url, heartbeat_s, grace_s)
-    failed = 0
+    failed, requeues = 0, collections.Counter()  # runs this worker put back in the queue, and how often
+    started = datetime.datetime.now()
     while True:
         fail_stale(study)  # a dead worker's run goes back in the queue
         if not study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
             if study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
                 time.sleep(POLL_S)  # others are training the last runs: one of them may die and need taking over
                 continue
-            if not requeue_lost_runs(grid, study, storage_url):
-                return failed
+            requeued, given_up = requeue_lost_runs(grid, study, storage_url, requeues, started)
+            if not requeued:
+                return failed + len(given_up)
             continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "heartbeat ... supposed to be used with Study.optimize": sent below
@@ -125,30 +131,40 @@ def _still_ours(study, trial) -> bool:
     return study._storage.get_trial(trial._trial_id).state == TrialState.RUNNING
 
 
-def requeue_lost_runs(grid: compare.GridConfig, study, storage_url: str) -> list[str]:
+def requeue_lost_runs(grid: compare.GridConfig, study, storage_url: str,
+                      requeues: collections.Counter, since: datetime.datetime) -> tuple[list[str], list[str]]:
     """With nothing waiting or running: the grid's runs that are not finished and did not fail in
-    training (a trial lost to a worker that died at a moment its heartbeat could not tell, or a retry
-    budget spent on stale heartbeats) are put back in the queue, each at most MAX_REQUEUES times.
-    Returns their names; [] when the grid is done."""
+    training `since` this worker started (a trial lost to a worker that died at a moment its heartbeat
+    could not tell, a retry budget spent on stale heartbeats, or a run that failed in an earlier
+    command: a rerun tries it again) are put back in the queue, each at most MAX_REQUEUES times by one
+    worker (`requeues` counts them). Returns (put back, given up): both empty when the grid is done."""
     from optuna.trial import TrialState
 
     from zoo.studies.runner import storage_lock
 
-    lost = []
+    requeued, given_up = [], []
     with storage_lock(storage_url):
         trials = study.get_trials(deepcopy=False)
         if any(trial.state in (TrialState.WAITING, TrialState.RUNNING) for trial in trials):
-            return ["(another worker is on it)"]
+            return ["(another worker is on it)"], []
         for config in grid.run_configs():
             own = [trial for trial in trials if trial.user_attrs.get(RUN_PARAM) == config.run_name]
-            if any(FAILED_ATTR in trial.user_attrs for trial in own) or len(own) > MAX_REQUEUES:
-                continue  # failed in training (said when it failed), or lost too often to try again
-            if compare.grid_run_status(config) != "finished":
-                study.enqueue_trial({RUN_PARAM: config.run_name}, user_attrs={RUN_PARAM: config.run_name})
-                lost.append(config.run_name)
-    if lost:
-        print(f"queue: {', '.join(lost)} not finished and no longer queued; put back in the queue", flush=True)
-    return lost
+            failed_now = [trial for trial in own if FAILED_ATTR in trial.user_attrs and trial.datetime_start
+                          and trial.datetime_start >= since]
+            if failed_now or compare.grid_run_status(config) == "finished":
+                continue  # done, or failed in training during this command (said when it failed)
+            if requeues[config.run_name] >= MAX_REQUEUES:
+                given_up.append(config.run_name)
+                continue
+            study.enqueue_trial({RUN_PARAM: config.run_name}, user_attrs={RUN_PARAM: config.run_name})
+            requeues[config.run_name] += 1
+            requeued.append(config.run_name)
+    if requeued:
+        print(f"queue: {', '.join(requeued)} not finished and no longer queued; put back in the queue", flush=True)
+    if given_up:
+        print(f"queue: {', '.join(given_up)} put back {MAX_REQUEUES} times and still not finished; given up "
+              "(rerun the command to try again)", file=sys.stderr, flush=True)
+    return requeued, given_up
 
 
 def _test_accuracy(config) -> float:
