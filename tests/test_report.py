@@ -363,19 +363,19 @@ def test_a_run_without_logged_misreads_gives_no_paired_view():
 def test_a_grid_of_groups_compares_each_head_at_its_chosen_preset_and_lists_the_checks(tmp_path):
     """experiments/grids/heads-reference.toml: bilstm's rate check (seed 0) chose x2; its seeds 1-5 run there. The
     check's runs stay out of the comparison (the picked run would bias it) and are listed apart."""
-    tables = _paired_tables("heads-reference", ["heads-reference-128k-lr-double"] * 2 + ["heads-reference-128k"] * 2)
-    runs = tables.runs.drop(columns="variant").assign(arch=["bilstm", "bilstm", "bigru", "bigru"])
+    tables = _paired_tables("heads-reference", ["heads-reference-128k-lr-double"] * 4)
+    runs = tables.runs.drop(columns="variant").assign(arch=["bilstm", "bilstm", "bigru", "bigru"], seed=[0, 1, 1, 2])
     runs["run_name"] = runs["arch"] + "-" + runs["preset"] + "-s" + runs["seed"].astype(str)
     tables = RunTables("heads-reference", runs, tables.curves, tables.char_errors, tables.misreads)
     built = report.build(tables, "bigru")
-    assert set(built.tables.runs["run_id"]) == {"a1", "b0", "b1"}  # bilstm's seed 0 at x2 was the check
+    assert set(built.tables.runs["run_id"]) == {"a1", "b0", "b1"}  # bilstm's seed 0 at x2 was the check; bigru's seeds 1-2
     assert built.tables.compares == "architecture" and set(built.summary["variant"]) == {"bilstm", "bigru"}
     assert list(built.checks.index) == ["bilstm"] and built.checks.loc["bilstm", "compared_at"] == "heads-reference-128k-lr-double"
     assert built.checks.loc["bilstm", "heads-reference-128k-lr-double"] == pytest.approx(0.8)
     report.write(built, tmp_path)  # the CSVs keep every run, the checks too: a campaign counts them as done from there
     assert set(RunTables.from_csv(tmp_path).runs["run_id"]) == {"a0", "a1", "b0", "b1"}
     text = (tmp_path / "README.md").read_text()
-    assert "## Checks before the seeds" in text and "| preset |" in text  # which rate each head got
+    assert "## Checks before the seeds" in text and "| compared at |" in text  # which rate each head got
 
 
 @pytest.mark.slow
@@ -399,8 +399,15 @@ def test_speed_columns_come_from_one_process_when_the_folder_has_them(tmp_path, 
     assert any("as each run logged them" in line for line in report.build(tables, "conv_only").findings)
 
 
-def test_a_check_that_did_not_rerun_the_seeds_preset_takes_that_cell_from_the_same_seeds_compared_run(tmp_path):
-    """bigru's rate check runs x0.5 and x2 only: its x1 seed 0 is a compared run, shown in the checks table too."""
+def test_a_check_that_did_not_rerun_the_seeds_preset_takes_that_cell_from_the_same_seeds_compared_run(tmp_path, monkeypatch):
+    """A rate check that runs x0.5 and x2 only, its x1 seed 0 being a compared run: that run is shown in the
+    checks table too (heads-reference's bigru until 2026-12-05, when its seed 0 at x1 became a check)."""
+    grid = tmp_path / "checks.toml"
+    grid.write_text('kind = "comparison"\nexperiment = "heads-reference"\npreset = "heads-reference-128k"\nseeds = [0, 1]\n'
+                    '[[groups]]\ncheck = true\narchs = ["bigru", "bilstm"]\n'
+                    'presets = ["heads-reference-128k-lr-half", "heads-reference-128k-lr-double"]\nseeds = [0]\n'
+                    '[[groups]]\narchs = ["bigru", "bilstm"]\n')
+    monkeypatch.setattr(report, "_grid_config_for", lambda experiment: str(grid))
     presets = ["heads-reference-128k-lr-half", "heads-reference-128k-lr-double", "heads-reference-128k", "heads-reference-128k"]
     tables = _paired_tables("heads-reference", presets)
     runs = tables.runs.drop(columns="variant").assign(arch="bigru", seed=[0, 0, 0, 1], test_seq_acc=[0.90, 0.95, 0.93, 0.94])
@@ -413,3 +420,32 @@ def test_a_check_that_did_not_rerun_the_seeds_preset_takes_that_cell_from_the_sa
     assert built.checks.loc["bigru", "heads-reference-128k"] == pytest.approx(0.93)  # seed 0's compared run, not seed 1's
     assert built.checks.loc["bigru", "heads-reference-128k-lr-double"] == pytest.approx(0.95)
     assert set(built.tables.runs.loc[built.tables.runs["arch"] == "bigru", "seed"]) == {0, 1}  # both stay compared
+
+
+def test_the_headline_goes_beside_the_report_and_into_a_readme_between_its_markers(tmp_path):
+    """headline.md: one compact table (what the statistics support per head) and the figure; a README with
+    the experiment's markers gets the same block between them, rewritten each time, the rest untouched;
+    a README without them, or a report written anywhere but reports/NAME, leaves the README alone."""
+    from zoo.reporting import headline
+
+    tables = _paired_tables()
+    built = report.build(RunTables("paired", tables.runs.drop(columns="variant"), tables.curves, tables.char_errors,
+                                   tables.misreads), "b")
+    report.write(built, tmp_path / "out")
+    block = (tmp_path / "out" / headline.HEADLINE_FILE).read_text()
+    assert "| head | seeds | params |" in block and "| b | 2 |" in block and "the baseline" in block
+    assert "too few seeds for a test" not in block and "no claim (+5.00 points, Holm's p = " in block  # 2 seeds: tested
+    assert "(accuracy.png)" in block and "[README.md](README.md)" in block  # paths from inside the folder
+    project = tmp_path / "project"
+    readme = project / "README.md"
+    project.mkdir()
+    readme.write_text("# Title\n\nBefore.\n\n<!-- headline:paired -->\nold table\n<!-- /headline:paired -->\n\nAfter.\n")
+    assert headline.readme_for(project / "reports" / "paired", "paired", project) == readme
+    assert headline.readme_for(tmp_path / "out", "paired", project) is None
+    new_block = headline.headline_markdown("| a table |", "reports/paired/", "accuracy.png", "caption [README.md](README.md)")
+    assert headline.update_block(readme, "paired", new_block)
+    text = readme.read_text()
+    assert text.startswith("# Title\n\nBefore.\n\n<!-- headline:paired -->\ncaption [README.md](reports/paired/README.md)")
+    assert "old table" not in text and "(reports/paired/accuracy.png)" in text and text.endswith("<!-- /headline:paired -->\n\nAfter.\n")
+    assert not headline.update_block(readme, "paired", new_block)  # the same block: nothing written
+    assert not headline.update_block(readme, "other", new_block) and readme.read_text() == text

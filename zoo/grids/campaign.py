@@ -225,6 +225,7 @@ def run(grid: compare.GridConfig, out: Path, *, jobs: int = 1, hours: float | No
 
 def _ship_and_commit(grid: compare.GridConfig, ship: str | None, commit_each: bool, out: Path, what: str) -> None:
     from zoo.inference import pretrained
+    from zoo.reporting import headline
 
     shipping = ship_if_better(grid, ship) if ship else None
     shipped = shipping is not None and shipping.shipped
@@ -232,5 +233,8 @@ def _ship_and_commit(grid: compare.GridConfig, ship: str | None, commit_each: bo
         print(shipping.line, flush=True)
     if commit_each:
         paths = [out] + ([pretrained.PRETRAINED_DIR / ship] if shipped else [])
+        readme = headline.readme_for(out, grid.experiment, config_lib.PROJECT_DIR)
+        if readme is not None and headline.begin_marker(grid.experiment) in readme.read_text():
+            paths.append(readme)  # its headline block, rewritten with the report
         commit(paths, f"campaign {grid.experiment}: {what}" + (f"; {shipping.line}" if shipped else ""))
 

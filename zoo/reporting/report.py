@@ -83,6 +83,18 @@ def separate_checks(tables: RunTables) -> tuple[RunTables, pd.DataFrame | None]:
     return RunTables(tables.experiment, rows(runs), rows(tables.curves), rows(tables.char_errors), rows(tables.misreads)), table
 
 
+def _only_checks(tables: RunTables) -> bool:
+    """Every run of the experiment is one of its grid's `check = true` runs."""
+    from zoo.config import load_grid
+
+    grid = _grid_config_for(tables.experiment)
+    try:
+        checks = load_grid(config_lib.PROJECT_DIR / grid).check_runs() if grid else set()
+    except config_lib.ConfigError:
+        return False
+    return bool(checks) and tables.runs["run_name"].isin(checks).all()
+
+
 def variant_order(runs: pd.DataFrame, baseline: str) -> list[str]:
     """The baseline first, then by mean test accuracy (best first)."""
     means = runs.groupby("variant")["test_seq_acc"].mean().sort_values(ascending=False)
@@ -387,6 +399,10 @@ def write(report: Report, out: Path, notes: list[str] = ()) -> list[Path]:
                 "## How this was made", "", *[f"- {key}: `{value}`" for key, value in facts.items()], "",
                 "The CSV files beside this report (runs.csv, curves.csv, char_errors.csv) hold every number above.", ""]
     (out / "README.md").write_text("\n".join(markdown))
+    written = [out / "index.html", out / "README.md"]
+    readme = write_headline(report, out)
+    if readme is not None:
+        written.append(readme)
     page = [
         "<!doctype html><html><head><meta charset='utf-8'>",
         f"<title>{html.escape(title)}</title>",
@@ -412,7 +428,30 @@ def write(report: Report, out: Path, notes: list[str] = ()) -> list[Path]:
 
     for figure in report.figures.values():
         plt.close(figure)
-    return [out / "index.html", out / "README.md"]
+    return written
+
+
+def write_headline(report: Report, out: Path) -> Path | None:
+    """headline.md beside the report and, for a committed report whose experiment the project's README
+    marks, the same block in the README (zoo.reporting.headline); returns the README when it changed."""
+    from zoo.reporting import headline
+
+    runs = report.tables.runs
+    test_size = runs["test_size"].dropna().astype(int).unique() if "test_size" in runs else []
+    tested = f", each tested on the same {test_size[0]:,} captchas" if len(test_size) == 1 else ""
+    caption = (f"*Written by `python -m zoo.report` from {len(runs)} finished runs of `{report.tables.experiment}` "
+               f"({runs['samples'].max():,.0f} training samples a run{tested}): mean over seeds with a 95% interval that "
+               f"stays within 0-100%; each head against `{report.baseline}` by Welch's t-test over seeds, Holm-corrected "
+               f"for the number of comparisons. Full report: [README.md](README.md).*")
+    if report.checks is None and _only_checks(report.tables):
+        caption += ("\n\n**So far only the rate checks** (one seed of each head at each peak rate, before the compared "
+                    "seeds): they choose each head's rate and support no claim about which head reads best.")
+    table = markdown_table(headline.headline_table(report.summary, report.baseline, ALPHA, _bounds))
+    figure = "accuracy.png" if "accuracy.png" in report.figures else None
+    (out / headline.HEADLINE_FILE).write_text(headline.headline_markdown(table, "", figure, caption))
+    readme = headline.readme_for(out, report.tables.experiment, config_lib.PROJECT_DIR)
+    block = headline.headline_markdown(table, f"reports/{report.tables.experiment}/", figure, caption)
+    return readme if readme is not None and headline.update_block(readme, report.tables.experiment, block) else None
 
 
 MERGED_FROM = "Merged from "  # the note a merge writes starts so
