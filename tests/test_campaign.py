@@ -137,7 +137,8 @@ def test_ctrl_c_on_a_grid_leaves_its_training_killed_and_resumable(store, tmp_pa
 
 
 def test_the_state_estimates_the_runs_left_by_their_samples():
-    """A finished 128k run of 0.34 h and a 512k run not started: 1.36 h left, not one run's 0.34 h."""
+    """Finished 128k runs of 0.34 h (one of them paused for an hour meanwhile) and a 512k run not started:
+    1.36 h left, not one run's 0.34 h, and not skewed by the paused run (the median run sets the rate)."""
     from pathlib import Path
 
     from zoo.grids.campaign import RunState, state_markdown
@@ -145,10 +146,12 @@ def test_the_state_estimates_the_runs_left_by_their_samples():
 
     grid = GridConfig("budgets", [GridBlock(["bigru"], ["a-128k", "a-512k"], [0])], source=Path("experiments/budgets.toml"))
     states = [RunState("bigru-a-128k-s0", "finished", 20, 20, 128_000, 0.34, 0.95),
+              RunState("bigru-a-128k-s1", "finished", 20, 20, 128_000, 1.34, 0.95),
+              RunState("bigru-a-128k-s2", "finished", 20, 20, 128_000, 0.34, 0.95),
               RunState("bigru-a-512k-s0", "new", 0, 80, 512_000, None, None)]
     text = state_markdown(grid, states, "a test box")
-    assert "**1 of 2 runs finished**" in text
-    assert "Measured: 0.27 h per 100,000 samples (on the machines below); about 1.4 h of runs left." in text
+    assert "**3 of 4 runs finished**" in text
+    assert "Measured: 0.27 h per 100,000 samples (the median run, on the machines below); about 1.4 h of runs left." in text
 
 
 def _git_repo(path):

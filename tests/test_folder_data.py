@@ -212,6 +212,22 @@ def test_augmentation_is_seeded_by_sample_and_keeps_the_image_shape(tmp_path):
     assert isinstance(test, folder_data.FolderSource) and test.seed is None  # test images are not augmented
 
 
+def test_augmentation_never_pushes_a_glyph_out_of_a_tightly_fitted_image():
+    """ink-pad (and pad) put the text against the image's left side with a few pixels of margin; the
+    warp (scale up to 1.06, shift up to 4% of the width) once pivoted on the image's centre and cut the
+    first glyph while the label kept it. Six bars stand for six glyphs: all six survive every draw."""
+    from zoo.data.augment import augment
+
+    image = np.full((32, 256, 3), 250, np.uint8)  # what ink-pad gives: text from x=4, background to the right
+    for x in range(4, 124, 20):
+        image[6:26, x:x + 4] = 0  # 6 stems of 4 x 20 px
+    for seed in range(150):
+        augmented = augment(image, np.random.default_rng([seed, 1]))
+        dark = (augmented.max(axis=2) < 100).sum(axis=0) >= 3  # columns holding a stem (a noise line is 1-2 px)
+        groups = int(dark[0]) + int(np.sum(dark[1:] & ~dark[:-1]))
+        assert groups == 6 and not dark[0] and not dark[-1], f"draw {seed}: {groups} of 6 stems in the frame"
+
+
 def test_auto_width_follows_the_images_and_leaves_two_ctc_steps_per_character(tmp_path):
     from zoo.models.architectures import output_steps
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter
 
-from zoo.data.images import background
+from zoo.data.images import background, ink_box
 
 AUGMENTS = ("none", "text")  # data.augment
 AUGMENT_STREAM = 1  # keeps these draws apart from any other seeded by (seed, index)
@@ -73,22 +73,39 @@ def augment(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def _warp(picture: Image.Image, rng: np.random.Generator, fill: tuple[int, int, int]) -> Image.Image:
-    """Rotate, shear, scale and shift about the centre (one affine map; the uncovered border is `fill`)."""
+    """Rotate, shear, scale and shift about the text's centre (one affine map; the uncovered border is
+    `fill`), the shift and, where needed, the scale held so the text's box stays in the frame: text
+    fitted tight to one side (`ink-pad`, `pad`) would otherwise lose its first or last glyph while
+    its label keeps them."""
     width, height = picture.size
     angle = math.radians(rng.uniform(-ROTATION_DEGREES, ROTATION_DEGREES))
     shear, scale = rng.uniform(-SHEAR, SHEAR), rng.uniform(*SCALE)
     shift_x, shift_y = rng.uniform(-SHIFT, SHIFT) * width, rng.uniform(-SHIFT, SHIFT) * height
+    left, top, right, bottom = ink_box(picture) or (0, 0, width, height)
+    centre_x, centre_y = (left + right) / 2, (top + bottom) / 2
+    # the forward map is R Sh S: how far the box's corners reach from its centre, per unit of scale
+    cos, sin = math.cos(angle), math.sin(angle)
+    half_w, half_h = (right - left) / 2, (bottom - top) / 2
+    reach_x = abs(cos) * half_w + abs(cos * shear - sin) * half_h
+    reach_y = abs(sin) * half_w + abs(sin * shear + cos) * half_h
+    scale = min(scale, width / (2 * reach_x) if reach_x else scale, height / (2 * reach_y) if reach_y else scale)
+    shift_x = _within(centre_x + shift_x, scale * reach_x, width) - centre_x
+    shift_y = _within(centre_y + shift_y, scale * reach_y, height) - centre_y
     # output pixel (x, y) samples input (a x + b y + c, d x + e y + f): the inverse of
     # translate(centre + shift) . rotate . shear . scale . translate(-centre)
-    cos, sin = math.cos(angle) / scale, math.sin(angle) / scale
+    cos, sin = cos / scale, sin / scale
     a, b = cos + shear * sin, sin - shear * cos  # (R Sh S)^-1 = S^-1 Sh^-1 R^-1
     d, e = -sin, cos
-    centre_x, centre_y = width / 2, height / 2
     out_x, out_y = centre_x + shift_x, centre_y + shift_y
     c = centre_x - a * out_x - b * out_y
     f = centre_y - d * out_x - e * out_y
     return picture.transform(picture.size, Image.Transform.AFFINE, (a, b, c, d, e, f),
                              resample=Image.Resampling.BILINEAR, fillcolor=fill)
+
+
+def _within(centre: float, reach: float, size: int) -> float:
+    """`centre` moved as little as needed for [centre - reach, centre + reach] to lie in [0, size]."""
+    return min(max(centre, reach), size - reach) if 2 * reach <= size else size / 2
 
 
 def _noise_lines(picture: Image.Image, rng: np.random.Generator) -> Image.Image:

@@ -5,6 +5,7 @@ shipped model, and all of it committed so a lost machine loses at most the run i
 
 from __future__ import annotations
 
+import statistics
 import sys
 import time
 from dataclasses import dataclass
@@ -77,9 +78,10 @@ def run_states(grid: compare.GridConfig, out: Path | None = None) -> list[RunSta
 
 def state_markdown(grid: compare.GridConfig, states: list[RunState], machine: str) -> str:
     done = [s for s in states if s.status == "finished"]
-    # hours per sample, so runs of several budgets are estimated by their own sizes
+    # hours per sample, so runs of several budgets are estimated by their own sizes; the median, as a run's
+    # hours are the wall time of its epochs and one paused (SIGSTOP, a suspended machine) would skew a mean
     measured = [s.hours / (s.samples * s.epochs_done / s.epochs) for s in states if s.hours and s.epochs_done and s.samples]
-    per_sample = sum(measured) / len(measured) if measured else None
+    per_sample = statistics.median(measured) if measured else None
     left = sum(s.samples * (1 - s.epochs_done / s.epochs) for s in states if s.status != "finished")
     lines = [
         f"# Campaign `{grid.experiment}`: state",
@@ -89,7 +91,7 @@ def state_markdown(grid: compare.GridConfig, states: list[RunState], machine: st
         "",
         f"**{len(done)} of {len(states)} runs finished**, {sum(s.status == 'in progress' for s in states)} in progress, "
         f"{sum(s.status == 'new' for s in states)} not started."
-        + (f" Measured: {per_sample * 100_000:.2f} h per 100,000 samples (on the machines below); about "
+        + (f" Measured: {per_sample * 100_000:.2f} h per 100,000 samples (the median run, on the machines below); about "
            f"{left * per_sample:.1f} h of runs left." if per_sample else ""),
         "",
         "| run | status | epochs | samples | training hours | test seq acc | trained on |",

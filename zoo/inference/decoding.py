@@ -167,7 +167,8 @@ def decode(logits: np.ndarray, min_length: int, max_length: int, beam_width: int
                 else:
                     scores[row] = -np.inf  # no reading the task allows: kept as decoded, at probability 0
     labellings = [labelling[:max_length] for labelling in labellings]  # the reference's rule: extra characters are cut
-    exact = labelling_log_probs(log_softmax(np.asarray(logits, dtype=np.float64) / temperature), labellings)
+    calibrated = log_probs if temperature == 1.0 else log_softmax(np.asarray(logits, dtype=np.float64) / temperature)
+    exact = labelling_log_probs(calibrated, labellings)  # batch x steps x classes+1 -> batch
     return labellings, np.where(np.isneginf(scores), -np.inf, exact)
 
 
