@@ -77,10 +77,10 @@ def worker(grid: compare.GridConfig, storage_url: str, heartbeat_s: int = 30, gr
             if study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
                 time.sleep(POLL_S)  # others are training the last runs: one of them may die and need taking over
                 continue
-            requeued, given_up = requeue_lost_runs(grid, study, storage_url, requeues, started)
-            if not requeued:
-                return failed + len(given_up)
-            continue
+            outcome = requeue_lost_runs(grid, study, storage_url, requeues, started)
+            if outcome is not None and not outcome[0]:
+                return failed + len(outcome[1])
+            continue  # runs put back, or another worker queued or took some meanwhile
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "heartbeat ... supposed to be used with Study.optimize": sent below
             trial = study.ask({RUN_PARAM: runs})
@@ -132,12 +132,13 @@ def _still_ours(study, trial) -> bool:
 
 
 def requeue_lost_runs(grid: compare.GridConfig, study, storage_url: str,
-                      requeues: collections.Counter, since: datetime.datetime) -> tuple[list[str], list[str]]:
+                      requeues: collections.Counter, since: datetime.datetime) -> tuple[list[str], list[str]] | None:
     """With nothing waiting or running: the grid's runs that are not finished and did not fail in
     training `since` this worker started (a trial lost to a worker that died at a moment its heartbeat
     could not tell, a retry budget spent on stale heartbeats, or a run that failed in an earlier
     command: a rerun tries it again) are put back in the queue, each at most MAX_REQUEUES times by one
-    worker (`requeues` counts them). Returns (put back, given up): both empty when the grid is done."""
+    worker (`requeues` counts them). Returns (put back, given up), both empty when the grid is done;
+    None when another worker has queued or taken runs since the caller looked."""
     from optuna.trial import TrialState
 
     from zoo.studies.runner import storage_lock
@@ -146,7 +147,7 @@ def requeue_lost_runs(grid: compare.GridConfig, study, storage_url: str,
     with storage_lock(storage_url):
         trials = study.get_trials(deepcopy=False)
         if any(trial.state in (TrialState.WAITING, TrialState.RUNNING) for trial in trials):
-            return ["(another worker is on it)"], []
+            return None
         for config in grid.run_configs():
             own = [trial for trial in trials if trial.user_attrs.get(RUN_PARAM) == config.run_name]
             failed_now = [trial for trial in own if FAILED_ATTR in trial.user_attrs and trial.datetime_start

@@ -51,13 +51,7 @@ def separate_checks(tables: RunTables) -> tuple[RunTables, pd.DataFrame | None]:
     seed, before their seeds) are reported apart: their runs leave the comparison (a run picked for scoring
     best would bias it) and come back as a table, arch x preset of mean test accuracy, with the preset
     each architecture is compared at. Grids without checks: as they are."""
-    from zoo.config import load_grid
-
-    grid = _grid_config_for(tables.experiment)
-    try:
-        checks = load_grid(config_lib.PROJECT_DIR / grid).check_runs() if grid else set()
-    except config_lib.ConfigError:
-        checks = set()
+    checks = _check_runs(tables.experiment)
     runs = tables.runs
     if not checks:
         return tables, None
@@ -83,15 +77,20 @@ def separate_checks(tables: RunTables) -> tuple[RunTables, pd.DataFrame | None]:
     return RunTables(tables.experiment, rows(runs), rows(tables.curves), rows(tables.char_errors), rows(tables.misreads)), table
 
 
-def _only_checks(tables: RunTables) -> bool:
-    """Every run of the experiment is one of its grid's `check = true` runs."""
+def _check_runs(experiment: str) -> set[str]:
+    """The run names of the `check = true` groups of the grid that runs `experiment` (none without one)."""
     from zoo.config import load_grid
 
-    grid = _grid_config_for(tables.experiment)
+    grid = _grid_config_for(experiment)
     try:
-        checks = load_grid(config_lib.PROJECT_DIR / grid).check_runs() if grid else set()
+        return load_grid(config_lib.PROJECT_DIR / grid).check_runs() if grid else set()
     except config_lib.ConfigError:
-        return False
+        return set()
+
+
+def _only_checks(tables: RunTables) -> bool:
+    """Every run of the experiment is one of its grid's `check = true` runs."""
+    checks = _check_runs(tables.experiment)
     return bool(checks) and tables.runs["run_name"].isin(checks).all()
 
 
