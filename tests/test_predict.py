@@ -373,6 +373,28 @@ def test_a_tracked_model_is_shipped_with_its_card_and_reads_the_same(store, tmp_
     assert [r.text for r in shipped.predict(batch)] == [r.text for r in tracked.predict(batch)]
 
 
+def test_tensorflows_retracing_warning_is_dropped_and_its_other_warnings_kept():
+    """The end of a run predicts at several batch sizes on purpose; TensorFlow's advice to fix a
+    retracing loop is not for our users (zoo._quiet). Any other TensorFlow warning still shows."""
+    import logging
+
+    seen = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            seen.append(record.getMessage())
+
+    logger, handler = logging.getLogger("tensorflow"), Collect()
+    logger.addHandler(handler)
+    try:
+        logger.warning("5 out of the last 13 calls to <function one_step_on_data_distributed at 0x7e> triggered "
+                       "tf.function retracing. Tracing is expensive")
+        logger.warning("a real problem")
+    finally:
+        logger.removeHandler(handler)
+    assert seen == ["a real problem"]
+
+
 def test_command_lines_print_no_tensorflow_start_up_noise(reader, captchas, tmp_path):
     """absl/oneDNN/CUDA lines go to fd 2 at `import tensorflow` and at its first device use, whatever
     TF_CPP_MIN_LOG_LEVEL says; a command prints only its own lines."""

@@ -1,12 +1,13 @@
 """train.minutes: the phases scaled to the measured speed of the machine, measured once per run."""
 
+import dataclasses
 import json
 import time
 
 import mlflow
 import pytest
 
-from zoo.fitting import time_budget
+from zoo.fitting import schedules, time_budget
 from zoo.config import ConfigError, Phase, make_config
 
 ONE_CYCLE_AND_TAIL = [Phase(epochs=20, lr=2e-3, warmup=2, decay="cosine", end_lr=1e-5), Phase(epochs=8, lr=2.5e-4)]
@@ -51,7 +52,8 @@ def test_the_fitted_phases_are_measured_once_and_kept_for_resume(store, tmp_path
     mlflow.set_experiment("time-budget")  # not an experiment id cached by an earlier test in this worker
     with mlflow.start_run() as run:
         checkpoint.start(run.info.run_id)
-        fitted = _fitted_to_minutes(config, checkpoint, model, validation, 1, time.monotonic())
+        fitted, replanner = _fitted_to_minutes(config, checkpoint, model, validation, 1, time.monotonic())
+    assert replanner is not None and replanner.phases == fitted.train.phases  # a run that starts now checks its plan
     step = mlflow.get_run(run.info.run_id).data.metrics["probe_step_seconds"]
     assert 0 < step < 60
     epochs = sum(p.epochs for p in fitted.train.phases)
@@ -64,4 +66,72 @@ def test_the_fitted_phases_are_measured_once_and_kept_for_resume(store, tmp_path
 
     monkeypatch.setattr(time_budget, "measure", measured_again)
     checkpoint.save(model, run.info.run_id, 1)  # an epoch later, the state keeps the fitted phases
-    assert _fitted_to_minutes(config, checkpoint, model, validation, 1, time.monotonic()).train.phases == fitted.train.phases
+    resumed, replanner = _fitted_to_minutes(config, checkpoint, model, validation, 1, time.monotonic())
+    assert resumed.train.phases == fitted.train.phases
+    assert replanner is None  # a resumed run keeps its plan: its clock started with this process, not the run
+
+
+CYCLE = [Phase(epochs=20, lr=2e-3, warmup=4, decay="cosine", end_lr=1e-5)]
+
+
+def test_a_run_faster_than_its_probe_gets_more_epochs_and_keeps_its_warm_up():
+    # 20 epochs planned; 3 done in the warm-up; its epochs take 10 s and 1,000 s are left
+    left = 1000 + time_budget.LOGGING_SECONDS
+    new = time_budget.refitted(CYCLE, 3, 10.0, left)
+    assert sum(p.epochs for p in new) == 3 + 100
+    assert new[0].warmup == 4  # the rates of the steps already taken stay as they were
+    for step in range(3 * 50):  # every step of the 3 epochs done, 50 steps an epoch
+        assert schedules.phase_lr(new[0], step, 50) == schedules.phase_lr(CYCLE[0], step, 50)
+    slower = time_budget.refitted(CYCLE, 3, 100.0, left)
+    assert sum(p.epochs for p in slower) == 13 and slower[0].warmup == 4  # fewer epochs, still the whole warm-up
+
+
+def test_the_plan_stays_once_the_decay_has_begun_or_when_it_barely_moves():
+    left = 1000 + time_budget.LOGGING_SECONDS
+    assert time_budget.refitted(CYCLE, 5, 10.0, left) is None  # past the warm-up: the cosine's length is in use
+    assert time_budget.refitted(CYCLE, 2, 1000 / 18.5, left) is None  # 2 + 18 = 20: the plan as it is
+    longer = [dataclasses.replace(CYCLE[0], epochs=40)]
+    assert time_budget.refitted(longer, 2, 1000 / 39, left) is None  # one epoch more, under 5% of 40
+    assert sum(p.epochs for p in time_budget.refitted(longer, 2, 1000 / 40, left)) == 42  # two: 5%
+    constant = [Phase(epochs=10, lr=1e-3), Phase(epochs=10, lr=1e-4)]
+    new = time_budget.refitted(constant, 6, 10.0, left)  # a constant rate has no length to keep
+    assert [p.epochs for p in new] == [53, 53] and all(p.lr == q.lr for p, q in zip(new, constant))
+    assert time_budget.refitted(constant, 6, 500.0, left) is None  # 8 epochs: the first phase would end before 6
+
+
+class VirtualClock:
+    """time.monotonic / perf_counter for zoo.fitting.time_budget: every reading is `tick` seconds
+    after the last, so the run's own pace is the same on any machine, however loaded."""
+
+    def __init__(self, start: float, tick: float):
+        self.now, self.tick = start, tick
+
+    def monotonic(self) -> float:
+        self.now += self.tick
+        return self.now
+
+    perf_counter = monotonic
+
+
+@pytest.mark.slow
+def test_a_run_whose_probe_was_too_slow_refits_its_epochs_during_its_warm_up(store, tmp_path, monkeypatch):
+    from zoo.fitting.checkpoints import RunCheckpoint
+    from zoo.fitting.loop import train
+
+    # the probe says 6 s a step: an epoch of 2 steps 13.05 s, so the 45 s (40 left when it is read)
+    # hold 3 epochs, 2.25 of them warm-up. The run's epochs then take 5 s on the virtual clock (a reading
+    # at each epoch's start and two at its end): after epoch 2, 10 s are left for 2 more, 4 in all
+    monkeypatch.setattr(time_budget, "measure", lambda *args: time_budget.Probe(step_seconds=6.0, val_seconds=0.05))
+    monkeypatch.setattr(time_budget, "LOGGING_SECONDS", 0.0)
+    monkeypatch.setattr(time_budget, "time", VirtualClock(time.monotonic(), tick=5.0))
+    phases = '[{epochs = 4, lr = 1e-3, warmup = 3, decay = "cosine", end_lr = 1e-5}]'
+    config = make_config("bigru", "smoke", 0, [f"checkpoint_dir={tmp_path}", "train.minutes=0.75", f"train.phases={phases}"])
+    result = train(config, final_test=False)
+    client = mlflow.tracking.MlflowClient()
+    plans = [(m.step, int(m.value)) for m in sorted(client.get_metric_history(result.run_id, "fitted_epochs"), key=lambda m: m.step)]
+    assert plans == [(0, 3), (2, 4)]  # the probe's plan, then the run's own after its second epoch
+    kept = json.loads((RunCheckpoint(config).folder / "state.json").read_text())["phases"]
+    assert [p["epochs"] for p in kept] == [4] and kept[0]["warmup"] == pytest.approx(2.25)  # the warm-up it began
+    assert len(client.get_metric_history(result.run_id, "samples_seen")) == 4  # each epoch of the new plan, once
+    rates = client.get_metric_history(result.run_id, "lr")
+    assert sorted(rates, key=lambda m: m.step)[-1].value == pytest.approx(1e-5)  # the cosine ran out at the new end

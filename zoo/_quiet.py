@@ -3,6 +3,10 @@ CUDA notices, the cuInit failure of a machine without a GPU) are written straigh
 descriptor 2 while `tensorflow` is imported and its devices first listed, whatever
 TF_CPP_MIN_LOG_LEVEL says. `install()` makes that one import write them to /dev/null, so the
 command lines print only their own output; Python exceptions raised by the import still propagate.
+It also drops TensorFlow's "N out of the last M calls ... triggered tf.function retracing" warning:
+the end of a run predicts at several batch sizes on purpose (the test's last partial batch, speed at
+batch 128 and at 1, the prediction grid), each traced once, and the warning told users of a normal
+`zoo.train` to fix a loop they do not have.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import importlib.abc
 import importlib.util
+import logging
 import os
 import sys
 
@@ -55,8 +60,18 @@ class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):
         return spec
 
 
+class _PlannedRetracing(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
 def install() -> None:
-    if os.environ.get("ZOO_VERBOSE_TF") or "tensorflow" in sys.modules:
+    if os.environ.get("ZOO_VERBOSE_TF"):
+        return
+    tf_logger = logging.getLogger("tensorflow")  # the logger TensorFlow's Python warnings go through
+    if not any(isinstance(f, _PlannedRetracing) for f in tf_logger.filters):
+        tf_logger.addFilter(_PlannedRetracing())
+    if "tensorflow" in sys.modules:
         return
     if not any(isinstance(finder, _QuietTensorFlowImport) for finder in sys.meta_path):
         sys.meta_path.insert(0, _QuietTensorFlowImport())

@@ -123,8 +123,12 @@ def _train_locked(checkpoint, config, resume, restart, parent_run_id, extra_tags
                                    # the lineage as it is now: a later ship under the init's own name replaces its card
                                    "init_samples_in_all": str(pretrained.samples_in_all(0, config.train.init))})
             tracking.log_text(_summary(model), "model_summary.txt")
-        config = _fitted_to_minutes(config, checkpoint, model, (val_images, val_labels), workers, started)
-        history = _fit_phases(model, config, epochs_done, (val_images, val_labels), checkpoint, run_id, workers, callbacks)
+        config, replanner = _fitted_to_minutes(config, checkpoint, model, (val_images, val_labels), workers, started)
+        extra = [*callbacks, *([replanner] if replanner else [])]  # the replanner last: it times the whole epoch
+        history = _fit_phases(model, config, epochs_done, (val_images, val_labels), checkpoint, run_id, workers, extra)
+        while replanner is not None and replanner.replanned is not None:  # the run's own epochs moved the plan
+            config, epochs_done = _replanned(config, checkpoint, replanner), replanner.epochs_done
+            history = _fit_phases(model, config, epochs_done, (val_images, val_labels), checkpoint, run_id, workers, extra)
         if config.train.restore_best:
             _restore_best(model, checkpoint)
         if final_test:
@@ -136,12 +140,13 @@ def _train_locked(checkpoint, config, resume, restart, parent_run_id, extra_tags
 
 
 def _fitted_to_minutes(config: RunConfig, checkpoint: RunCheckpoint, model, validation, workers: int,
-                       started: float) -> RunConfig:
+                       started: float) -> tuple[RunConfig, time_budget.Replanner | None]:
     """With train.minutes, the config whose phases fit this machine's measured speed: measured once
-    per run, kept in the checkpoint (a resume goes on with the same epochs) and logged."""
+    per run, kept in the checkpoint (a resume goes on with the same epochs) and logged; and, for a
+    run that starts now, the Replanner that checks the plan against the run's own epochs."""
     if not config.train.minutes:
-        return config
-    fitted = checkpoint.state().phases
+        return config, None
+    fitted, replanner = checkpoint.state().phases, None
     if fitted is None:
         phases, probe = time_budget.fit(config, model, source_for(config.data, "train", config.seed), validation,
                                         workers, started)
@@ -149,13 +154,32 @@ def _fitted_to_minutes(config: RunConfig, checkpoint: RunCheckpoint, model, vali
         checkpoint.keep_phases(fitted)
         epochs = sum(phase.epochs for phase in phases)
         tracking.log_params({"train.fitted_phases": json.dumps(fitted), "train.fitted_epochs": str(epochs)})
-        tracking.log_metrics({"probe_step_seconds": probe.step_seconds, "probe_val_seconds": probe.val_seconds})
+        tracking.log_metrics({"probe_step_seconds": probe.step_seconds, "probe_val_seconds": probe.val_seconds,
+                              "fitted_epochs": epochs}, step=0)
+        replanner = time_budget.Replanner(phases, config.train.minutes, started,
+                                          time_budget.test_seconds_of(probe, config, len(validation[0])))
         samples = epochs * config.train.steps_per_epoch * config.train.batch_size
         print(f"time budget {config.train.minutes:g} min: {probe.step_seconds * 1000:.0f} ms a step of "
               f"{config.train.batch_size} here, so {epochs} epochs ({samples:,} samples) instead of "
               f"{config.train.epochs}, the phases scaled alike", flush=True)
     train = dataclasses.replace(config.train, phases=[config_lib.Phase(**phase) for phase in fitted])
-    return dataclasses.replace(config, train=train)
+    return dataclasses.replace(config, train=train), replanner
+
+
+def _replanned(config: RunConfig, checkpoint: RunCheckpoint, replanner: time_budget.Replanner) -> RunConfig:
+    """The config with the phases the run's own epochs asked for (time_budget.Replanner): kept in the
+    checkpoint, logged (metric `fitted_epochs` at the epoch it changed, tag `train.fitted_phases_now`)."""
+    phases, done = replanner.replanned, replanner.epochs_done
+    fitted = [dataclasses.asdict(phase) for phase in phases]
+    checkpoint.keep_phases(fitted)
+    epochs, before = sum(phase.epochs for phase in phases), sum(phase.epochs for phase in config.train.phases)
+    tracking.log_metrics({"fitted_epochs": epochs}, step=done)
+    tracking.set_tags({"train.fitted_phases_now": json.dumps(fitted)})
+    samples = epochs * config.train.steps_per_epoch * config.train.batch_size
+    print(f"time budget: after epoch {done}, epochs take {replanner.epoch_seconds:.0f} s here, so {epochs} epochs "
+          f"({samples:,} samples) instead of {before}", flush=True)
+    replanner.go_on(phases)
+    return dataclasses.replace(config, train=dataclasses.replace(config.train, phases=phases))
 
 
 def _restore_best(model: keras.Model, checkpoint: RunCheckpoint) -> None:
@@ -262,6 +286,8 @@ def _fit_phases(model, config: RunConfig, epochs_done: int, validation, checkpoi
             rate = schedules.learning_rate(train_cfg.phases, index, train_cfg.steps_per_epoch)
             model.compile(optimizer=keras.optimizers.Adam(rate), loss=ctc.CTCLoss(),
                           metrics=ctc.sequence_metrics(data.max_length))
+        else:
+            _align_schedule(model, train_cfg.phases, index, train_cfg.steps_per_epoch)
         model.run_eagerly = train_cfg.run_eagerly  # also for a model loaded by --resume
         # exactly this phase's batches: nothing prefetched past its end is lost to the next phase
         with BatchStream(source, train_cfg.batch_size, start_batch=epochs_done * train_cfg.steps_per_epoch,
@@ -270,9 +296,24 @@ def _fit_phases(model, config: RunConfig, epochs_done: int, validation, checkpoi
             fitted = model.fit(iter(stream), steps_per_epoch=train_cfg.steps_per_epoch, initial_epoch=epochs_done,
                       epochs=phase_end, validation_data=validation, validation_batch_size=train_cfg.eval_batch_size,
                       callbacks=[*callbacks, interrupt], shuffle=False, verbose=cli.progress_verbosity())
-        epochs_done = phase_end
         last_logs = {key: float(values[-1]) for key, values in fitted.history.items() if values}
+        if model.stop_training:  # a callback ended the fit before the phase's end (time_budget.Replanner)
+            break
+        epochs_done = phase_end
     return last_logs
+
+
+def _align_schedule(model, phases, index: int, steps_per_epoch: int) -> None:
+    """Give the optimizer the schedule of `phases` where it carries another (the phases were refitted
+    after it was created, or saved before a refit): its step counter goes on, the rates follow the plan."""
+    start = max((i for i in range(index + 1) if phases[i].reset), default=0)
+    wanted = schedules.learning_rate(phases, start, steps_per_epoch)
+    held = getattr(model.optimizer, "_learning_rate", None)  # Keras keeps the schedule object here
+    if not isinstance(wanted, schedules.PhaseSchedule) or not isinstance(held, schedules.PhaseSchedule):
+        return
+    if held.get_config() != wanted.get_config():
+        model.optimizer.learning_rate = wanted
+        model.train_function = None  # the step is traced again with the new schedule
 
 
 def _final_evaluation(model, config: RunConfig, run_id: str, workers: int):

@@ -8,10 +8,19 @@ the test at the end, divided by the measured time of an epoch, is how many epoch
 The phases keep their shape (each phase's epochs and warm-up are scaled by the same factor), the
 fitted phases are stored in the checkpoint, so `--resume` goes on with exactly them, and logged.
 An AVX2-only machine gets fewer epochs than an AVX-512 BF16 one for the same minutes.
+
+A probe of a few dozen steps can miss the run's pace (2026-12-05, pil-4k on the Zen 4 box: the probe
+timed 144 ms a step, the run's epochs settled at 93 ms, and a 55-minute budget ended after 38), so
+the run checks its plan against its own epochs (`Replanner`): at the end of each epoch while the
+rates of the steps already taken cannot change (within the first phase's warm-up, or anywhere in a
+constant first phase), the epochs are refitted to the median time of its measured epochs, keeping the
+warm-up and stretching or shrinking what follows. A resumed run keeps the plan it has.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import statistics
 import time
 from dataclasses import dataclass
 
@@ -26,6 +35,7 @@ from zoo.fitting import interrupts
 PROBE_STEPS, PROBE_WARMUP = 30, 2  # timed training steps, after untimed ones that trace the step
 LOGGING_SECONDS = 45.0  # the end of a run besides its test pass: plots, the model's files, registration
 EPOCH_OVERHEAD_SECONDS = 1.0  # each epoch's checkpoint and logging
+REPLAN_MIN_CHANGE = 0.05  # a refit changes the plan only when it moves the epochs by this share (and >= 1)
 
 
 @dataclass(frozen=True)
@@ -86,6 +96,63 @@ def fit(config: RunConfig, model: keras.Model, source, validation, workers: int,
     time.monotonic() of the run's start) on this machine, and what was measured."""
     probe = measure(model, config, source, validation, workers)
     seconds_left = config.train.minutes * 60 - (time.monotonic() - started)
-    test_seconds = probe.val_seconds * config.data.test_size / max(1, len(validation[0]))
+    test_seconds = test_seconds_of(probe, config, len(validation[0]))
     epochs = fitted_epochs(seconds_left, probe, config.train.steps_per_epoch, test_seconds)
     return scale_phases(config.train.phases, epochs), probe
+
+
+def test_seconds_of(probe: Probe, config: RunConfig, validation_count: int) -> float:
+    """The test pass at the end, from the probe's validation time."""
+    return probe.val_seconds * config.data.test_size / max(1, validation_count)
+
+
+def refitted(phases: list[Phase], epochs_done: int, epoch_seconds: float, seconds_left: float,
+             test_seconds: float = 0.0) -> list[Phase] | None:
+    """`phases` refitted to `epoch_seconds` an epoch for the `seconds_left` after `epochs_done`, or
+    None where the plan stays: the change is under REPLAN_MIN_CHANGE, or it would change a rate
+    already used (past the first phase's warm-up when that phase decays: its cosine or line depends
+    on its length). The first phase keeps its warm-up in epochs; the rest is scaled alike."""
+    first = phases[0]
+    if epochs_done > first.warmup and first.decay != "constant":
+        return None
+    planned = sum(phase.epochs for phase in phases)
+    remaining = int((seconds_left - test_seconds - LOGGING_SECONDS) // epoch_seconds)
+    total = epochs_done + max(1, remaining)
+    if abs(total - planned) < max(1.0, REPLAN_MIN_CHANGE * planned):
+        return None
+    scaled = scale_phases(phases, total)
+    if scaled[0].epochs < max(epochs_done, first.warmup):
+        return None  # the first phase would end before the steps already taken or its warm-up
+    return [dataclasses.replace(scaled[0], warmup=first.warmup), *scaled[1:]]
+
+
+class Replanner(keras.callbacks.Callback):
+    """Refits the run's epochs at each epoch's end while `refitted` allows, from the median time of
+    this fit's epochs but its first (which traces the step); on a change, stops the fit and keeps the
+    new phases in `replanned` (the training loop goes on with them)."""
+
+    def __init__(self, phases: list[Phase], minutes: float, started: float, test_seconds: float):
+        super().__init__()
+        self.phases, self.deadline, self.test_seconds = list(phases), started + minutes * 60, test_seconds
+        self.replanned: list[Phase] | None = None
+        self.epochs_done, self.epoch_seconds = 0, 0.0
+        self._seconds: list[float] = []
+        self._began = 0.0
+
+    def go_on(self, phases: list[Phase]) -> None:
+        """A new fit starts with `phases`: its first epoch traces again."""
+        self.phases, self.replanned, self._seconds = list(phases), None, []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._began = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._seconds.append(time.perf_counter() - self._began)
+        measured = self._seconds[1:]
+        if not measured:
+            return
+        seconds = statistics.median(measured)
+        new = refitted(self.phases, epoch + 1, seconds, self.deadline - time.monotonic(), self.test_seconds)
+        if new is not None:
+            self.replanned, self.epochs_done, self.epoch_seconds = new, epoch + 1, seconds
+            self.model.stop_training = True
