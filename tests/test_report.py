@@ -376,6 +376,8 @@ def test_a_grid_of_groups_compares_each_head_at_its_chosen_preset_and_lists_the_
     assert set(RunTables.from_csv(tmp_path).runs["run_id"]) == {"a0", "a1", "b0", "b1"}
     text = (tmp_path / "README.md").read_text()
     assert "## Checks before the seeds" in text and "| compared at |" in text  # which rate each head got
+    headline_text = (tmp_path / "headline.md").read_text()
+    assert "from 3 finished runs of `heads-reference` (1 rate-check run kept apart" in headline_text
 
 
 @pytest.mark.slow

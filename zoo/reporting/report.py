@@ -438,7 +438,11 @@ def write_headline(report: Report, out: Path) -> Path | None:
     runs = report.tables.runs
     test_size = runs["test_size"].dropna().astype(int).unique() if "test_size" in runs else []
     tested = f", each tested on the same {test_size[0]:,} captchas" if len(test_size) == 1 else ""
-    caption = (f"*Written by `python -m zoo.report` from {len(runs)} finished runs of `{report.tables.experiment}` "
+    exported = report.exported.runs if report.exported is not None else runs
+    kept_apart = len(exported) - len(runs) if report.checks is not None else 0
+    apart = (f" ({kept_apart} rate-check run{'s' * (kept_apart != 1)} kept apart: in the full report)"
+             if kept_apart > 0 else "")
+    caption = (f"*Written by `python -m zoo.report` from {len(runs)} finished runs of `{report.tables.experiment}`{apart} "
                f"({runs['samples'].max():,.0f} training samples a run{tested}): mean over seeds with a 95% interval that "
                f"stays within 0-100%; each head against `{report.baseline}` by Welch's t-test over seeds, Holm-corrected "
                f"for the number of comparisons. Full report: [README.md](README.md).*")
