@@ -113,6 +113,38 @@ class VirtualClock:
     perf_counter = monotonic
 
 
+class ScriptedClock:
+    """time for zoo.fitting.time_budget: each reading the next of `readings`."""
+
+    def __init__(self, readings):
+        self.readings = iter(readings)
+
+    def monotonic(self) -> float:
+        return next(self.readings)
+
+    perf_counter = monotonic
+
+
+def test_one_slow_epoch_moves_the_plan_little(monkeypatch):
+    """Epochs of 30 s, one of 45 s (another process on the cores for a while): the median plans."""
+    import types
+
+    phases = [Phase(epochs=100, lr=2e-3, warmup=7, decay="cosine")]
+    # readings: (begin, end) for the tracing first epoch, (begin, end, now) for each later one
+    readings = [0, 40, 40, 70, 70, 70, 115, 115, 115, 145, 145]
+    monkeypatch.setattr(time_budget, "time", ScriptedClock(readings))
+    monkeypatch.setattr(time_budget, "LOGGING_SECONDS", 0.0)
+    replanner = time_budget.Replanner(phases, minutes=(145 + 6000) / 60, started=0.0, test_seconds=0.0)  # 6,000 s left after epoch 4
+    replanner.set_model(types.SimpleNamespace(stop_training=False))
+    for epoch in range(4):  # epoch times: 40 (traced), 30, 45, 30
+        replanner.on_epoch_begin(epoch)
+        replanner.on_epoch_end(epoch)
+        if epoch == 2:
+            assert replanner.epoch_seconds == pytest.approx(37.5)  # 30 and 45 so far
+    assert replanner.epoch_seconds == pytest.approx(30)  # the median of 30, 45, 30: the slow one does not rule
+    assert sum(p.epochs for p in replanner.replanned) == 4 + 6000 // 30
+
+
 @pytest.mark.slow
 def test_a_run_whose_probe_was_too_slow_refits_its_epochs_during_its_warm_up(store, tmp_path, monkeypatch):
     from zoo.fitting.checkpoints import RunCheckpoint

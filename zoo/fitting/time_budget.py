@@ -128,30 +128,32 @@ def refitted(phases: list[Phase], epochs_done: int, epoch_seconds: float, second
 
 class Replanner(keras.callbacks.Callback):
     """Refits the run's epochs at each epoch's end while `refitted` allows, from the median time of
-    this fit's epochs but its first (which traces the step); on a change, stops the fit and keeps the
-    new phases in `replanned` (the training loop goes on with them)."""
+    the run's epochs so far but those that traced the step (the first of each fit): one slow epoch
+    (another process on the cores for a minute) moves the median little. On a change, stops the fit
+    and keeps the new phases in `replanned` (the training loop goes on with them)."""
 
     def __init__(self, phases: list[Phase], minutes: float, started: float, test_seconds: float):
         super().__init__()
         self.phases, self.deadline, self.test_seconds = list(phases), started + minutes * 60, test_seconds
         self.replanned: list[Phase] | None = None
         self.epochs_done, self.epoch_seconds = 0, 0.0
-        self._seconds: list[float] = []
-        self._began = 0.0
+        self._measured: list[float] = []  # the epochs that did not trace
+        self._tracing, self._began = True, 0.0
 
     def go_on(self, phases: list[Phase]) -> None:
         """A new fit starts with `phases`: its first epoch traces again."""
-        self.phases, self.replanned, self._seconds = list(phases), None, []
+        self.phases, self.replanned, self._tracing = list(phases), None, True
 
     def on_epoch_begin(self, epoch, logs=None):
         self._began = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
-        self._seconds.append(time.perf_counter() - self._began)
-        measured = self._seconds[1:]
-        if not measured:
+        seconds = time.perf_counter() - self._began
+        if self._tracing:
+            self._tracing = False
             return
-        seconds = statistics.median(measured)
+        self._measured.append(seconds)
+        seconds = statistics.median(self._measured)
         new = refitted(self.phases, epoch + 1, seconds, self.deadline - time.monotonic(), self.test_seconds)
         if new is not None:
             self.replanned, self.epochs_done, self.epoch_seconds = new, epoch + 1, seconds
