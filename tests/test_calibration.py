@@ -61,9 +61,17 @@ def test_out_of_task_images_get_low_confidence():
 
     from captcha.image import ImageCaptcha
 
-    drawer, rng = ImageCaptcha(width=170, height=80), random.Random(9)
+    # the captcha package draws with the global `random`: seeded here (and put back after), so the images
+    # are the same whatever ran before in this process. 200 of each: of 400 lowercase ones ~7% reach 0.5,
+    # so 40 (as this test had) crossed the 10% bound in about a third of the draws
+    drawer, rng, state = ImageCaptcha(width=170, height=80), random.Random(9), random.getstate()
     for alphabet, length in ((string.ascii_lowercase, 5), (string.digits + string.ascii_uppercase, 6)):
-        texts = ["".join(rng.choice(alphabet) for _ in range(length)) for _ in range(40)]
-        readings = zoo.load().predict([np.asarray(drawer.generate_image(text)) for text in texts])
+        texts = ["".join(rng.choice(alphabet) for _ in range(length)) for _ in range(200)]
+        random.seed(length)
+        try:
+            images = [np.asarray(drawer.generate_image(text)) for text in texts]
+        finally:
+            random.setstate(state)
+        readings = zoo.load().predict(images)
         confidences = np.array([reading.confidence for reading in readings])
         assert np.median(confidences) < 0.05 and (confidences >= 0.5).mean() <= 0.1, (alphabet, length, confidences)
