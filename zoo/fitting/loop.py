@@ -24,7 +24,7 @@ from zoo import cli, config as config_lib
 from zoo.models import ctc
 from zoo.inference import evaluation, pretrained
 from zoo.data import folder_data
-from zoo.fitting import figures, interrupts, schedules, time_budget
+from zoo.fitting import figures, head_start, interrupts, schedules, time_budget
 from zoo.machine import hardware
 from zoo import tracking
 from zoo.tracking.run_tables import MISREADS_ARTIFACT
@@ -118,10 +118,13 @@ def _train_locked(checkpoint, config, resume, restart, parent_run_id, extra_tags
             model = build_model(arch, height=data.height, width=data.width, num_classes=len(data.charset) + 1,
                                 name=config.arch)
             if config.train.init:
-                tracking.set_tags({"init_from": config.train.init,
-                                   "init_layers": str(_initialize_from(model, config.train.init, data.charset)),
+                start = head_start.choose(config.train.init, data)  # of several named, the best zero-shot
+                print(start.describe(), flush=True)
+                tracking.set_tags({"init_from": start.spec,
+                                   "init_layers": str(_initialize_from(model, start.spec, data.charset)),
+                                   **({"init_zero_shot": json.dumps(start.scores)} if start.scores else {}),
                                    # the lineage as it is now: a later ship under the init's own name replaces its card
-                                   "init_samples_in_all": str(pretrained.samples_in_all(0, config.train.init))})
+                                   "init_samples_in_all": str(pretrained.samples_in_all(0, start.spec))})
             tracking.log_text(_summary(model), "model_summary.txt")
         config, replanner = _fitted_to_minutes(config, checkpoint, model, (val_images, val_labels), workers, started)
         extra = [*callbacks, *([replanner] if replanner else [])]  # the replanner last: it times the whole epoch
