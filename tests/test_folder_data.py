@@ -442,3 +442,14 @@ def test_of_several_head_starts_the_one_reading_most_of_the_validation_images_is
             head_start.choose(bad, config.data)
     with pytest.raises(ConfigError, match="needs data.source = \"folder:PATH\""):
         make_config("bigru", "smoke", 0, ["train.init=folder-base,folder-mix"])
+
+
+
+def test_head_starts_reading_no_whole_label_are_told_apart_by_the_characters_they_read():
+    from zoo.fitting import head_start
+
+    labels = ["7K2PQ", "AB12", "ZZ9X0"]
+    nothing, half, one_whole = head_start.scored(["", "", ""], labels), head_start.scored(["7K#", "A#", "ZZ#"], labels), \
+        head_start.scored(["7K2PQ", "", ""], labels)
+    assert nothing == (0.0, 0.0) and half[0] == 0.0 and 0.3 < half[1] < 0.7 and one_whole[0] == pytest.approx(1 / 3)
+    assert max([nothing, half]) == half and max([half, one_whole]) == one_whole  # whole labels first, then characters

@@ -1,10 +1,13 @@
 """`train.init = "A,B"`: of several head starts, the one that reads the most of the folder's validation
 images as it is, before any training (zero-shot). Each reads the images its own way (its size and
 fitting, zoo.load), so the choice costs a few seconds: on the 2-core Zen 4 box ~10 ms an image and
-model (reports/own-folder/zero_shot.csv), at most SAMPLE images each. Ties go to the first named."""
+model (reports/own-folder/zero_shot.csv), at most SAMPLE images each. Equal full-sequence accuracies
+(say none reads a whole label of a hard set) are decided by how much of each label they read
+(difflib's similarity ratio), then by the order named."""
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,13 +53,14 @@ def choose(spec: str, data: DataConfig) -> Choice:
     step = max(1, len(val) // SAMPLE)
     paths = [str(Path(val.root) / name) for name in val.files[::step]]
     labels = val.labels[::step]
-    scores = {name: _zero_shot(name, spec, paths, labels) for name in names}
-    best = max(names, key=lambda name: scores[name])  # the first of equals
-    return Choice(best, scores, len(paths))
+    readings = {name: _zero_shot(name, spec, paths, labels) for name in names}
+    best = max(names, key=lambda name: readings[name])  # the first of equals
+    return Choice(best, {name: whole for name, (whole, _) in readings.items()}, len(paths))
 
 
-def _zero_shot(name: str, spec: str, paths: list[str], labels: list[str]) -> float:
-    """The share of `paths` that model `name` reads as their labels."""
+def _zero_shot(name: str, spec: str, paths: list[str], labels: list[str]) -> tuple[float, float]:
+    """The share of `paths` that model `name` reads as their labels, and the mean similarity of its
+    readings to them (0-1, characters in order)."""
     from zoo import loading
     from zoo.inference import pretrained
 
@@ -64,6 +68,12 @@ def _zero_shot(name: str, spec: str, paths: list[str], labels: list[str]) -> flo
         reader = loading.load(name)
     except (pretrained.ModelLoadError, ValueError) as error:
         raise ConfigError(f"train.init {spec!r}: {name}: {error}") from None
-    right = sum(reading is not None and reading.text == label
-                for (_, reading, _), label in zip(reader.read_files(paths), labels))
-    return right / max(1, len(paths))
+    return scored([reading.text if reading is not None else "" for _, reading, _ in reader.read_files(paths)], labels)
+
+
+def scored(texts: list[str], labels: list[str]) -> tuple[float, float]:
+    """(share of `texts` equal to their labels, their mean similarity to them): compared as a pair,
+    the second decides between equal first ones."""
+    right = sum(text == label for text, label in zip(texts, labels))
+    similar = sum(difflib.SequenceMatcher(None, text, label).ratio() for text, label in zip(texts, labels))
+    return right / max(1, len(labels)), similar / max(1, len(labels))
