@@ -132,6 +132,8 @@ def _train_locked(checkpoint, config, resume, restart, parent_run_id, extra_tags
         while replanner is not None and replanner.replanned is not None:  # the run's own epochs moved the plan
             config, epochs_done = _replanned(config, checkpoint, replanner), replanner.epochs_done
             history = _fit_phases(model, config, epochs_done, (val_images, val_labels), checkpoint, run_id, workers, extra)
+        if replanner is not None and replanner.out_of_time:
+            _stopped_at_deadline(config, replanner)
         if config.train.restore_best:
             _restore_best(model, checkpoint)
         if final_test:
@@ -183,6 +185,14 @@ def _replanned(config: RunConfig, checkpoint: RunCheckpoint, replanner: time_bud
           f"({samples:,} samples) instead of {before}", flush=True)
     replanner.go_on(phases)
     return dataclasses.replace(config, train=dataclasses.replace(config.train, phases=phases))
+
+
+def _stopped_at_deadline(config: RunConfig, replanner: time_budget.Replanner) -> None:
+    """Say and log that the run stopped before its plan's end to keep train.minutes (time_budget.Replanner)."""
+    done, planned = replanner.out_of_time, sum(phase.epochs for phase in config.train.phases)
+    print(f"time budget: epochs take {replanner.epoch_seconds:.0f} s here, so the run stops after epoch {done} "
+          f"of {planned} to end within its {config.train.minutes:g} minutes", flush=True)
+    tracking.set_tags({"train.stopped_at_deadline": f"after epoch {done} of {planned}"})
 
 
 def _restore_best(model: keras.Model, checkpoint: RunCheckpoint) -> None:
