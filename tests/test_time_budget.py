@@ -145,6 +145,16 @@ def test_one_slow_epoch_moves_the_plan_little(monkeypatch):
     assert sum(p.epochs for p in replanner.replanned) == 4 + 6000 // 30
 
 
+def _budget_of_45_s_run_at_5_s_an_epoch(monkeypatch, tmp_path, probe_step_seconds: float, warmup: float, extra=()):
+    """A smoke config of 4 cosine epochs with train.minutes = 0.75 whose probe times `probe_step_seconds`
+    a step, and a virtual clock on which each reading is 5 s after the last (no logging time)."""
+    monkeypatch.setattr(time_budget, "measure", lambda *args: time_budget.Probe(step_seconds=probe_step_seconds, val_seconds=0.05))
+    monkeypatch.setattr(time_budget, "LOGGING_SECONDS", 0.0)
+    monkeypatch.setattr(time_budget, "time", VirtualClock(time.monotonic(), tick=5.0))
+    phases = f'[{{epochs = 4, lr = 1e-3, warmup = {warmup}, decay = "cosine", end_lr = 1e-5}}]'
+    return make_config("bigru", "smoke", 0, [f"checkpoint_dir={tmp_path}", "train.minutes=0.75", f"train.phases={phases}", *extra])
+
+
 @pytest.mark.slow
 def test_a_run_whose_probe_was_too_slow_refits_its_epochs_during_its_warm_up(store, tmp_path, monkeypatch):
     from zoo.fitting.checkpoints import RunCheckpoint
@@ -153,11 +163,7 @@ def test_a_run_whose_probe_was_too_slow_refits_its_epochs_during_its_warm_up(sto
     # the probe says 6 s a step: an epoch of 2 steps 13.05 s, so the 45 s (40 left when it is read)
     # hold 3 epochs, 2.25 of them warm-up. The run's epochs then take 5 s on the virtual clock (a reading
     # at each epoch's start and two at its end): after epoch 2, 10 s are left for 2 more, 4 in all
-    monkeypatch.setattr(time_budget, "measure", lambda *args: time_budget.Probe(step_seconds=6.0, val_seconds=0.05))
-    monkeypatch.setattr(time_budget, "LOGGING_SECONDS", 0.0)
-    monkeypatch.setattr(time_budget, "time", VirtualClock(time.monotonic(), tick=5.0))
-    phases = '[{epochs = 4, lr = 1e-3, warmup = 3, decay = "cosine", end_lr = 1e-5}]'
-    config = make_config("bigru", "smoke", 0, [f"checkpoint_dir={tmp_path}", "train.minutes=0.75", f"train.phases={phases}"])
+    config = _budget_of_45_s_run_at_5_s_an_epoch(monkeypatch, tmp_path, probe_step_seconds=6.0, warmup=3)
     result = train(config, final_test=False)
     client = mlflow.tracking.MlflowClient()
     plans = [(m.step, int(m.value)) for m in sorted(client.get_metric_history(result.run_id, "fitted_epochs"), key=lambda m: m.step)]
@@ -207,12 +213,8 @@ def test_a_run_whose_probe_was_too_fast_stops_at_its_deadline_and_ends_as_usual(
     # the probe says 1 s a step: an epoch of 2 steps 3.05 s, so the 45 s (40 left when read) hold 13 epochs
     # with no warm-up to refit in. The epochs take 5 s on the virtual clock (a reading at each epoch's start
     # and two at its end): after the third, nothing is left
-    monkeypatch.setattr(time_budget, "measure", lambda *args: time_budget.Probe(step_seconds=1.0, val_seconds=0.05))
-    monkeypatch.setattr(time_budget, "LOGGING_SECONDS", 0.0)
-    monkeypatch.setattr(time_budget, "time", VirtualClock(time.monotonic(), tick=5.0))
-    phases = '[{epochs = 4, lr = 1e-3, warmup = 0, decay = "cosine", end_lr = 1e-5}]'
-    config = make_config("bigru", "smoke", 0, [f"checkpoint_dir={tmp_path}", "train.minutes=0.75", f"train.phases={phases}",
-                                                "train.restore_best=true"])
+    config = _budget_of_45_s_run_at_5_s_an_epoch(monkeypatch, tmp_path, probe_step_seconds=1.0, warmup=0,
+                                                 extra=["train.restore_best=true"])
     result = train(config)
     run = mlflow.tracking.MlflowClient().get_run(result.run_id)
     assert run.data.tags["train.stopped_at_deadline"] == "after epoch 3 of 13" and run.info.status == "FINISHED"
