@@ -34,9 +34,9 @@ def main() -> None:
         colour = colours.setdefault(data, f"C{len(colours)}")
         start = minutes(runs.loc[row.continues]) if isinstance(row.continues, str) else 0.0
         history = pd.read_csv(HERE / f"{row.set}-history.csv")
-        short = minutes(row) < 40  # a half-hour budget: dashed, beside the same set's hour
+        style = ":" if minutes(row) < 15 else "--" if minutes(row) < 40 else "-"  # 10 / 30 / 60-minute budgets
         axes.plot(start + history["minutes"], 100 * history["val_seq_acc"], color=colour, marker=".", lw=1.2,
-                  ls="--" if short else "-", label=f"{row.set}: test {100 * row.test_seq_acc:.2f}%")
+                  ls=style, label=f"{row.set}: test {100 * row.test_seq_acc:.2f}%")
         end = max(end, start + minutes(row))
         axes.plot(start + minutes(row), 100 * row.test_seq_acc, marker="*", markersize=13, color=colour,
                   markeredgecolor="black")
