@@ -154,6 +154,16 @@ def test_the_state_estimates_the_runs_left_by_their_samples():
     assert "Measured: 0.27 h per 100,000 samples (the median run, on the machines below); about 1.4 h of runs left." in text
 
 
+def test_a_run_in_progress_resumes_before_the_grid_order_goes_on():
+    """A grid reordered (or a run left half-done by a killed campaign) resumes what has a checkpoint first."""
+    from zoo.grids.campaign import RunState, unfinished_in_order
+
+    names = ["a-s1", "b-s1", "a-s2", "b-s2"]
+    states = [RunState("a-s1", "finished", 20, 20, 1, 0.3, 0.9), RunState("b-s1", "new", 0, 20, 1, None, None),
+              RunState("a-s2", "new", 0, 20, 1, None, None), RunState("b-s2", "in progress", 7, 20, 1, 0.1, None)]
+    assert unfinished_in_order(names, states) == ["b-s2", "b-s1", "a-s2"]
+
+
 def _git_repo(path):
     path.mkdir()
     subprocess.run(["git", "init", "-q", str(path)], check=True)

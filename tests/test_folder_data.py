@@ -400,3 +400,56 @@ def test_the_mix_draws_every_layout_with_long_labels_whole_and_no_unseen_font(mo
     for seed in range(60):
         DRAWERS["mix"](np.random.default_rng(seed), "AB12CD")
     assert used and not set(used) & set(pil_captchas.unseen_fonts())
+
+
+def test_auto_resize_crops_to_the_text_where_it_is_small_and_pads_elsewhere(tmp_path):
+    draw_folder(tmp_path / "wide", 12, lengths=(4, 8), style="wide", labels_csv=True, name=lambda label, index: f"{index:03d}.png")
+    draw_folder(tmp_path / "website", 12, lengths=(4, 8), style="website")
+    chosen = {}
+    for name in ("wide", "website"):
+        config = make_config("bigru", "smoke", 0, [f"data.source=folder:{tmp_path / name}", "data.resize=auto"])
+        labeled = folder_data.scan(str(tmp_path / name), r"^([^_.]+)")
+        chosen[name] = (config.data.resize, folder_data.text_share(labeled))
+        assert f"text: its box takes a median {chosen[name][1]:.0%} of an image" in folder_data.summary_for(config.data)
+    assert chosen["wide"][0] == "ink-pad" and chosen["wide"][1] < 0.5  # small text on a wide canvas
+    assert chosen["website"][0] == "pad" and chosen["website"][1] > 0.5  # text across the image
+    with pytest.raises(ConfigError, match="\"auto\" is chosen from a folder's images"):
+        make_config("bigru", "smoke", 0, ["data.resize=auto"])
+
+
+def test_of_several_head_starts_the_one_reading_most_of_the_validation_images_is_chosen(tmp_path):
+    from PIL import Image
+
+    from zoo.data.stream import CaptchaSource
+    from zoo.fitting import head_start
+    from zoo.inference import pretrained
+
+    card = pretrained.shipped_card("bigru")  # reads the captcha package's drawing; folder-base reads ~1% of it
+    source = CaptchaSource(card["charset"], card["min_length"], card["max_length"], 170, 80, seed=626262)
+    for index in range(50):
+        image, text = source.sample(index)
+        Image.fromarray(image).save(tmp_path / f"{text}-{index:02d}.png")
+    config = make_config("bigru", "smoke", 0, [f"data.source=folder:{tmp_path}", "data.label_pattern=^([^-]+)"])
+    for spec in ("folder-base,bigru", "bigru, folder-base"):  # whatever the order
+        choice = head_start.choose(spec, config.data)
+        assert choice.spec == "bigru" and choice.images == 5 and set(choice.scores) == {"bigru", "folder-base"}
+        assert choice.scores["bigru"] >= 0.8 > choice.scores["folder-base"]
+        assert choice.describe().startswith("head start: bigru (zero-shot on 5 validation images: ")
+    assert head_start.choose("folder-base", config.data) == head_start.Choice("folder-base", {}, 0)  # one: no reading
+    for bad, message in (("folder-base,", "several distinct ones"), ("bigru,bigru", "several distinct ones"),
+                         ("folder-base,no-such-model", "no-such-model")):
+        with pytest.raises(ConfigError, match=message):
+            head_start.choose(bad, config.data)
+    with pytest.raises(ConfigError, match="needs data.source = \"folder:PATH\""):
+        make_config("bigru", "smoke", 0, ["train.init=folder-base,folder-mix"])
+
+
+
+def test_head_starts_reading_no_whole_label_are_told_apart_by_the_characters_they_read():
+    from zoo.fitting import head_start
+
+    labels = ["7K2PQ", "AB12", "ZZ9X0"]
+    nothing, half, one_whole = head_start.scored(["", "", ""], labels), head_start.scored(["7K#", "A#", "ZZ#"], labels), \
+        head_start.scored(["7K2PQ", "", ""], labels)
+    assert nothing == (0.0, 0.0) and half[0] == 0.0 and 0.3 < half[1] < 0.7 and one_whole[0] == pytest.approx(1 / 3)
+    assert max([nothing, half]) == half and max([half, one_whole]) == one_whole  # whole labels first, then characters

@@ -167,3 +167,54 @@ def test_a_run_whose_probe_was_too_slow_refits_its_epochs_during_its_warm_up(sto
     assert len(client.get_metric_history(result.run_id, "samples_seen")) == 4  # each epoch of the new plan, once
     rates = client.get_metric_history(result.run_id, "lr")
     assert sorted(rates, key=lambda m: m.step)[-1].value == pytest.approx(1e-5)  # the cosine ran out at the new end
+
+
+def test_a_run_behind_its_plan_after_the_warm_up_stops_at_the_epoch_end_nearest_its_deadline(monkeypatch):
+    """The plan (10 epochs) came from a probe twice too fast; past the warm-up it cannot be refitted, so
+    the run stops when more than half of its next epoch would fall past the deadline (less the test)."""
+    import types
+
+    phases = [Phase(epochs=10, lr=2e-3, warmup=0.5, decay="cosine")]
+    monkeypatch.setattr(time_budget, "time", ScriptedClock([0, 60, 60, 120, 120, 120, 180, 180]))
+    monkeypatch.setattr(time_budget, "LOGGING_SECONDS", 0.0)
+    replanner = time_budget.Replanner(phases, minutes=205 / 60, started=0.0, test_seconds=10.0)
+    model = types.SimpleNamespace(stop_training=False)
+    replanner.set_model(model)
+    for epoch in range(3):  # 60 s each; after the second, 75 s are left for training: go on
+        replanner.on_epoch_begin(epoch)
+        replanner.on_epoch_end(epoch)
+        assert model.stop_training == (epoch == 2) and replanner.replanned is None
+    assert replanner.out_of_time == 3  # 15 s left: the fourth epoch would end 45 s late
+
+
+def test_the_last_epoch_of_the_plan_is_never_called_late(monkeypatch):
+    import types
+
+    monkeypatch.setattr(time_budget, "time", ScriptedClock([0, 60, 60, 120, 120]))
+    monkeypatch.setattr(time_budget, "LOGGING_SECONDS", 0.0)
+    replanner = time_budget.Replanner([Phase(epochs=2, lr=1e-3, decay="cosine")], minutes=1.0, started=0.0, test_seconds=0.0)
+    replanner.set_model(types.SimpleNamespace(stop_training=False))
+    for epoch in range(2):
+        replanner.on_epoch_begin(epoch)
+        replanner.on_epoch_end(epoch)
+    assert replanner.out_of_time is None and not replanner.model.stop_training  # 60 s late, but it ends anyway
+
+
+@pytest.mark.slow
+def test_a_run_whose_probe_was_too_fast_stops_at_its_deadline_and_ends_as_usual(store, tmp_path, monkeypatch):
+    from zoo.fitting.loop import train
+
+    # the probe says 1 s a step: an epoch of 2 steps 3.05 s, so the 45 s (40 left when read) hold 13 epochs
+    # with no warm-up to refit in. The epochs take 5 s on the virtual clock (a reading at each epoch's start
+    # and two at its end): after the third, nothing is left
+    monkeypatch.setattr(time_budget, "measure", lambda *args: time_budget.Probe(step_seconds=1.0, val_seconds=0.05))
+    monkeypatch.setattr(time_budget, "LOGGING_SECONDS", 0.0)
+    monkeypatch.setattr(time_budget, "time", VirtualClock(time.monotonic(), tick=5.0))
+    phases = '[{epochs = 4, lr = 1e-3, warmup = 0, decay = "cosine", end_lr = 1e-5}]'
+    config = make_config("bigru", "smoke", 0, [f"checkpoint_dir={tmp_path}", "train.minutes=0.75", f"train.phases={phases}",
+                                                "train.restore_best=true"])
+    result = train(config)
+    run = mlflow.tracking.MlflowClient().get_run(result.run_id)
+    assert run.data.tags["train.stopped_at_deadline"] == "after epoch 3 of 13" and run.info.status == "FINISHED"
+    assert run.data.metrics["samples_seen"] == 3 * 2 * config.train.batch_size and "test_seq_acc" in run.data.metrics
+    assert run.data.metrics["best_epoch"] <= 3 and result.model_uri  # the best of the epochs it had, tested and logged

@@ -27,7 +27,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "given, or joined with ';' in one argument")
     parser.add_argument("--data", help="folder:PATH trains on your labeled images (zoo.data.folder_data); "
                         "default: generated captchas")
-    parser.add_argument("--init", help="start from a trained model's weights: a shipped name, .keras file or models:/...")
+    parser.add_argument("--init", help="start from a trained model's weights: a shipped name, .keras file or models:/...; "
+                        "several, comma-separated (with --data folder:PATH): the one reading most of the "
+                        "validation images as it is")
     parser.add_argument("--minutes", type=float, help="train for about this many minutes on this machine: the "
                         "phases' epochs are scaled to its measured speed (train.minutes; 0 = as the preset says)")
     parser.add_argument("--grid", metavar="CONFIG", help="train one run of a comparison config (with --run; "

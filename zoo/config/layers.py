@@ -101,6 +101,8 @@ def _read_folder(config: RunConfig, charset_given: bool) -> None:
     lengths = [len(label) for label in labeled.labels]
     data.min_length, data.max_length = min(lengths), max(lengths)
     data.val_size, data.test_size = len(val), len(test)
+    if data.resize == folder_data.AUTO_RESIZE:
+        data.resize = folder_data.resize_for(labeled)
     if data.auto_width and config.arch in registry.list_models():  # an unknown arch is reported by validate
         arch = config.arch_config()
         data.width = folder_data.choose_width(folder_data.image_sizes(labeled, data.resize), data.height,

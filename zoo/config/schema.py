@@ -40,7 +40,8 @@ class DataConfig:
     # how an image is fitted to width x height: "stretch" (the reference) or "pad" (keep the aspect
     # ratio: scale to the height, pad on the right with the background; zoo.data.images.fit); "ink-stretch"
     # and "ink-pad" first crop each image to its text (the stems' box with a margin), so small text on a
-    # wide canvas arrives large, in training and when a model reads (the model's metadata carries it)
+    # wide canvas arrives large, in training and when a model reads (the model's metadata carries it);
+    # "auto" (a folder): "ink-pad" where the text takes under half of the images, else "pad"
     resize: str = "stretch"
     # folder: choose `width` from the images' aspect ratios at `height` (their 95th percentile, and at
     # least 2 CTC steps per character of the longest label), replacing the preset's width
@@ -118,7 +119,9 @@ class TrainConfig:
     # 20 epochs at 1e-3 then 20 at 1e-4, a fresh Adam each
     phases: list[Phase] = field(default_factory=_reference_phases)
     eval_batch_size: int = 128  # images a step when validating and testing
-    init: str = ""  # start from a trained zoo model's weights (zoo.load spec); "" = random init
+    # start from a trained zoo model's weights (zoo.load spec); "" = random init; several, comma-separated
+    # ("folder-base,folder-mix", a folder source): the one reading most of the validation images zero-shot
+    init: str = ""
     # "auto" (bf16 where the CPU has bf16 instructions or on a GPU, else fp32; zoo.machine.hardware), "fp32",
     # or "bf16": mixed bfloat16 compute, float32 weights, logits, softmax and CTC
     precision: str = "auto"

@@ -36,8 +36,12 @@ def validate(config: RunConfig) -> None:
                             "resize your images smaller (text captchas read well at 32-128 px high)")
     from zoo.data import augment, images
 
-    if data.resize not in images.RESIZES:
-        problems.append(f"data.resize {data.resize!r} is not accepted; use one of {', '.join(images.RESIZES)}")
+    if data.resize == "auto":  # a folder's is chosen when the folder is read (zoo.config.layers)
+        problems.append("data.resize \"auto\" is chosen from a folder's images: it needs data.source = "
+                        f"\"folder:PATH\" (--data); elsewhere use one of {', '.join(images.RESIZES)}")
+    elif data.resize not in images.RESIZES:
+        problems.append(f"data.resize {data.resize!r} is not accepted; use one of {', '.join(images.RESIZES)}, "
+                        "or \"auto\" for a folder")
     if data.augment not in augment.AUGMENTS:
         problems.append(f"data.augment {data.augment!r} is not accepted; use one of {', '.join(augment.AUGMENTS)}")
     if data.auto_width and not data.source.startswith("folder:"):
@@ -52,6 +56,9 @@ def validate(config: RunConfig) -> None:
     for name in ("batch_size", "steps_per_epoch", "eval_batch_size"):
         if getattr(train, name) <= 0:
             problems.append(f"train.{name} must be positive, got {getattr(train, name)}")
+    if "," in train.init and not data.source.startswith("folder:"):
+        problems.append(f"train.init {train.init!r} names several models: the run picks the one reading most of a "
+                        "folder's validation images, so it needs data.source = \"folder:PATH\" (--data)")
     if train.precision not in PRECISION_CHOICES:
         problems.append(f"train.precision {train.precision!r} is not accepted; use one of {', '.join(PRECISION_CHOICES)}")
     if not (0 <= train.minutes <= 7 * 24 * 60):  # NaN fails both comparisons

@@ -173,6 +173,36 @@ def image_sizes(labeled: LabeledImages, resize: str = "stretch") -> np.ndarray:
     return np.array(sizes or [(1, 1)], dtype=np.float64).reshape(-1, 2)
 
 
+AUTO_RESIZE = "auto"  # data.resize: chosen from the folder's images (resize_for)
+TEXT_SHARE_TO_CROP = 0.5  # below this share of the image, the text is cropped to (ink-pad); else the image is padded
+
+
+@functools.lru_cache(maxsize=4)
+def text_share(labeled: LabeledImages) -> float:
+    """The median share of an image's area its text box takes (images.ink_box), on an evenly spread
+    sample of INK_SAMPLE images; 1.0 where no text stands out."""
+    from PIL import Image
+
+    step = max(1, len(labeled.files) // INK_SAMPLE)
+    shares = []
+    for name in labeled.files[::step]:
+        try:
+            with Image.open(Path(labeled.root) / name) as image:
+                rgb = images.to_rgb(image)
+        except (OSError, ValueError, Image.DecompressionBombError):
+            continue  # reported per file when it is read for training
+        box = images.ink_box(rgb)
+        shares.append((box[2] - box[0]) * (box[3] - box[1]) / (rgb.width * rgb.height) if box else 1.0)
+    return float(np.median(shares)) if shares else 1.0
+
+
+def resize_for(labeled: LabeledImages) -> str:
+    """`data.resize = "auto"`: "ink-pad" when the text takes under TEXT_SHARE_TO_CROP of the images
+    (small text on a wide canvas: cropped to it, it arrives large), else "pad". On our sets (2026-12-05):
+    wide-4k 20%, website-cm-8k 70%, captcha-8k 88%, pil-4k 90%."""
+    return "ink-pad" if text_share(labeled) < TEXT_SHARE_TO_CROP else "pad"
+
+
 ASPECT_PERCENTILE = 95  # auto width: wide enough for all but the widest 5% of the images at full height
 WIDTH_STEP = 8
 
@@ -210,6 +240,8 @@ def summary(labeled: LabeledImages, data, parts: tuple[int, int, int]) -> str:
         f"  {'text boxes (a sample)' if data.resize.startswith('ink-') else 'images'}: {int(sizes[:, 0].min())}-"
         f"{int(sizes[:, 0].max())} x {int(sizes[:, 1].min())}-{int(sizes[:, 1].max())} px "
         f"(width x height; median {int(np.median(sizes[:, 0]))} x {int(np.median(sizes[:, 1]))})",
+        f"  text: its box takes a median {text_share(labeled):.0%} of an image (a sample; under "
+        f"{TEXT_SHARE_TO_CROP:.0%}, data.resize = \"auto\" crops to it)",
         f"  input: {data.width} x {data.height} ({'cropped to the text, then ' if data.resize.startswith('ink-') else ''}"
         f"{'scaled to the height, aspect ratio kept, padded' if data.resize.endswith('pad') else 'stretched'}"
         f"{', width from the images' if data.auto_width else ''}); augmentation: {data.augment}",

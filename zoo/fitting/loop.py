@@ -24,7 +24,7 @@ from zoo import cli, config as config_lib
 from zoo.models import ctc
 from zoo.inference import evaluation, pretrained
 from zoo.data import folder_data
-from zoo.fitting import figures, interrupts, schedules, time_budget
+from zoo.fitting import figures, head_start, interrupts, schedules, time_budget
 from zoo.machine import hardware
 from zoo import tracking
 from zoo.tracking.run_tables import MISREADS_ARTIFACT
@@ -118,10 +118,13 @@ def _train_locked(checkpoint, config, resume, restart, parent_run_id, extra_tags
             model = build_model(arch, height=data.height, width=data.width, num_classes=len(data.charset) + 1,
                                 name=config.arch)
             if config.train.init:
-                tracking.set_tags({"init_from": config.train.init,
-                                   "init_layers": str(_initialize_from(model, config.train.init, data.charset)),
+                start = head_start.choose(config.train.init, data)  # of several named, the best zero-shot
+                print(start.describe(), flush=True)
+                tracking.set_tags({"init_from": start.spec,
+                                   "init_layers": str(_initialize_from(model, start.spec, data.charset)),
+                                   **({"init_zero_shot": json.dumps(start.scores)} if start.scores else {}),
                                    # the lineage as it is now: a later ship under the init's own name replaces its card
-                                   "init_samples_in_all": str(pretrained.samples_in_all(0, config.train.init))})
+                                   "init_samples_in_all": str(pretrained.samples_in_all(0, start.spec))})
             tracking.log_text(_summary(model), "model_summary.txt")
         config, replanner = _fitted_to_minutes(config, checkpoint, model, (val_images, val_labels), workers, started)
         extra = [*callbacks, *([replanner] if replanner else [])]  # the replanner last: it times the whole epoch
@@ -129,6 +132,8 @@ def _train_locked(checkpoint, config, resume, restart, parent_run_id, extra_tags
         while replanner is not None and replanner.replanned is not None:  # the run's own epochs moved the plan
             config, epochs_done = _replanned(config, checkpoint, replanner), replanner.epochs_done
             history = _fit_phases(model, config, epochs_done, (val_images, val_labels), checkpoint, run_id, workers, extra)
+        if replanner is not None and replanner.out_of_time:
+            _stopped_at_deadline(config, replanner)
         if config.train.restore_best:
             _restore_best(model, checkpoint)
         if final_test:
@@ -180,6 +185,14 @@ def _replanned(config: RunConfig, checkpoint: RunCheckpoint, replanner: time_bud
           f"({samples:,} samples) instead of {before}", flush=True)
     replanner.go_on(phases)
     return dataclasses.replace(config, train=dataclasses.replace(config.train, phases=phases))
+
+
+def _stopped_at_deadline(config: RunConfig, replanner: time_budget.Replanner) -> None:
+    """Say and log that the run stopped before its plan's end to keep train.minutes (time_budget.Replanner)."""
+    done, planned = replanner.out_of_time, sum(phase.epochs for phase in config.train.phases)
+    print(f"time budget: epochs take {replanner.epoch_seconds:.0f} s here, so the run stops after epoch {done} "
+          f"of {planned} to end within its {config.train.minutes:g} minutes", flush=True)
+    tracking.set_tags({"train.stopped_at_deadline": f"after epoch {done} of {planned}"})
 
 
 def _restore_best(model: keras.Model, checkpoint: RunCheckpoint) -> None:

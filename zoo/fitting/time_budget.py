@@ -15,6 +15,10 @@ the run checks its plan against its own epochs (`Replanner`): at the end of each
 rates of the steps already taken cannot change (within the first phase's warm-up, or anywhere in a
 constant first phase), the epochs are refitted to the median time of its measured epochs, keeping the
 warm-up and stretching or shrinking what follows. A resumed run keeps the plan it has.
+Past that point the plan stays, and a run that falls behind it (a pace the warm-up did not show, or
+epochs so long on a slow CPU that the warm-up is under one) stops at the epoch end nearest its
+deadline rather than overrun it: more than half of the next epoch past the deadline stops the fit
+(`Replanner.out_of_time`), and the run ends as any other (best epoch, test, logging).
 """
 
 from __future__ import annotations
@@ -137,6 +141,7 @@ class Replanner(keras.callbacks.Callback):
         self.phases, self.deadline, self.test_seconds = list(phases), started + minutes * 60, test_seconds
         self.replanned: list[Phase] | None = None
         self.epochs_done, self.epoch_seconds = 0, 0.0
+        self.out_of_time: int | None = None  # the epochs done when the deadline stopped the fit
         self._measured: list[float] = []  # the epochs that did not trace
         self._tracing, self._began = True, 0.0
 
@@ -153,8 +158,12 @@ class Replanner(keras.callbacks.Callback):
             self._tracing = False
             return
         self._measured.append(seconds)
-        seconds = statistics.median(self._measured)
-        new = refitted(self.phases, epoch + 1, seconds, self.deadline - time.monotonic(), self.test_seconds)
+        seconds, left = statistics.median(self._measured), self.deadline - time.monotonic()
+        new = refitted(self.phases, epoch + 1, seconds, left, self.test_seconds)
         if new is not None:
             self.replanned, self.epochs_done, self.epoch_seconds = new, epoch + 1, seconds
+            self.model.stop_training = True
+        elif epoch + 1 < sum(phase.epochs for phase in self.phases) and \
+                left - self.test_seconds - LOGGING_SECONDS < seconds / 2:  # the next epoch would end mostly late
+            self.out_of_time, self.epoch_seconds = epoch + 1, seconds
             self.model.stop_training = True

@@ -172,6 +172,13 @@ def ship_if_better(grid: compare.GridConfig, name: str, folder: Path | None = No
     return Shipping(True, f"shipped {name}: {best['run_name']} ({best['test_seq_acc']:.2%} on the test set)")
 
 
+def unfinished_in_order(configs: list, states: list[RunState]) -> list:
+    """The configs of the runs not finished: those in progress first (their checkpoints live on one
+    machine only, and they are the nearest results), then the grid's order."""
+    unfinished = [(config, state) for config, state in zip(configs, states) if state.status != "finished"]
+    return [config for config, state in sorted(unfinished, key=lambda pair: pair[1].status != "in progress")]
+
+
 def run(grid: compare.GridConfig, out: Path, *, jobs: int = 1, hours: float | None = None, ship: str | None = None,
         commit_each: bool = False, status_only: bool = False) -> int:
     """Train the grid's unfinished runs (`jobs` at once; none started after `hours`), writing STATE.md
@@ -187,7 +194,7 @@ def run(grid: compare.GridConfig, out: Path, *, jobs: int = 1, hours: float | No
         _ship_and_commit(grid, ship, commit_each, out, "recorded" if status_only else f"started ({done})")
     if status_only:
         return 0
-    todo = [config for config, state in zip(grid.run_configs(), states) if state.status != "finished"]
+    todo = unfinished_in_order(grid.run_configs(), states)
     workers = max(1, processes.cores() // jobs)  # the runs share the cores that render their captchas
     started, running, failed = time.monotonic(), {}, []
     try:

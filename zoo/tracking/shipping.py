@@ -31,7 +31,7 @@ def ship(uri: str, name: str, folder: Path = PRETRAINED_DIR) -> Path:
     elif before and before.get("source", {}).get("run_id") == run["run_id"]:  # shipped again: same lineage
         in_all = before["samples_in_all"]
     else:
-        in_all = samples_in_all(samples, params.get("train.init"))
+        in_all = samples_in_all(samples, tags.get("init_from") or params.get("train.init"))
     card = {
         **reader.info.metadata(),
         **({"draw_sizes": params["data.draw_sizes"]} if params.get("data.draw_sizes") else {}),
@@ -41,7 +41,8 @@ def ship(uri: str, name: str, folder: Path = PRETRAINED_DIR) -> Path:
         "seed": tags.get("seed"),
         "training_command": f"python -m zoo.train --arch {tags.get('arch')} --preset {tags.get('preset')} --seed {tags.get('seed')}",
         "samples_seen": samples,
-        "init": params.get("train.init") or None,  # the model it started from (its samples are not counted above)
+        # the model it started from (of several named, the one chosen); its samples are not counted above
+        "init": tags.get("init_from") or params.get("train.init") or None,
         "samples_in_all": in_all,
         "test": {key.removeprefix("test_"): round(value, CARD_DIGITS) for key, value in metrics.items() if key.startswith("test_")},
         "test_size": int(params.get("data.test_size", 0)),
