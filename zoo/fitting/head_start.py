@@ -50,7 +50,7 @@ def choose(spec: str, data: DataConfig) -> Choice:
         raise ConfigError(f"train.init {spec!r} names several models: choosing reads a folder's validation images, "
                           "so it needs data.source = \"folder:PATH\" (--data)")
     _, val, _ = folder_data.split(folder_data.scan(str(root), data.label_pattern), data.val_fraction, data.test_fraction)
-    step = max(1, len(val) // SAMPLE)
+    step = max(1, -(-len(val) // SAMPLE))  # ceil: at most SAMPLE images
     paths = [str(Path(val.root) / name) for name in val.files[::step]]
     labels = val.labels[::step]
     readings = {name: _zero_shot(name, spec, paths, labels) for name in names}
