@@ -34,14 +34,14 @@ def validate(config: RunConfig) -> None:
         if getattr(data, name) > largest:
             problems.append(f"data.{name} = {getattr(data, name)} is larger than the {largest} px accepted; "
                             "resize your images smaller (text captchas read well at 32-128 px high)")
-    from zoo.data import augment, images
+    from zoo.data import augment, folder_data, images
 
-    if data.resize == "auto":  # a folder's is chosen when the folder is read (zoo.config.layers)
-        problems.append("data.resize \"auto\" is chosen from a folder's images: it needs data.source = "
+    if data.resize == folder_data.AUTO_RESIZE:  # a folder's is chosen when the folder is read (zoo.config.layers)
+        problems.append(f"data.resize \"{folder_data.AUTO_RESIZE}\" is chosen from a folder's images: it needs data.source = "
                         f"\"folder:PATH\" (--data); elsewhere use one of {', '.join(images.RESIZES)}")
     elif data.resize not in images.RESIZES:
         problems.append(f"data.resize {data.resize!r} is not accepted; use one of {', '.join(images.RESIZES)}, "
-                        "or \"auto\" for a folder")
+                        f"or \"{folder_data.AUTO_RESIZE}\" for a folder")
     if data.augment not in augment.AUGMENTS:
         problems.append(f"data.augment {data.augment!r} is not accepted; use one of {', '.join(augment.AUGMENTS)}")
     if data.auto_width and not data.source.startswith("folder:"):

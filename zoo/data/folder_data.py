@@ -161,39 +161,47 @@ def image_sizes(labeled: LabeledImages, resize: str = "stretch") -> np.ndarray:
     resize the sizes of the text boxes they are cropped to (images.ink_box), on an evenly spread sample."""
     from PIL import Image
 
-    ink = resize.startswith("ink-")
-    step = max(1, len(labeled.files) // INK_SAMPLE) if ink else 1
+    if resize.startswith("ink-"):
+        return _ink_sample(labeled)[:, 2:]
     sizes = []
-    for name in labeled.files[::step]:
+    for name in labeled.files:
         try:
             with Image.open(Path(labeled.root) / name) as image:
-                sizes.append(images.crop_to_ink(images.to_rgb(image)).size if ink else image.size)
+                sizes.append(image.size)
         except (OSError, ValueError, Image.DecompressionBombError):
             continue  # reported per file when it is read for training
     return np.array(sizes or [(1, 1)], dtype=np.float64).reshape(-1, 2)
 
 
-AUTO_RESIZE = "auto"  # data.resize: chosen from the folder's images (resize_for)
-TEXT_SHARE_TO_CROP = 0.5  # below this share of the image, the text is cropped to (ink-pad); else the image is padded
-
-
 @functools.lru_cache(maxsize=4)
-def text_share(labeled: LabeledImages) -> float:
-    """The median share of an image's area its text box takes (images.ink_box), on an evenly spread
-    sample of INK_SAMPLE images; 1.0 where no text stands out."""
+def _ink_sample(labeled: LabeledImages) -> np.ndarray:
+    """For an evenly spread sample of INK_SAMPLE readable images: image width, height, then the width
+    and height of its text box (images.ink_box; the whole image where no text stands out), n x 4.
+    Decoding is the slow part, so the text share and the ink-fitted sizes share this one pass."""
     from PIL import Image
 
     step = max(1, len(labeled.files) // INK_SAMPLE)
-    shares = []
+    rows = []
     for name in labeled.files[::step]:
         try:
             with Image.open(Path(labeled.root) / name) as image:
                 rgb = images.to_rgb(image)
         except (OSError, ValueError, Image.DecompressionBombError):
             continue  # reported per file when it is read for training
-        box = images.ink_box(rgb)
-        shares.append((box[2] - box[0]) * (box[3] - box[1]) / (rgb.width * rgb.height) if box else 1.0)
-    return float(np.median(shares)) if shares else 1.0
+        box = images.ink_box(rgb) or (0, 0, rgb.width, rgb.height)
+        rows.append((rgb.width, rgb.height, box[2] - box[0], box[3] - box[1]))
+    return np.array(rows or [(1, 1, 1, 1)], dtype=np.float64).reshape(-1, 4)
+
+
+AUTO_RESIZE = "auto"  # data.resize: chosen from the folder's images (resize_for)
+TEXT_SHARE_TO_CROP = 0.5  # below this share of the image, the text is cropped to (ink-pad); else the image is padded
+
+
+def text_share(labeled: LabeledImages) -> float:
+    """The median share of an image's area its text box takes (images.ink_box), on an evenly spread
+    sample of INK_SAMPLE images; 1.0 where no text stands out."""
+    sample = _ink_sample(labeled)  # canvas w, h, box w, h
+    return float(np.median(sample[:, 2] * sample[:, 3] / (sample[:, 0] * sample[:, 1])))
 
 
 def resize_for(labeled: LabeledImages) -> str:
