@@ -31,6 +31,33 @@ def test_a_slower_machine_gets_fewer_epochs_for_the_same_minutes():
     assert time_budget.fitted_epochs(60, slow, 100) == 1  # never nothing
 
 
+WRITTEN = [Phase(epochs=28, lr=2.7e-3, warmup=2, decay="cosine", end_lr=1e-5)]  # folder-cpu's one cycle
+
+
+def test_a_longer_budget_adds_epochs_of_the_written_length():
+    plan = time_budget.fitted_plan(3300, time_budget.Probe(step_seconds=0.1, val_seconds=2), WRITTEN, 300, test_seconds=20)
+    assert plan.steps_per_epoch == 300 and sum(p.epochs for p in plan.phases) == int((3300 - 20 - 45) // 33) == 98
+
+
+def test_a_shorter_budget_shortens_the_epochs_and_keeps_the_written_schedule():
+    # an AVX2-only box's hour (issue 35): 1.25 s a step, 5 s a validation; 300-step epochs would be 8
+    slow = time_budget.Probe(step_seconds=1.25, val_seconds=5)
+    assert time_budget.fitted_epochs(3300, slow, 300, test_seconds=20) == 8
+    plan = time_budget.fitted_plan(3300, slow, WRITTEN, 300, test_seconds=20)
+    assert plan.phases == WRITTEN  # 28 epochs, a warm-up of 2 to refit the plan at, the cosine as written
+    assert plan.steps_per_epoch == int(((3300 - 20 - 45) / 28 - 5 - 1) // 1.25) == 87
+    assert 28 * slow.epoch_seconds(plan.steps_per_epoch) <= 3300 - 20 - 45 < 28 * slow.epoch_seconds(88)
+
+
+def test_a_budget_too_short_for_the_shortest_epochs_drops_epochs():
+    slow = time_budget.Probe(step_seconds=1.25, val_seconds=5)
+    plan = time_budget.fitted_plan(600, slow, WRITTEN, 300)  # 10 minutes: 28 epochs would be 17 steps
+    assert plan.steps_per_epoch == time_budget.MIN_EPOCH_STEPS
+    assert sum(p.epochs for p in plan.phases) == time_budget.fitted_epochs(600, slow, time_budget.MIN_EPOCH_STEPS) == 8
+    few = time_budget.fitted_plan(60, slow, WRITTEN, 4)  # written epochs under the shortest: as before, fewer epochs
+    assert few.steps_per_epoch == 4 and sum(p.epochs for p in few.phases) == time_budget.fitted_epochs(60, slow, 4)
+
+
 @pytest.mark.parametrize("minutes", ["-1", "nan", "inf"])
 def test_bad_minutes_are_refused(minutes):
     with pytest.raises(ConfigError, match="train.minutes must be from 0"):
@@ -69,6 +96,25 @@ def test_the_fitted_phases_are_measured_once_and_kept_for_resume(store, tmp_path
     resumed, replanner = _fitted_to_minutes(config, checkpoint, model, validation, 1, time.monotonic())
     assert resumed.train.phases == fitted.train.phases
     assert replanner is None  # a resumed run keeps its plan: its clock started with this process, not the run
+
+
+@pytest.mark.slow
+def test_shortened_epochs_are_kept_for_resume_and_trained_as_planned(store, tmp_path, monkeypatch):
+    from zoo.fitting.checkpoints import RunCheckpoint
+    from zoo.fitting.loop import train
+
+    # 4 epochs of 4 steps written; the probe says 3 s a step, so the 45 s (40 left when read) hold
+    # 3 such epochs: each of the 4 is shortened to 2 steps instead
+    monkeypatch.setattr(time_budget, "MIN_EPOCH_STEPS", 2)
+    config = _budget_of_45_s_run_at_5_s_an_epoch(monkeypatch, tmp_path, probe_step_seconds=3.0, warmup=0,
+                                                 extra=["train.steps_per_epoch=4"])
+    result = train(config, final_test=False)
+    run = mlflow.tracking.MlflowClient().get_run(result.run_id)
+    assert run.data.params["train.fitted_steps_per_epoch"] == "2" and run.data.params["train.fitted_epochs"] == "4"
+    seen = sorted(mlflow.tracking.MlflowClient().get_metric_history(result.run_id, "samples_seen"), key=lambda m: m.step)
+    assert [m.value for m in seen][:2] == [2 * config.train.batch_size, 4 * config.train.batch_size]  # epochs of 2 steps
+    state = json.loads((RunCheckpoint(config).folder / "state.json").read_text())
+    assert state["steps_per_epoch"] == 2 and [p["epochs"] for p in state["phases"]] == [4]  # what a resume goes on with
 
 
 CYCLE = [Phase(epochs=20, lr=2e-3, warmup=4, decay="cosine", end_lr=1e-5)]

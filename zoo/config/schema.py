@@ -128,8 +128,9 @@ class TrainConfig:
     # end with the weights of the epoch with the best validation full-sequence accuracy (kept in the
     # checkpoint folder), not the last epoch's: a small folder of real images overfits
     restore_best: bool = False
-    # train for about this many minutes on the machine the run finds: the phases' epochs are scaled to
-    # its measured speed before the first epoch (zoo.fitting.time_budget); 0 = the phases' epochs as given
+    # train for about this many minutes on the machine the run finds: from its measured speed, more
+    # epochs than the phases' (scaled alike) or, for a shorter budget, shorter epochs (zoo.fitting.time_budget);
+    # 0 = the phases' epochs as given
     minutes: float = 0.0
     # train this many samples in all: the phases' epochs (and warm-ups) are stretched or shrunk in
     # proportion to `sample_budget / (steps_per_epoch * batch_size)` epochs, so one schedule runs at

@@ -31,6 +31,11 @@ class CheckpointState:
     epochs_done: int
     finished: bool = False
     phases: list[dict] | None = None  # the phases fitted to train.minutes (zoo.fitting.time_budget), kept for --resume
+    steps_per_epoch: int | None = None  # and the steps an epoch fitted with them (None: the config's)
+
+    def after_epoch(self, run_id: str, epochs_done: int) -> "CheckpointState":
+        """This state a finished epoch later, the fitted plan kept."""
+        return CheckpointState(run_id, epochs_done, phases=self.phases, steps_per_epoch=self.steps_per_epoch)
 
 
 class RunCheckpoint:
@@ -93,8 +98,8 @@ class RunCheckpoint:
         partial = self.folder / "last.partial.keras"
         model.save(partial)
         os.replace(partial, self.model_path)
-        previous = self.state()
-        self._write_state(CheckpointState(run_id, epochs_done, phases=previous.phases if previous else None))
+        previous = self.state() or CheckpointState(run_id, 0)
+        self._write_state(previous.after_epoch(run_id, epochs_done))
 
     # Two steps per epoch, so its metrics reach the store exactly once whatever moment a kill comes:
     # the model is staged (pending.keras + pending.json) before the epoch's metrics are logged, and
@@ -121,8 +126,8 @@ class RunCheckpoint:
         if self.staged_epoch() != epoch:
             return False
         os.replace(self.pending_model_path, self.model_path)
-        previous = self.state()
-        self._write_state(CheckpointState(run_id, epoch, phases=previous.phases if previous else None))
+        previous = self.state() or CheckpointState(run_id, 0)
+        self._write_state(previous.after_epoch(run_id, epoch))
         self.pending_path.unlink(missing_ok=True)
         return True
 
@@ -153,9 +158,10 @@ class RunCheckpoint:
         self.folder.mkdir(parents=True, exist_ok=True)
         self._write_state(CheckpointState(run_id, 0))
 
-    def keep_phases(self, phases: list[dict]) -> None:
+    def keep_plan(self, phases: list[dict], steps_per_epoch: int) -> None:
+        """Keep the plan fitted to train.minutes, so a resume goes on with exactly it."""
         state = self.state()
-        state.phases = phases
+        state.phases, state.steps_per_epoch = phases, steps_per_epoch
         self._write_state(state)
 
     def mark_finished(self) -> None:

@@ -146,28 +146,33 @@ def _train_locked(checkpoint, config, resume, restart, parent_run_id, extra_tags
 
 def _fitted_to_minutes(config: RunConfig, checkpoint: RunCheckpoint, model, validation, workers: int,
                        started: float) -> tuple[RunConfig, time_budget.Replanner | None]:
-    """With train.minutes, the config whose phases fit this machine's measured speed: measured once
-    per run, kept in the checkpoint (a resume goes on with the same epochs) and logged; and, for a
-    run that starts now, the Replanner that checks the plan against the run's own epochs."""
+    """With train.minutes, the config whose phases (and steps an epoch) fit this machine's measured
+    speed: measured once per run, kept in the checkpoint (a resume goes on with the same plan) and
+    logged; and, for a run that starts now, the Replanner that checks the plan against the run's own epochs."""
     if not config.train.minutes:
         return config, None
-    fitted, replanner = checkpoint.state().phases, None
+    state, replanner = checkpoint.state(), None
+    fitted, steps = state.phases, state.steps_per_epoch or config.train.steps_per_epoch
     if fitted is None:
-        phases, probe = time_budget.fit(config, model, source_for(config.data, "train", config.seed), validation,
-                                        workers, started)
-        fitted = [dataclasses.asdict(phase) for phase in phases]
-        checkpoint.keep_phases(fitted)
-        epochs = sum(phase.epochs for phase in phases)
-        tracking.log_params({"train.fitted_phases": json.dumps(fitted), "train.fitted_epochs": str(epochs)})
+        plan, probe = time_budget.fit(config, model, source_for(config.data, "train", config.seed), validation,
+                                      workers, started)
+        fitted, steps = [dataclasses.asdict(phase) for phase in plan.phases], plan.steps_per_epoch
+        checkpoint.keep_plan(fitted, steps)
+        epochs = sum(phase.epochs for phase in plan.phases)
+        tracking.log_params({"train.fitted_phases": json.dumps(fitted), "train.fitted_epochs": str(epochs),
+                             "train.fitted_steps_per_epoch": str(steps)})
         tracking.log_metrics({"probe_step_seconds": probe.step_seconds, "probe_val_seconds": probe.val_seconds,
                               "fitted_epochs": epochs}, step=0)
-        replanner = time_budget.Replanner(phases, config.train.minutes, started,
+        replanner = time_budget.Replanner(plan.phases, config.train.minutes, started,
                                           time_budget.test_seconds_of(probe, config, len(validation[0])))
-        samples = epochs * config.train.steps_per_epoch * config.train.batch_size
-        print(f"time budget {config.train.minutes:g} min: {probe.step_seconds * 1000:.0f} ms a step of "
-              f"{config.train.batch_size} here, so {epochs} epochs ({samples:,} samples) instead of "
-              f"{config.train.epochs}, the phases scaled alike", flush=True)
-    train = dataclasses.replace(config.train, phases=[config_lib.Phase(**phase) for phase in fitted])
+        written = config.train
+        how = ("the phases scaled alike" if steps == written.steps_per_epoch else
+               f"each of {steps} steps instead of {written.steps_per_epoch}" +
+               (", the phases scaled alike" if epochs != written.epochs else ""))
+        print(f"time budget {written.minutes:g} min: {probe.step_seconds * 1000:.0f} ms a step of "
+              f"{written.batch_size} here, so {epochs} epochs ({epochs * steps * written.batch_size:,} samples) "
+              f"instead of {written.epochs} ({written.samples:,}), {how}", flush=True)
+    train = dataclasses.replace(config.train, phases=[config_lib.Phase(**phase) for phase in fitted], steps_per_epoch=steps)
     return dataclasses.replace(config, train=train), replanner
 
 
@@ -176,7 +181,7 @@ def _replanned(config: RunConfig, checkpoint: RunCheckpoint, replanner: time_bud
     checkpoint, logged (metric `fitted_epochs` at the epoch it changed, tag `train.fitted_phases_now`)."""
     phases, done = replanner.replanned, replanner.epochs_done
     fitted = [dataclasses.asdict(phase) for phase in phases]
-    checkpoint.keep_phases(fitted)
+    checkpoint.keep_plan(fitted, config.train.steps_per_epoch)
     epochs, before = sum(phase.epochs for phase in phases), sum(phase.epochs for phase in config.train.phases)
     tracking.log_metrics({"fitted_epochs": epochs}, step=done)
     tracking.set_tags({"train.fitted_phases_now": json.dumps(fitted)})

@@ -5,9 +5,15 @@ reading it costs the run nothing) until the data workers' prefetched batches are
 timed for a few more steps, so the time includes rendering and augmenting the batches on the same
 cores; one validation batch is timed too. What is left of the budget after the start-up so far and
 the test at the end, divided by the measured time of an epoch, is how many epochs fit.
-The phases keep their shape (each phase's epochs and warm-up are scaled by the same factor), the
-fitted phases are stored in the checkpoint, so `--resume` goes on with exactly them, and logged.
-An AVX2-only machine gets fewer epochs than an AVX-512 BF16 one for the same minutes.
+A budget that holds more than the phases' epochs as written adds epochs (each phase's epochs and
+warm-up scaled by the same factor); one that holds fewer shortens the epochs instead, down to
+MIN_EPOCH_STEPS steps (then it drops epochs): the schedule keeps its written shape in epochs, so a
+warm-up of 2 epochs still spans two validations the plan can be refitted at, the best epoch is chosen
+from as many, and the last epoch that does not fit wastes little. An AVX2-only 2-core box's hour of
+`folder-cpu` held 8 epochs of 300 steps (issue 35: a warm-up under one epoch, no refit, up to half
+an epoch lost at the deadline); it now gets the 28 epochs as written, of ~87 steps. The fitted plan
+(phases and steps an epoch) is stored in the checkpoint, so `--resume` goes on with exactly it, and
+logged. An AVX2-only machine gets fewer samples than an AVX-512 BF16 one for the same minutes.
 
 A probe of a few dozen steps can miss the run's pace (2026-12-05, pil-4k on the Zen 4 box: the probe
 timed 144 ms a step, the run's epochs settled at 93 ms, and a 55-minute budget ended after 38), so
@@ -40,6 +46,7 @@ PROBE_STEPS, PROBE_WARMUP = 30, 2  # timed training steps, after untimed ones th
 LOGGING_SECONDS = 45.0  # the end of a run besides its test pass: plots, the model's files, registration
 EPOCH_OVERHEAD_SECONDS = 1.0  # each epoch's checkpoint and logging
 REPLAN_MIN_CHANGE = 0.05  # a refit changes the plan only when it moves the epochs by this share (and >= 1)
+MIN_EPOCH_STEPS = 50  # a short budget shortens the epochs down to this many steps (or the steps as written, if fewer)
 
 
 @dataclass(frozen=True)
@@ -94,15 +101,37 @@ def fitted_epochs(seconds_left: float, probe: Probe, steps_per_epoch: int, test_
     return max(1, int((seconds_left - test_seconds - LOGGING_SECONDS) // probe.epoch_seconds(steps_per_epoch)))
 
 
+@dataclass(frozen=True)
+class Plan:
+    phases: list[Phase]  # the run's phases, fitted to its minutes
+    steps_per_epoch: int  # the steps between two validations: as written, or fewer for a short budget
+
+
+def fitted_plan(seconds_left: float, probe: Probe, phases: list[Phase], steps_per_epoch: int,
+                test_seconds: float = 0.0) -> Plan:
+    """The plan that fits the seconds left on a machine of `probe`'s pace: more epochs than `phases`
+    as written when they fit; else the written epochs, each shortened to the steps that fit (at least
+    MIN_EPOCH_STEPS, or `steps_per_epoch` if that is fewer); below that, fewer epochs of that length."""
+    written = sum(phase.epochs for phase in phases)
+    epochs = fitted_epochs(seconds_left, probe, steps_per_epoch, test_seconds)
+    if epochs >= written:
+        return Plan(scale_phases(phases, epochs), steps_per_epoch)
+    shortest = min(steps_per_epoch, MIN_EPOCH_STEPS)
+    epoch_seconds = (seconds_left - test_seconds - LOGGING_SECONDS) / written  # the time of one written epoch
+    steps = int((epoch_seconds - probe.val_seconds - EPOCH_OVERHEAD_SECONDS) // probe.step_seconds)
+    if steps >= shortest:
+        return Plan(list(phases), min(steps, steps_per_epoch))
+    return Plan(scale_phases(phases, fitted_epochs(seconds_left, probe, shortest, test_seconds)), shortest)
+
+
 def fit(config: RunConfig, model: keras.Model, source, validation, workers: int,
-        started: float) -> tuple[list[Phase], Probe]:
-    """The run's phases scaled to what is left of `config.train.minutes` since `started` (a
+        started: float) -> tuple[Plan, Probe]:
+    """The run's plan fitted to what is left of `config.train.minutes` since `started` (a
     time.monotonic() of the run's start) on this machine, and what was measured."""
     probe = measure(model, config, source, validation, workers)
     seconds_left = config.train.minutes * 60 - (time.monotonic() - started)
     test_seconds = test_seconds_of(probe, config, len(validation[0]))
-    epochs = fitted_epochs(seconds_left, probe, config.train.steps_per_epoch, test_seconds)
-    return scale_phases(config.train.phases, epochs), probe
+    return fitted_plan(seconds_left, probe, config.train.phases, config.train.steps_per_epoch, test_seconds), probe
 
 
 def test_seconds_of(probe: Probe, config: RunConfig, validation_count: int) -> float:
