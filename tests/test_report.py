@@ -380,6 +380,19 @@ def test_a_grid_of_groups_compares_each_head_at_its_chosen_preset_and_lists_the_
     assert "from 3 finished runs of `heads-reference` (1 rate-check run kept apart" in headline_text
 
 
+def test_a_head_compared_at_the_edge_of_the_rates_checked_is_named_in_the_report():
+    """heads-reference's checks ran x0.5, x1 and x2 of the peak rate: a head whose best check was x2 (or
+    x0.5) may do better still beyond it, and the report says so; one chosen at x1 is not named."""
+    half, one, double = "heads-reference-128k-lr-half", "heads-reference-128k", "heads-reference-128k-lr-double"
+    checks = pd.DataFrame({one: [0.97, 0.98, 0.96], double: [0.98, 0.97, 0.95], half: [0.96, 0.95, 0.97],
+                           "compared_at": [double, one, half]}, index=["gru", "bigru", "lstm"])
+    note = report.rate_edge_note(checks)
+    assert f"gru is compared at the highest peak rate checked ({double}): its best rate may lie above it" in note
+    assert f"lstm is compared at the lowest peak rate checked ({half}): its best rate may lie below it" in note
+    assert "bigru" not in note
+    assert report.rate_edge_note(checks.assign(compared_at=[one, one, "(no seeds yet)"])) is None
+
+
 @pytest.mark.slow
 def test_speed_columns_come_from_one_process_when_the_folder_has_them(tmp_path, capsys):
     """zoo.speed times every architecture of a grid back to back; the report takes its columns and names the machine."""

@@ -77,6 +77,27 @@ def separate_checks(tables: RunTables) -> tuple[RunTables, pd.DataFrame | None]:
     return RunTables(tables.experiment, rows(runs), rows(tables.curves), rows(tables.char_errors), rows(tables.misreads)), table
 
 
+def rate_edge_note(checks: pd.DataFrame) -> str | None:
+    """A sentence naming the architectures compared at the highest or lowest peak rate their checks
+    ran (their best rate may lie beyond the range checked), or None."""
+    presets = [column for column in checks.columns if column != "compared_at"]
+    try:
+        peaks = {preset: max(phase.lr for phase in config_lib.load_preset(preset).train.phases) for preset in presets}
+    except config_lib.ConfigError:  # a preset no longer in experiments/: no rates to order
+        return None
+    if len(set(peaks.values())) < 2:
+        return None
+    sentences = []
+    for edge, side in ((max(peaks, key=peaks.get), "above"), (min(peaks, key=peaks.get), "below")):
+        archs = [arch for arch, chosen in checks["compared_at"].items() if chosen == edge]
+        if archs:
+            sentences.append(f"{', '.join(archs)} {'is' if len(archs) == 1 else 'are'} compared at the "
+                             f"{'highest' if side == 'above' else 'lowest'} peak rate checked ({edge}): "
+                             f"{'its' if len(archs) == 1 else 'their'} best rate may lie {side} it, so the "
+                             "comparison is at the best rate checked, not necessarily each head's best.")
+    return " ".join(sentences) or None
+
+
 def _check_runs(experiment: str) -> set[str]:
     """The run names of the `check = true` groups of the grid that runs `experiment` (none without one)."""
     from zoo.config import load_grid
@@ -381,7 +402,7 @@ def write(report: Report, out: Path, notes: list[str] = ()) -> list[Path]:
         "character_errors.png": f"Which characters each {report.tables.compares} still misreads",
         "paired.png": "Paired: test captchas one reads in every seed and the other in none",
     }
-    check_lines, check_table = [], None
+    check_lines, check_table, edge = [], None, None
     if report.checks is not None and len(report.checks):
         check_table = report.checks.rename_axis(None).reset_index().rename(columns={"index": "arch", "compared_at": "compared at"})
         for column in check_table.columns[1:-1]:
@@ -391,6 +412,9 @@ def write(report: Report, out: Path, notes: list[str] = ()) -> list[Path]:
                        "its other presets are the check that chose it, left out of the comparison above (a cell "
                        "the check did not run itself is the same seed's run in the comparison).", "",
                        markdown_table(check_table), ""]
+        edge = rate_edge_note(report.checks)
+        if edge:
+            check_lines += [edge, ""]
     note_lines = ["## Notes", "", *[f"- {line}" for line in notes], ""] if notes else []
     markdown = [f"# {title}", "", "## Summary", "", *[f"- {line}" for line in report.findings], "", *note_lines,
                 "## Results (mean over seeds [95% interval])", "", markdown_table(table), "", *STATISTICS_NOTE, "", *check_lines,
@@ -416,7 +440,8 @@ def write(report: Report, out: Path, notes: list[str] = ()) -> list[Path]:
         table.to_html(index=False, escape=True),
         *[f"<p>{html.escape(line)}</p>" for line in STATISTICS_NOTE],
         *([f"<h2>{html.escape(check_lines[0].removeprefix('## '))}</h2>", f"<p>{html.escape(check_lines[2])}</p>",
-           check_table.to_html(index=False, escape=True)] if check_table is not None else []),
+           check_table.to_html(index=False, escape=True), *([f"<p>{html.escape(edge)}</p>"] if edge else [])]
+          if check_table is not None else []),
         *[f"<h3>{captions[name]}</h3><img alt='{name}' src='data:image/png;base64,{data}'>" for name, data in images.items()],
         "<h2>How this was made</h2><ul>",
         *[f"<li>{html.escape(key)}: <code>{html.escape(value)}</code></li>" for key, value in facts.items()],
