@@ -158,7 +158,7 @@ INK_SHARE = 0.005  # of the stems' ink, the share cut above and below: stray dot
 INK_SIDE_SHARE = 0.002  # ...and at the left and right, where an outer glyph's few stems must not be cut
 INK_MARGIN = 0.2  # of the text's height, kept above and below the box
 # ...and at its left and right: the outer glyphs' thin or pale strokes fall outside the stems' box, and a
-# crop through them cost last characters (wide-4k, 2026-12-05: chosen on the validation images, below)
+# crop through them cost last characters (wide-4k, 2026-12-05; chosen on its validation images: docs/guide/own-captchas.md)
 INK_SIDE_MARGIN = 0.6
 
 

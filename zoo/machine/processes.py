@@ -21,7 +21,6 @@ def run_training(command: list[str], env: dict[str, str], grace_s: float = 120.0
     """Run a training command and return its exit status. On Ctrl-C (which the child, in the same
     process group, receives too) wait up to `grace_s` for it to end its run KILLED and resumable before
     re-raising; `subprocess.run` would SIGKILL it at once and leave the run RUNNING."""
-
     process = start_child(command, env)
     try:
         return process.wait()
