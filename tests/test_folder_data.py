@@ -156,13 +156,30 @@ def test_ink_fitting_crops_to_the_text_and_not_to_thin_lines_across_the_canvas()
     draw.line((0, 75, 599, 5), fill=(40, 160, 40), width=1)
     left, top, right, bottom = images.ink_box(canvas)
     assert left <= 200 and right >= 312 and top <= 25 and bottom >= 55  # all of the text
-    assert left >= 180 and right <= 340 and top >= 12 and bottom <= 68  # and little else: a margin of 20% of its height
+    assert left >= 180 and right <= 340 and top >= 12 and bottom <= 68  # and little else: margins of 20% of its height, 60% at the sides
     fitted = np.asarray(images.fit(canvas, 32, 128, "ink-pad"))  # 128 x 32: the text fills the height
     assert fitted.shape == (32, 128, 3) and (fitted.mean(axis=2) < 120).any(axis=1).sum() >= 20
     plain = np.asarray(images.fit(canvas, 32, 128, "pad"))  # the whole canvas scaled to 32 px: 12 px of text
     assert (plain.mean(axis=2) < 120).any(axis=1).sum() <= 14
     blank = Image.new("RGB", (300, 60), "white")
     assert images.ink_box(blank) is None and images.crop_to_ink(blank).size == (300, 60)
+
+
+def test_ink_fitting_keeps_an_outer_glyphs_pale_strokes():
+    """wide-4k, 2026-12-05: crops through the last glyph (its pale or thin strokes are not stems) cost
+    the last character; the side margin keeps a glyph's width beyond its last stem."""
+    from PIL import Image, ImageDraw
+
+    from zoo.data import images
+
+    canvas = Image.new("RGB", (600, 80), (245, 245, 240))
+    draw = ImageDraw.Draw(canvas)
+    for x in range(200, 320, 20):
+        draw.rectangle((x, 25, x + 11, 54), fill=(30, 30, 120))
+    draw.rectangle((320, 25, 323, 54), fill=(30, 30, 120))  # the last glyph: one dark stem...
+    draw.rectangle((324, 25, 340, 54), fill=(215, 215, 205))  # ...and a pale body, under the ink contrast
+    left, top, right, bottom = images.ink_box(canvas)
+    assert right >= 341 and left <= 200  # all of the last glyph, and the first
 
 
 def test_the_wide_style_draws_small_text_on_a_wide_canvas_and_ink_fitting_measures_its_box(tmp_path):

@@ -60,3 +60,16 @@ def test_an_ignored_signal_stays_ignored_and_nothing_pending_raises_nothing():
         assert stop.pending is None and signal.getsignal(signal.SIGINT) is signal.SIG_IGN
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def test_an_error_after_a_noted_signal_is_that_interrupt_and_without_one_stays_itself():
+    """A terminal's Ctrl-C reaches the data workers too; a worker gone before the next batch boundary
+    must end the run as interrupted (130, resumable), not as a failure."""
+    with pytest.raises(KeyboardInterrupt, match="signal 2") as raised:
+        with interrupts_between_batches():
+            signal.raise_signal(signal.SIGINT)
+            raise RuntimeError("a process in the process pool was terminated abruptly")
+    assert isinstance(raised.value.__cause__, RuntimeError)
+    with pytest.raises(RuntimeError):
+        with interrupts_between_batches():
+            raise RuntimeError("a real failure")

@@ -464,3 +464,19 @@ def test_the_headline_goes_beside_the_report_and_into_a_readme_between_its_marke
     assert "old table" not in text and "(reports/paired/accuracy.png)" in text and text.endswith("<!-- /headline:paired -->\n\nAfter.\n")
     assert not headline.update_block(readme, "paired", new_block)  # the same block: nothing written
     assert not headline.update_block(readme, "other", new_block) and readme.read_text() == text
+
+
+def test_with_one_seed_a_head_the_summary_says_no_test_was_made_and_the_control_gives_its_gap():
+    """reports/heads cut to seed 0: no comparison has two seeds a side, so the summary says none was
+    corrected for, and the conv_only control states its gap without a verdict either way."""
+    full = RunTables.from_csv(REPO / "reports" / "heads")
+    kept = full.runs[full.runs["seed"] == 0]
+    one_seed = RunTables(full.experiment, kept.drop(columns="variant"), full.curves[full.curves["run_id"].isin(kept["run_id"])].drop(columns="variant"),
+                         full.char_errors[full.char_errors["run_id"].isin(kept["run_id"])].drop(columns="variant"))
+    findings = report.build(one_seed, "bigru").findings
+    assert "none has the two seeds on each side a test needs yet" in findings[0] and "0 comparison" not in findings[0]
+    (control,) = [line for line in findings if line.startswith("Control conv_only")]
+    gap = 100 * (kept.set_index("arch").loc["conv_only", "test_seq_acc"] - kept.set_index("arch").loc["bigru", "test_seq_acc"])
+    assert f"{gap:+.2f} points against bigru, too few seeds to test whether recurrence matters" in control
+    three_seeds = " ".join(report.build(full, "bigru").findings)
+    assert f"corrected for the {full.runs['arch'].nunique() - 1} comparisons made" in three_seeds

@@ -106,6 +106,30 @@ def test_the_zoos_experiments_open_in_the_ui_model_training_view(store):
     assert experiment.tags[tracking.EXPERIMENT_KIND_TAG] == "custom_model_development"
 
 
+def test_a_worker_that_loses_the_race_to_tag_the_experiment_goes_on_and_a_real_error_still_raises(store, monkeypatch):
+    """Two grid workers may both find the tag missing; the server answers the second with a unique-key
+    error (seen in CI on PostgreSQL). Here the other worker wins between our read and our write."""
+    experiment_id = mlflow.create_experiment("race")
+    client_class = tracking.store.MlflowClient
+    real_set = client_class.set_experiment_tag
+
+    def lose_the_race(self, experiment, key, value):
+        real_set(self, experiment, key, value)  # the other worker's write
+        raise mlflow.exceptions.MlflowException("duplicate key value violates unique constraint experiment_tag_pk")
+
+    monkeypatch.setattr(client_class, "set_experiment_tag", lose_the_race)
+    tracking.store.mark_model_training(experiment_id)  # no error: the tag is there
+    assert MlflowClient().get_experiment(experiment_id).tags[tracking.EXPERIMENT_KIND_TAG] == "custom_model_development"
+
+    def fail(self, experiment, key, value):
+        raise mlflow.exceptions.MlflowException("the store is read-only")
+
+    monkeypatch.setattr(client_class, "set_experiment_tag", fail)
+    other = mlflow.create_experiment("race-2")
+    with pytest.raises(mlflow.exceptions.MlflowException, match="read-only"):
+        tracking.store.mark_model_training(other)
+
+
 def test_a_finished_run_of_an_edited_variant_is_stale(store, tmp_path):
     from zoo.grids import compare
     from zoo.config import arch_hash, config_hash, make_config

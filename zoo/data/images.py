@@ -154,15 +154,20 @@ def fit(image: Image.Image, height: int, width: int, resize: str = "stretch") ->
 
 INK_CONTRAST = 60  # a pixel is ink when a channel differs from the background by more than this (0-255)
 STEM_RUN = 4  # ink in a vertical run of at least this many pixels: glyph stems, not thin lines across
-INK_SHARE = 0.005  # of the stems' ink, the share cut at each side of each axis: stray dots, not the text
-INK_MARGIN = 0.2  # of the text's height, kept around the box
+INK_SHARE = 0.005  # of the stems' ink, the share cut above and below: stray dots and line crossings, not the text
+INK_SIDE_SHARE = 0.002  # ...and at the left and right, where an outer glyph's few stems must not be cut
+INK_MARGIN = 0.2  # of the text's height, kept above and below the box
+# ...and at its left and right: the outer glyphs' thin or pale strokes fall outside the stems' box, and a
+# crop through them cost last characters (wide-4k, 2026-12-05; chosen on its validation images: docs/guide/own-captchas.md)
+INK_SIDE_MARGIN = 0.6
 
 
 def ink_box(image: Image.Image) -> tuple[int, int, int, int] | None:
     """(left, top, right, bottom) of the text in an RGB image, None when nothing stands out from the
     background. Thin lines across the canvas (1-2 px) would span it all, so only ink in vertical runs of
-    STEM_RUN pixels or more counts (the stems of glyphs); the box holds the middle 99% of that ink
-    along each axis (the rows counted within the text's columns), widened by a margin."""
+    STEM_RUN pixels or more counts (the stems of glyphs); the box holds the middle 99.6% of that ink
+    across and 99% down (the rows counted within the text's columns), widened by a margin (a wider one at
+    the sides)."""
     array = np.asarray(image, dtype=np.int16)  # h x w x 3
     ink = np.abs(array - np.array(background(image), dtype=np.int16)).max(axis=2) > INK_CONTRAST  # h x w
     height, width = ink.shape
@@ -174,18 +179,19 @@ def ink_box(image: Image.Image) -> tuple[int, int, int, int] | None:
         ink = stems if stems.sum() >= 4 else ink
     if ink.sum() < 4:
         return None
-    columns = _middle(ink.sum(axis=0))
-    rows = _middle(ink[:, columns[0]:columns[1]].sum(axis=1))
+    columns = _middle(ink.sum(axis=0), INK_SIDE_SHARE)
+    rows = _middle(ink[:, columns[0]:columns[1]].sum(axis=1), INK_SHARE)
     margin = round(INK_MARGIN * (rows[1] - rows[0])) + 1
-    return (max(0, columns[0] - margin), max(0, rows[0] - margin), min(width, columns[1] + margin),
+    side = round(INK_SIDE_MARGIN * (rows[1] - rows[0])) + 1
+    return (max(0, columns[0] - side), max(0, rows[0] - margin), min(width, columns[1] + side),
             min(height, rows[1] + margin))
 
 
-def _middle(counts: np.ndarray) -> tuple[int, int]:
-    """The index range (start, stop) holding all but INK_SHARE of `counts`' mass at each end."""
+def _middle(counts: np.ndarray, share: float) -> tuple[int, int]:
+    """The index range (start, stop) holding all but `share` of `counts`' mass at each end."""
     cumulative = np.cumsum(counts) / max(1, counts.sum())
-    start = int(np.searchsorted(cumulative, INK_SHARE))
-    stop = int(np.searchsorted(cumulative, 1 - INK_SHARE)) + 1
+    start = int(np.searchsorted(cumulative, share))
+    stop = int(np.searchsorted(cumulative, 1 - share)) + 1
     return start, max(stop, start + 1)
 
 

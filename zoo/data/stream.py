@@ -214,7 +214,8 @@ class BatchStream:
             return
         pending: collections.deque = collections.deque()
         for index in indices:
-            pending.append(self._pool.submit(_render_batch, self.source, index, self.batch_size))
+            with processes.sigint_blocked_in_children():  # a worker may be spawned here
+                pending.append(self._pool.submit(_render_batch, self.source, index, self.batch_size))
             if len(pending) >= self.prefetch:
                 yield pending.popleft().result()
         while pending:

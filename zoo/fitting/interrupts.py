@@ -5,7 +5,8 @@ Python raises `KeyboardInterrupt` wherever the main thread happens to be when a 
 `TypeError` from `tf.data.Dataset.zip` was seen — so the run ended FAILED instead of KILLED and resumable.
 While `interrupts_between_batches()` is open, the first SIGINT/SIGTERM is only noted; the callback it
 yields raises `KeyboardInterrupt` at the next batch or epoch boundary. A second signal raises at once,
-for a user who does not want to wait.
+for a user who does not want to wait. An error raised after a signal was noted is reported as that
+interrupt: the signal reaches the data workers too, so one may fail before the boundary.
 """
 
 from __future__ import annotations
@@ -52,6 +53,12 @@ def interrupts_between_batches() -> Iterator[InterruptBetweenBatches]:
                 if signal.getsignal(signum) is not signal.SIG_IGN}  # an ignored signal stays ignored
     try:
         yield callback
+    except Exception as error:
+        if callback.pending is None:
+            raise
+        # the signal reached other processes too (a terminal's Ctrl-C, the whole group): an error it
+        # caused before the next batch boundary (a data worker gone) is the interrupt the user asked for
+        raise KeyboardInterrupt(f"signal {callback.pending}") from error
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

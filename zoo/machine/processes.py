@@ -8,6 +8,7 @@ of leaving them running on their own (a killed training resumes from its last ep
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -20,8 +21,6 @@ def run_training(command: list[str], env: dict[str, str], grace_s: float = 120.0
     """Run a training command and return its exit status. On Ctrl-C (which the child, in the same
     process group, receives too) wait up to `grace_s` for it to end its run KILLED and resumable before
     re-raising; `subprocess.run` would SIGKILL it at once and leave the run RUNNING."""
-    import subprocess
-
     process = start_child(command, env)
     try:
         return process.wait()
@@ -71,9 +70,29 @@ def cores() -> int:
 
 def data_worker(parent_pid: int) -> None:
     """A data worker's start: it dies with its parent and leaves Ctrl-C to it (the parent stops the
-    pool), so an interrupted run prints one line, not a traceback per worker."""
+    pool), so an interrupted run prints one line, not a traceback per worker. Started inside
+    `sigint_blocked_in_children()`, it was born with SIGINT blocked: a Ctrl-C that reached it while it
+    was still importing stayed pending, and ignoring the signal now discards it."""
     die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+@contextlib.contextmanager
+def sigint_blocked_in_children():
+    """Processes started inside (a process pool spawns its workers on `submit`) inherit SIGINT blocked
+    until `data_worker` ignores it; without this, a terminal's Ctrl-C, which reaches the whole process
+    group, killed a worker that was still starting and broke the pool under a run being interrupted.
+    This thread gets the SIGINT once the block ends, so nothing is lost here."""
+    if not hasattr(signal, "pthread_sigmask"):  # not POSIX: nothing to block
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def die_with_parent(parent_pid: int) -> None:

@@ -173,9 +173,11 @@ def findings(summary: pd.DataFrame, baseline: str, compares: str = "architecture
     samples = (f"{most_samples:,.0f} training samples per run" if fewest_samples == most_samples else
                f"{fewest_samples:,.0f} to {most_samples:,.0f} training samples per run (budgets differ: see the samples column)")
     tests = int(np.isfinite(summary["p_vs_baseline"]).sum())
+    made = (f"corrected for the {tests} comparison{'s' if tests != 1 else ''} made" if tests else
+            "corrected for the comparisons made; none has the two seeds on each side a test needs yet")
     lines.append(f"{len(summary)} {plural}, {seeds} seeds each, {samples}. "
                  f"A difference from the baseline is called significant when Holm's p < {ALPHA} (Welch's t-test on "
-                 f"the runs' test full-sequence accuracies, corrected for the {tests} comparison(s) made); the seed is the unit.")
+                 f"the runs' test full-sequence accuracies, {made}); the seed is the unit.")
     if fewest < 2:
         lines.append(f"With a single seed per {compares} no difference can be called significant; the table shows single runs.")
     best = summary.sort_values("test_seq_acc", ascending=False).iloc[0]
@@ -200,8 +202,13 @@ def findings(summary: pd.DataFrame, baseline: str, compares: str = "architecture
             lines.append("Not distinguishable from the baseline at this number of seeds (no claim is made): " + "; ".join(same) + ".")
     if compares == "architecture" and "conv_only" in set(summary["variant"]) and baseline in set(summary["variant"]):
         control = summary[summary["variant"] == "conv_only"].iloc[0]
-        verdict = ("recurrence matters here" if np.isfinite(control["p_holm"]) and control["p_holm"] < ALPHA
-                   and control["diff_vs_baseline"] < 0 else "this budget does not show that recurrence matters")
+        gap = f"{100 * control['diff_vs_baseline']:+.2f} points against {baseline}"
+        if not np.isfinite(control["p_holm"]):
+            verdict = f"{gap}, too few seeds to test whether recurrence matters"
+        elif control["p_holm"] < ALPHA and control["diff_vs_baseline"] < 0:
+            verdict = f"{gap}: recurrence matters here"
+        else:
+            verdict = f"{gap}: this budget does not show that recurrence matters"
         lines.append(f"Control conv_only (no recurrent head): {_bounds(control, 'test_seq_acc')}; {verdict}.")
     return lines
 
@@ -372,7 +379,9 @@ STATISTICS_NOTE = [
     "t-interval would be: the claims rest on the tests, not on intervals that do not overlap). P(beats baseline): the share of "
     "(run, baseline run) pairs the run wins, ties half. p (Welch): Welch's t-test of the runs' accuracies against "
     "the baseline's (the seed is the unit); p (Holm): corrected for the number of comparisons, * where < 0.05. "
-    "Every run is tested on the same test captchas.",
+    "Every run is tested on the same test captchas. Train time: each run's wall-clock minutes as it ran, on "
+    "whatever machine and load it had (paused, or beside other work): a record, not a speed comparison; speed is "
+    "the images/s and ms/image columns.",
 ]
 NOTES_FILE = "notes.txt"
 CAMPAIGN_STATE_FILE = "STATE.md"  # zoo.campaign writes it beside its report

@@ -86,9 +86,16 @@ MODEL_TRAINING = "custom_model_development"  # ...and with this value in its "Mo
 
 
 def mark_model_training(experiment_id: str) -> None:
-    experiment = MlflowClient().get_experiment(experiment_id)
-    if EXPERIMENT_KIND_TAG not in experiment.tags:
-        MlflowClient().set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG, MODEL_TRAINING)
+    """Tag the experiment for the UI's Model-training view, once. Two workers of a grid may both find
+    the tag missing; the loser of that race gets the store's unique-key error, not a failed run."""
+    client = MlflowClient()
+    if EXPERIMENT_KIND_TAG in client.get_experiment(experiment_id).tags:
+        return
+    try:
+        client.set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG, MODEL_TRAINING)
+    except mlflow.exceptions.MlflowException:
+        if EXPERIMENT_KIND_TAG not in client.get_experiment(experiment_id).tags:  # not a lost race
+            raise
 
 
 def use_store(experiment: str) -> None:
