@@ -98,7 +98,7 @@ def test_oversampled_training_labels_draw_the_chosen_characters_more_often_and_v
 def test_oversample_is_refused_for_sources_with_their_own_labels():
     from zoo.config import ConfigError, make_config
 
-    with pytest.raises(ConfigError, match="data.oversample draws generated labels"):
+    with pytest.raises(ConfigError, match="draws its own labels"):
         make_config("bigru", "smoke", 0, ["data.source=pil:plain", "data.oversample=O0"])
 
 

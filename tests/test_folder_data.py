@@ -1,6 +1,7 @@
 """Training on your own labeled images (`--data folder:PATH`): scanning, splitting, clear errors,
 and real training on a folder drawn by another generator (PIL text, varying sizes and lengths)."""
 
+import collections
 import os
 from pathlib import Path
 
@@ -31,6 +32,39 @@ def test_labels_charset_lengths_and_split_come_from_the_folder(tmp_path):
     first_pass = [train.sample(i)[1] for i in range(len(train.images))]
     second_pass = [train.sample(len(train.images) + i)[1] for i in range(len(train.images))]
     assert sorted(first_pass) == sorted(second_pass) == sorted(train.images.labels) and first_pass != second_pass
+
+
+def test_oversampled_folder_images_come_that_many_times_a_pass_and_validation_stays_as_it_is(tmp_path):
+    """`data.oversample` on a folder: a training image whose label holds one of the characters comes
+    `oversample_factor` times in each pass, every other image once; validation and test are untouched."""
+    labels = draw_folder(tmp_path / "imgs", 40, lengths=(2, 3), charset="AB0O")
+    folder = [f"data.source=folder:{tmp_path / 'imgs'}", "data.width=128", "data.height=48"]
+    plain, oversampled = (make_config("bigru", "smoke", 0, folder + extra).data
+                          for extra in ([], ["data.oversample=O0", "data.oversample_factor=3"]))
+    train = source_for(oversampled, "train", seed=0)
+    holds = [bool(set(label) & set("O0")) for label in train.images.labels]
+    assert 0 < sum(holds) < len(holds), labels  # the folder has both kinds
+    length = len(holds) + 2 * sum(holds)
+    first_pass = collections.Counter(train.sample(i)[1] for i in range(length))
+    expected = collections.Counter()
+    for label, held in zip(train.images.labels, holds):
+        expected[label] += 3 if held else 1
+    assert first_pass == expected
+    second_pass = [train.sample(length + i)[1] for i in range(length)]
+    assert collections.Counter(second_pass) == expected and second_pass != [train.sample(i)[1] for i in range(length)]
+    for split in ("val", "test"):
+        assert source_for(oversampled, split).cache_key() == source_for(plain, split).cache_key()
+    assert source_for(plain, "train", seed=0).cache_key() != train.cache_key()
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["data.oversample=O0", "data.oversample_factor=2.5"], "a whole number, got 2.5"),
+    (["data.oversample=Z"], "outside data.charset"),
+])
+def test_folder_oversampling_refuses_what_it_cannot_do(tmp_path, overrides, message):
+    draw_folder(tmp_path, 12, charset="AB0O")
+    with pytest.raises(ConfigError, match=message):
+        make_config("bigru", "smoke", 0, [f"data.source=folder:{tmp_path}"] + overrides)
 
 
 def test_labels_csv_wins_over_file_names(tmp_path):

@@ -49,9 +49,10 @@ class DataConfig:
     # training images only: "none", or "text" (small rotation/shear/scale/shift, colour and contrast
     # jitter, blur, pixel noise and noise lines; seeded by sample index, so resumable: zoo.data.augment)
     augment: str = "none"
-    # generated training labels only: these characters are drawn `oversample_factor` times as often as
-    # the others (e.g. "O0" and 4.0 for the reference's most confused pair); validation and test labels
-    # stay uniform, so the scores remain those of the reference problem
+    # training only: these characters are drawn `oversample_factor` times as often as the others in
+    # generated labels (e.g. "O0" and 4.0 for the reference's most confused pair), or, for a folder, each
+    # training image whose label holds one comes that many times a pass (a whole number); validation and
+    # test stay as they are, so the scores remain those of the task
     oversample: str = ""
     oversample_factor: float = 1.0
     # generated training images only: each is drawn at a width x height taken uniformly from these

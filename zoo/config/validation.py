@@ -87,9 +87,14 @@ def _oversample_problems(data: DataConfig) -> list[str]:
                     "more often (e.g. oversample = \"O0\")"]
         return []
     problems = []
-    if data.source != "captcha":
-        problems.append(f"data.oversample draws generated labels; data.source {data.source!r} has its own labels "
-                        "(accepted only with data.source = \"captcha\")")
+    if data.source.startswith("folder:"):
+        if data.oversample_factor != int(data.oversample_factor):
+            problems.append(f"data.oversample on a folder repeats each training image whose label holds one of "
+                            f"{data.oversample!r}; data.oversample_factor is how many times a pass, a whole number, "
+                            f"got {data.oversample_factor}")
+    elif data.source != "captcha":
+        problems.append(f"data.oversample draws generated labels more often or repeats a folder's images; data.source "
+                        f"{data.source!r} draws its own labels (accepted with data.source = \"captcha\" or \"folder:PATH\")")
     outside = sorted(set(data.oversample) - set(data.charset))
     if outside:
         problems.append(f"data.oversample {data.oversample!r} has characters outside data.charset: {''.join(outside)!r}")

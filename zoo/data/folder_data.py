@@ -10,7 +10,8 @@ and label lengths may vary. Images of any size and mode are adapted to the model
 
 `FolderSource` is index-addressed like `zoo.data.stream.CaptchaSource`: sample i of the training stream
 is image `permutation(epoch)[i mod n]`, with one seeded permutation per pass, so a resumed run
-continues with exactly the batches it would have seen.
+continues with exactly the batches it would have seen. With `data.oversample`, a pass holds each
+training image whose label has one of those characters `oversample_factor` times (n grows to match).
 """
 
 from __future__ import annotations
@@ -302,15 +303,30 @@ class FolderSource:
     height: int
     seed: int | None
     resize: str = "stretch"  # zoo.data.images.fit
+    # training only (`data.oversample`): an image whose label holds one of these characters comes
+    # `oversample_factor` times a pass instead of once (e.g. "O0", 4: the pair a reader confuses most)
+    oversample: str = ""
+    oversample_factor: int = 1
 
     def cache_key(self) -> dict:
-        return {"folder": self.images.digest(), "count": len(self.images), "charset": self.charset,
-                "max_length": self.max_length, "width": self.width, "height": self.height, "seed": self.seed,
-                "resize": self.resize}
+        key = {"folder": self.images.digest(), "count": len(self.images), "charset": self.charset,
+               "max_length": self.max_length, "width": self.width, "height": self.height, "seed": self.seed,
+               "resize": self.resize}
+        if self.oversample:  # only when set, so the keys of sets cached before it stay valid
+            key.update(oversample=self.oversample, oversample_factor=self.oversample_factor)
+        return key
+
+    @functools.cached_property
+    def pass_images(self) -> np.ndarray:
+        """The image indices one pass over the folder draws, in folder order: each image once, an
+        oversampled one `oversample_factor` times."""
+        copies = [self.oversample_factor if set(label) & set(self.oversample) else 1 for label in self.images.labels]
+        return np.repeat(np.arange(len(self.images)), copies)
 
     def sample(self, index: int, text: str | None = None) -> tuple[np.ndarray, str]:
-        epoch, position = divmod(index, len(self.images))
-        chosen = position if self.seed is None else int(_permutation(len(self.images), self.seed, epoch)[position])
+        drawn = self.pass_images
+        epoch, position = divmod(index, len(drawn))
+        chosen = position if self.seed is None else int(drawn[_permutation(len(drawn), self.seed, epoch)[position]])
         path = Path(self.images.root) / self.images.files[chosen]
         try:
             return images.adapt(path, self.height, self.width, self.resize), self.images.labels[chosen]  # height x width x 3

@@ -173,8 +173,9 @@ def _plain_source(data, split: str, seed: int):
         return CaptchaSource.from_config(data, seeds[split], oversampled=split == "train")
     parts = dict(zip(("train", "val", "test"), folder_data.split(folder_data.scan(str(root), data.label_pattern),
                                                                data.val_fraction, data.test_fraction)))
+    oversampled = {"oversample": data.oversample, "oversample_factor": int(data.oversample_factor)} if split == "train" else {}
     return folder_data.FolderSource(parts[split], data.charset, data.max_length, data.width, data.height,
-                                    seed if split == "train" else None, data.resize)
+                                    seed if split == "train" else None, data.resize, **oversampled)
 
 
 def _render_batch(source: CaptchaSource, batch_index: int, batch_size: int):
