@@ -55,6 +55,9 @@ def test_oversampled_folder_images_come_that_many_times_a_pass_and_validation_st
     for split in ("val", "test"):
         assert source_for(oversampled, split).cache_key() == source_for(plain, split).cache_key()
     assert source_for(plain, "train", seed=0).cache_key() != train.cache_key()
+    told = folder_data.summary_for(oversampled)  # said before any compute
+    assert f"oversampled: {sum(holds)} of the {len(holds)} training images hold one of 'O0'; each comes 3 times" in told
+    assert "  oversampled:" not in folder_data.summary_for(plain)
 
 
 @pytest.mark.parametrize("overrides, message", [

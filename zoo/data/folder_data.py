@@ -235,9 +235,10 @@ def choose_width(sizes: np.ndarray, height: int, output_steps: Callable[[int, in
     return min(width, largest)
 
 
-def summary(labeled: LabeledImages, data, parts: tuple[int, int, int]) -> str:
+def summary(labeled: LabeledImages, data, parts: tuple[int, int, int], train: LabeledImages | None = None) -> str:
     """What was understood of a folder, for the user to check before any compute: the images, the
-    labels, the input shape and the split, then warnings where the labels look wrong."""
+    labels, the input shape and the split (with `data.oversample`, how many of the `train` images it
+    repeats), then warnings where the labels look wrong."""
     sizes = image_sizes(labeled, data.resize)
     lengths = [len(label) for label in labeled.labels]
     counts = collections.Counter(char for label in labeled.labels for char in label)
@@ -256,6 +257,12 @@ def summary(labeled: LabeledImages, data, parts: tuple[int, int, int]) -> str:
         f"{', width from the images' if data.auto_width else ''}); augmentation: {data.augment}",
         f"  split: {parts[0]:,} train / {parts[1]:,} validation / {parts[2]:,} test (fixed, seeded)",
     ]
+    if data.oversample and train is not None:
+        held = sum(bool(set(label) & set(data.oversample)) for label in train.labels)
+        drawn = len(train) + (int(data.oversample_factor) - 1) * held
+        lines.append(f"  oversampled: {held:,} of the {len(train):,} training images hold one of {data.oversample!r}; each "
+                     f"comes {int(data.oversample_factor)} times a pass, {held * int(data.oversample_factor) / drawn:.0%} of "
+                     f"the samples (validation and test as they are)")
     return "\n".join(lines + [f"warning: {warning}" for warning in label_warnings(labeled)])
 
 
@@ -263,7 +270,7 @@ def summary_for(data) -> str:
     """The summary of a DataConfig whose source is `folder:PATH` (after zoo.config read the folder)."""
     labeled = scan(str(folder_path(data.source)), data.label_pattern)
     parts = split(labeled, data.val_fraction, data.test_fraction)
-    return summary(labeled, data, tuple(len(part) for part in parts))
+    return summary(labeled, data, tuple(len(part) for part in parts), train=parts[0])
 
 
 def label_warnings(labeled: LabeledImages) -> list[str]:
