@@ -362,6 +362,8 @@ def test_a_tracked_model_is_shipped_with_its_card_and_reads_the_same(store, tmp_
     assert card["samples_seen"] == 2 * 2 * 8 and card["init"] == SHIPPED and card["preset"] == "smoke"
     assert card["test"]["seq_acc"] == pytest.approx(result.metrics["test_seq_acc"], abs=1e-4)
     assert f"starting from the weights of `{SHIPPED}`" in (folder / "README.md").read_text()
+    started_from = pretrained.sha256(pretrained.PRETRAINED_DIR / SHIPPED / "model.keras")  # pinned: a later ship replaces it
+    assert card["init_sha256"] == started_from and f"model.keras sha256 `{started_from}`" in (folder / "README.md").read_text()
     assert not [path.name for path in folder.iterdir() if path.name.startswith(".")]  # no partial file left
     with zipfile.ZipFile(folder / "model.keras") as saved:  # plain Keras layers: loads without the zoo package
         layers = json.loads(saved.read("config.json"))["config"]["layers"]

@@ -123,6 +123,8 @@ def _train_locked(checkpoint, config, resume, restart, parent_run_id, extra_tags
                 tracking.set_tags({"init_from": start.spec,
                                    "init_layers": str(_initialize_from(model, start.spec, data.charset)),
                                    **({"init_zero_shot": json.dumps(start.scores)} if start.scores else {}),
+                                   # a shipped name's weights as they are now: a later ship under that name replaces them
+                                   **({"init_sha256": digest} if (digest := pretrained.shipped_sha256(start.spec)) else {}),
                                    # the lineage as it is now: a later ship under the init's own name replaces its card
                                    "init_samples_in_all": str(pretrained.samples_in_all(0, start.spec))})
             tracking.log_text(_summary(model), "model_summary.txt")

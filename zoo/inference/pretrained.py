@@ -191,6 +191,13 @@ def shipped_card(name: str, folder: Path = PRETRAINED_DIR) -> dict | None:
     return _read_card(path) if path.is_file() else None
 
 
+def shipped_sha256(spec: str) -> str | None:
+    """The sha256 of the model.keras shipped now as `spec` (None when `spec` names no shipped model): a
+    run started from a shipped name records it, since a later ship under that name replaces the file."""
+    card = shipped_card(spec) if spec and "/" not in spec and ":" not in spec else None
+    return card_sha256(card, MODEL_FILE) if card else None
+
+
 def beats_card(score: float, card: dict | None) -> bool:
     """Whether a run's test full-sequence accuracy beats the card's, compared at the card's precision: a
     float32 0.99470001 and a card's 0.9947 are a tie (the same run, or another run no better), never a win."""
@@ -260,8 +267,10 @@ def model_card_text(card: dict) -> str:
         f"**{test.get('seq_acc', float('nan')):.2%}**, character accuracy {test.get('char_acc', float('nan')):.2%}, "
         f"normalized edit distance {test.get('ned', float('nan')):.3f}",
         f"- **Trained** on {card['samples_seen']:,} samples: `{card['training_command']}`"
-        + (f", starting from the weights of `{card['init']}` ({card.get('samples_in_all', 0):,} samples in all)"
-           if card.get("init") else ""),
+        + (f", starting from the weights of `{card['init']}` ("
+           + (f"model.keras sha256 `{card['init_sha256']}`, as shipped under that name when it started; "
+              if card.get("init_sha256") else "")
+           + f"{card.get('samples_in_all', 0):,} samples in all)" if card.get("init") else ""),
         f"- **Parameters** {card['params']:,}; sha256 of "
         + ", ".join(f"{file} `{card_sha256(card, file)}`" for file in MODEL_FILES if card_sha256(card, file)),
         *sizes_lines(card),

@@ -43,6 +43,7 @@ def ship(uri: str, name: str, folder: Path = PRETRAINED_DIR) -> Path:
         "samples_seen": samples,
         # the model it started from (of several named, the one chosen); its samples are not counted above
         "init": tags.get("init_from") or params.get("train.init") or None,
+        **({"init_sha256": tags["init_sha256"]} if tags.get("init_sha256") else {}),  # that model's file, pinned
         "samples_in_all": in_all,
         "test": {key.removeprefix("test_"): round(value, CARD_DIGITS) for key, value in metrics.items() if key.startswith("test_")},
         "test_size": int(params.get("data.test_size", 0)),
