@@ -480,3 +480,10 @@ def test_with_one_seed_a_head_the_summary_says_no_test_was_made_and_the_control_
     assert f"{gap:+.2f} points against bigru, too few seeds to test whether recurrence matters" in control
     three_seeds = " ".join(report.build(full, "bigru").findings)
     assert f"corrected for the {full.runs['arch'].nunique() - 1} comparisons made" in three_seeds
+    assert "single seed" not in three_seeds
+    # one head cut to a single seed among heads of three: named, and no claim that every head has one
+    kept = full.runs[(full.runs["arch"] != "gru") | (full.runs["seed"] == 0)]
+    mixed = report.build(RunTables(full.experiment, kept.drop(columns="variant"), full.curves.drop(columns="variant"),
+                                   full.char_errors.drop(columns="variant")), "bigru").findings
+    assert "gru has a single seed so far: no test is made for it" in " ".join(mixed)
+    assert not [line for line in mixed if "single seed per" in line]

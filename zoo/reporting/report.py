@@ -178,8 +178,14 @@ def findings(summary: pd.DataFrame, baseline: str, compares: str = "architecture
     lines.append(f"{len(summary)} {plural}, {seeds} seeds each, {samples}. "
                  f"A difference from the baseline is called significant when Holm's p < {ALPHA} (Welch's t-test on "
                  f"the runs' test full-sequence accuracies, {made}); the seed is the unit.")
-    if fewest < 2:
+    single = list(summary.loc[summary["seeds"] < 2, "variant"])
+    if most < 2:
         lines.append(f"With a single seed per {compares} no difference can be called significant; the table shows single runs.")
+    elif single:
+        one = len(single) == 1
+        lines.append(f"{', '.join(single)} {'has' if one else 'have'} a single seed so far: no test is made for "
+                     f"{'it' if one else 'them'}, and {'its' if one else 'each'} interval covers only that run's test "
+                     "captchas, not seed-to-seed variation.")
     best = summary.sort_values("test_seq_acc", ascending=False).iloc[0]
     lines.append(f"Highest mean test accuracy: {best['variant']} at {_bounds(best, 'test_seq_acc')}.")
     if baseline in set(summary["variant"]):
