@@ -4,6 +4,7 @@ import json
 import subprocess
 
 import mlflow
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -29,7 +30,7 @@ def test_campaign_records_commits_and_ships_what_it_finished(store, tmp_path, mo
 
     assert campaign_command.main([str(grid_file), "--status", "--out", str(out)]) == 0
     assert "**0 of 1 runs finished**" in (out / "STATE.md").read_text()
-    assert campaign_command.main([str(grid_file), "--commit", "--out", str(out)]) == 0
+    assert campaign_command.main([str(grid_file), "--commit", "--keep-models", "--out", str(out)]) == 0
 
     state = (out / "STATE.md").read_text()
     assert "**1 of 1 runs finished**" in state and "| gru-smoke-s0 | finished | 2/2 | 32 |" in state
@@ -45,6 +46,15 @@ def test_campaign_records_commits_and_ships_what_it_finished(store, tmp_path, mo
     committed = subprocess.run(["git", "-C", str(repo), "show", "--name-only", "--format=%s", "HEAD"],
                                capture_output=True, text=True, check=True).stdout
     assert "campaign camp: gru-smoke-s0 finished" in committed and "reports/camp/runs.csv" in committed
+    # --keep-models: the head's model kept beside the report, committed, readable without the store
+    assert "reports/camp/models/gru-smoke-s0/model.keras" in committed and "reports/camp/models/gru-smoke-s0/card.json" in committed
+    kept_card = pretrained.shipped_card("gru-smoke-s0", out / "models")
+    assert kept_card["arch"] == "gru" and kept_card["source"]["run_id"] == runs["run_id"][0]
+    assert kept_card["training_command"] == f"python -m zoo.train --grid {grid_file} --run gru-smoke-s0"
+    assert kept_card["test"]["seq_acc"] == pytest.approx(runs["test_seq_acc"][0], abs=1e-4)
+    assert not (out / "models" / "gru-smoke-s0" / "model.onnx").exists()  # a record, not a served reader
+    assert "models/gru-smoke-s0" in (out / "README.md").read_text()  # the report names it
+    kept_sha = kept_card["sha256"]["model.keras"]
 
     grid = compare.load_grid(grid_file)
     shipped_dir = tmp_path / "pretrained"
@@ -71,8 +81,13 @@ def test_campaign_records_commits_and_ships_what_it_finished(store, tmp_path, mo
     fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", fresh)
     mlflow.set_tracking_uri(fresh)
-    assert campaign_command.main([str(grid_file), "--out", str(out)]) == 0
+    assert campaign_command.main([str(grid_file), "--keep-models", "--out", str(out)]) == 0
     assert not (tmp_path / "ckpt").exists()  # nothing trained again
+    assert pretrained.shipped_card("gru-smoke-s0", out / "models")["sha256"]["model.keras"] == kept_sha  # kept as it was
+    from zoo import loading
+
+    reader = loading.load(str(out / "models" / "gru-smoke-s0"), runtime="keras")  # read on a machine without the run
+    assert reader.info.arch == "gru" and len(reader.predict(np.zeros((1, reader.height, reader.width, 3), "uint8"))) == 1
     again = pd.read_csv(out / "runs.csv")
     assert list(again["run_id"]) == list(runs["run_id"])  # the committed row is kept, not lost
     assert "**1 of 1 runs finished**" in (out / "STATE.md").read_text()

@@ -11,7 +11,10 @@ from its checkpoint when one is there. Before the first run and after each one i
 
 `--commit` commits that folder (and a newly shipped model) with git as soon as a run finishes, so
 losing the machine loses at most the run in flight. `--ship NAME` ships the best finished run as
-`zoo/pretrained/NAME` when it beats the model shipped under that name on the same task. `--hours H`
+`zoo/pretrained/NAME` when it beats the model shipped under that name on the same task. `--keep-models`
+copies the first finished run of each architecture into `reports/<experiment>/models/<run>/` (model and
+card; committed with `--commit`), so the compared heads read new captchas on any clone
+(zoo.grids.kept_models). `--hours H`
 starts no run after H hours (a borrowed GPU's time budget). `--jobs N` trains N runs at once, the
 CPU cores split between their data workers (a GPU has room for several runs of this size; on a
 2-core CPU one at a time is fastest). Rerun the same command to go on.
@@ -32,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = cli.parser("python -m zoo.campaign", __doc__)
     parser.add_argument("config", help="a comparison config, e.g. experiments/grids/campaign-reference.toml")
     parser.add_argument("--commit", action="store_true", help="git-commit the state, report CSVs and shipped model after each run")
+    parser.add_argument("--keep-models", action="store_true", help="keep one model per architecture (model.keras and card) "
+                        "under the report's models/ folder, committed with --commit")
     parser.add_argument("--hours", type=float, help="start no run after this many hours (e.g. a borrowed GPU's budget)")
     parser.add_argument("--ship", metavar="NAME", help="ship the best finished run as zoo/pretrained/NAME when it beats the shipped one")
     parser.add_argument("--status", action="store_true", help="write STATE.md and the report (with --ship/--commit: ship, commit) and train nothing")
@@ -53,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     out = args.out or config_lib.PROJECT_DIR / "reports" / grid.experiment
     return campaign.run(grid, out, jobs=args.jobs, hours=args.hours, ship=args.ship, commit_each=args.commit,
-                        status_only=args.status)
+                        status_only=args.status, keep_models=args.keep_models)
 
 
 if __name__ == "__main__":

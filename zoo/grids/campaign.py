@@ -180,18 +180,19 @@ def unfinished_in_order(configs: list, states: list[RunState]) -> list:
 
 
 def run(grid: compare.GridConfig, out: Path, *, jobs: int = 1, hours: float | None = None, ship: str | None = None,
-        commit_each: bool = False, status_only: bool = False) -> int:
+        commit_each: bool = False, status_only: bool = False, keep_models: bool = False) -> int:
     """Train the grid's unfinished runs (`jobs` at once; none started after `hours`), writing STATE.md
-    and the report in `out` after each, shipping the best as `ship` when it beats the shipped one and
-    committing with `commit_each`; `status_only` writes the state (ships, commits) and trains nothing.
+    and the report in `out` after each, shipping the best as `ship` when it beats the shipped one,
+    keeping one model per architecture under `out` with `keep_models` (zoo.grids.kept_models) and
+    committing with `commit_each`; `status_only` writes the state (ships, keeps, commits) and trains nothing.
     Returns the exit status: 0, 1 when a run failed, 130 when interrupted."""
     from zoo.reporting.report import CAMPAIGN_STATE_FILE  # loaded by write_state already
 
     states = write_state(grid, out)
     done = f"{sum(s.status == 'finished' for s in states)} of {len(states)} runs finished"
     print(f"{grid.experiment}: {done}; state in {out / CAMPAIGN_STATE_FILE}")
-    if ship or commit_each:  # runs finished before this command (by a killed campaign, or elsewhere) count too
-        _ship_and_commit(grid, ship, commit_each, out, "recorded" if status_only else f"started ({done})")
+    if ship or commit_each or keep_models:  # runs finished before this command (by a killed campaign, or elsewhere) count too
+        _ship_and_commit(grid, ship, commit_each, out, "recorded" if status_only else f"started ({done})", keep_models)
     if status_only:
         return 0
     todo = unfinished_in_order(grid.run_configs(), states)
@@ -223,7 +224,7 @@ def run(grid: compare.GridConfig, out: Path, *, jobs: int = 1, hours: float | No
                 print(f"{config.run_name}: FAILED (exit {process.returncode}); the campaign goes on", file=sys.stderr)
             write_state(grid, out)
             _ship_and_commit(grid, ship, commit_each, out,
-                             f"{config.run_name} {'finished' if process.returncode == 0 else 'failed'}")
+                             f"{config.run_name} {'finished' if process.returncode == 0 else 'failed'}", keep_models)
     except KeyboardInterrupt:
         processes.stop_after_interrupt(list(running))
         names = ", ".join(config.run_name for config, _ in running.values())
@@ -232,10 +233,17 @@ def run(grid: compare.GridConfig, out: Path, *, jobs: int = 1, hours: float | No
     return 1 if failed else 0
 
 
-def _ship_and_commit(grid: compare.GridConfig, ship: str | None, commit_each: bool, out: Path, what: str) -> None:
+def _ship_and_commit(grid: compare.GridConfig, ship: str | None, commit_each: bool, out: Path, what: str,
+                     keep_models: bool = False) -> None:
+    from zoo.grids import kept_models
     from zoo.inference import pretrained
     from zoo.reporting import headline
 
+    kept = kept_models.keep_one_per_arch(grid, out) if keep_models else []
+    for folder in kept:
+        print(f"kept {folder.name}'s model in {folder}", flush=True)
+    if kept:
+        write_state(grid, out)  # its report names the kept models
     shipping = ship_if_better(grid, ship) if ship else None
     shipped = shipping is not None and shipping.shipped
     if shipping:

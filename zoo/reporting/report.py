@@ -349,15 +349,20 @@ def shown(path: Path) -> str:
 
 
 def provenance(tables: RunTables, out: Path, baseline: str) -> dict[str, str]:
+    from zoo.grids import kept_models
+
     runs = tables.runs
     grid = _grid_config_for(tables.experiment)
     runner = "zoo.campaign" if (Path(out) / CAMPAIGN_STATE_FILE).is_file() else "zoo.compare"  # a campaign's folder has its state
     train = (f"python -m {runner} {grid}" if grid else
              f"python -m zoo.train --arch ARCH --preset {'/'.join(sorted(runs['preset'].unique()))} --seed SEED "
              f"--set tracking.experiment={tables.experiment}")
+    kept = kept_models.kept(Path(out))
     out = shown(out)
     versions = {column.removeprefix("version_"): ", ".join(sorted(runs[column].dropna().astype(str).unique()))
                 for column in runs.columns if column.startswith("version_") and runs[column].notna().any()}
+    models = ({"models kept (one per architecture; read with zoo.evaluate / zoo.predict --model)":
+               ", ".join(f"{out}/{kept_models.MODELS_DIR}/{name}" for name in sorted(kept.values()))} if kept else {})
     return {
         "experiment": tables.experiment,
         "runs": f"{len(runs)} finished runs",
@@ -368,6 +373,7 @@ def provenance(tables: RunTables, out: Path, baseline: str) -> dict[str, str]:
         "baseline": baseline,
         "rebuild from CSV": f"python -m zoo.report --from-csv {out} --out {out}",
         "git commits of the runs": ", ".join(sorted(runs["git_commit"].dropna().astype(str).unique())) or "unknown",
+        **models,
         **versions,
     }
 

@@ -13,8 +13,11 @@ from zoo.inference.pretrained import (CARD_DIGITS, MODEL_FILE, ONNX_FILE, PRETRA
                                       sha256, shipped_card, write_card)
 
 
-def ship(uri: str, name: str, folder: Path = PRETRAINED_DIR) -> Path:
-    """Copy a tracked model into `folder/name/` with its card (training run, metrics, sha256)."""
+def ship(uri: str, name: str, folder: Path = PRETRAINED_DIR, *, training_command: str | None = None,
+         onnx_and_temperature: bool = True) -> Path:
+    """Copy a tracked model into `folder/name/` with its card (training run, metrics, sha256).
+    `training_command`: what trained it, when not `zoo.train --arch/--preset/--seed` (a grid's run);
+    `onnx_and_temperature=False` keeps the Keras file and card only (a record of a run, not a reader to serve)."""
     reader = tracking.load_reader(uri)
     run = tracking.model_run(uri)
     target = folder / name
@@ -39,7 +42,7 @@ def ship(uri: str, name: str, folder: Path = PRETRAINED_DIR) -> Path:
         "input": f"uint8 {reader.height} x {reader.width} x 3 (any image is adapted: zoo.data.images)",
         "preset": tags.get("preset"),
         "seed": tags.get("seed"),
-        "training_command": f"python -m zoo.train --arch {tags.get('arch')} --preset {tags.get('preset')} --seed {tags.get('seed')}",
+        "training_command": training_command or f"python -m zoo.train --arch {tags.get('arch')} --preset {tags.get('preset')} --seed {tags.get('seed')}",
         "samples_seen": samples,
         # the model it started from (of several named, the one chosen); its samples are not counted above
         "init": tags.get("init_from") or params.get("train.init") or None,
@@ -59,6 +62,8 @@ def ship(uri: str, name: str, folder: Path = PRETRAINED_DIR) -> Path:
         "sha256": {MODEL_FILE: sha256(target / MODEL_FILE)},
     }
     write_card(target, card)
+    if not onnx_and_temperature:
+        return target
     if export.onnx_available():  # model.onnx beside it, checked on the card's test set (zoo.inference.onnx_shipping)
         from zoo.inference import onnx_shipping
 

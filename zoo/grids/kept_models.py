@@ -1,0 +1,68 @@
+"""One model per architecture of a campaign, kept beside its report (`python -m zoo.campaign ... --keep-models`).
+
+A run's model lives in the tracking store of the machine that trained it; a campaign's report is rebuilt
+from its committed CSVs anywhere, but reading new captchas with the compared heads needs their weights.
+`--keep-models` copies the first finished run of each architecture (in the order the runs finished)
+into `<report>/models/<run name>/` as a model folder: `model.keras` and its card (the run, its test
+accuracy, the grid command that trained it, the model's sha256), ~3.3 MB for the reference heads. One
+per architecture, not one per run: 65 runs would add ~215 MB to the repository, one per head ~36 MB.
+Any of them reads as a shipped model does:
+
+    python -m zoo.evaluate --model reports/heads-reference/models/<run> --test-seed 99
+    python -m zoo.predict --model reports/heads-reference/models/<run> --format csv DIR
+
+Kept folders are never replaced (a later seed of the same head does not move them), so what a report
+names stays what was committed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+MODELS_DIR = "models"
+
+
+def kept(out: Path) -> dict[str, str]:
+    """The architecture -> run name of each model kept under `out/models/` (from the cards)."""
+    from zoo.inference.pretrained import CARD_FILE
+
+    found = {}
+    for card_path in sorted((Path(out) / MODELS_DIR).glob(f"*/{CARD_FILE}")):
+        try:
+            card = json.loads(card_path.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue  # a folder half written by a killed copy: not kept, so copied again
+        found.setdefault(str(card.get("arch")), card_path.parent.name)
+    return found
+
+
+def keep_one_per_arch(grid, out: Path) -> list[Path]:
+    """Copy into `out/models/` a finished run of each of the grid's architectures that has none kept
+    yet, from this machine's tracking store; returns the folders written (none when the store holds no
+    new architecture's run)."""
+    from zoo import tracking
+    from zoo.reporting.report import shown
+    from zoo.tracking import shipping
+
+    have = kept(out)
+    names = {config.run_name for config in grid.run_configs()}
+    try:
+        runs = tracking.zoo_runs(grid.experiment)
+    except tracking.TrackingError:
+        return []  # the experiment has no run in this store yet
+    if runs.empty:
+        return []
+    written = []
+    for _, run in runs.sort_values("end_time").iterrows():
+        name, arch = run["tags.mlflow.runName"], str(run["tags.arch"])
+        if arch in have or name not in names:
+            continue
+        uri = tracking.run_model_uri(run["run_id"])
+        if uri is None:
+            continue
+        folder = shipping.ship(uri, name, Path(out) / MODELS_DIR, onnx_and_temperature=False,
+                               training_command=f"python -m zoo.train --grid {shown(grid.source)} --run {name}")
+        have[arch] = name
+        written.append(folder)
+    return written
