@@ -53,6 +53,8 @@ def test_campaign_records_commits_and_ships_what_it_finished(store, tmp_path, mo
     assert kept_card["training_command"] == f"python -m zoo.train --grid {grid_file} --run gru-smoke-s0"
     assert kept_card["test"]["seq_acc"] == pytest.approx(runs["test_seq_acc"][0], abs=1e-4)
     assert not (out / "models" / "gru-smoke-s0" / "model.onnx").exists()  # a record, not a served reader
+    assert kept_card["load_as"] == str((out / "models" / "gru-smoke-s0").resolve())  # its card reads it by path, not name
+    assert f"zoo.load('{kept_card['load_as']}')" in (out / "models" / "gru-smoke-s0" / "README.md").read_text()
     assert "models/gru-smoke-s0" in (out / "README.md").read_text()  # the report names it
     kept_sha = kept_card["sha256"]["model.keras"]
 
@@ -60,6 +62,7 @@ def test_campaign_records_commits_and_ships_what_it_finished(store, tmp_path, mo
     shipped_dir = tmp_path / "pretrained"
     assert "shipped best-gru" in campaign.ship_if_better(grid, "best-gru", shipped_dir).line
     card = pretrained.shipped_card("best-gru", shipped_dir)
+    assert card["load_as"] == str((shipped_dir / "best-gru").resolve())  # outside zoo/pretrained: read by path
     assert card["test"]["seq_acc"] == pytest.approx(runs["test_seq_acc"][0], abs=1e-4) and card["samples_in_all"] == 32
     assert card["trained_on"]["keras_backend"] == "tensorflow" and card["trained_on"]["machine"]
     assert "does not beat the shipped" in campaign.ship_if_better(grid, "best-gru", shipped_dir).line  # not better than itself

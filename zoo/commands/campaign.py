@@ -14,7 +14,7 @@ losing the machine loses at most the run in flight. `--ship NAME` ships the best
 `zoo/pretrained/NAME` when it beats the model shipped under that name on the same task. `--keep-models`
 copies the first finished run of each architecture into `reports/<experiment>/models/<run>/` (model and
 card; committed with `--commit`), so the compared heads read new captchas on any clone
-(zoo.grids.kept_models). `--hours H`
+(zoo.tracking.kept_models). `--hours H`
 starts no run after H hours (a borrowed GPU's time budget). `--jobs N` trains N runs at once, the
 CPU cores split between their data workers (a GPU has room for several runs of this size; on a
 2-core CPU one at a time is fastest). Rerun the same command to go on.

@@ -258,8 +258,8 @@ def summary(labeled: LabeledImages, data, parts: tuple[int, int, int], train: La
         f"  split: {parts[0]:,} train / {parts[1]:,} validation / {parts[2]:,} test (fixed, seeded)",
     ]
     if data.oversample and train is not None:
-        held = sum(bool(set(label) & set(data.oversample)) for label in train.labels)
-        drawn = len(train) + (int(data.oversample_factor) - 1) * held
+        copies = oversample_copies(train.labels, data.oversample, int(data.oversample_factor))
+        held, drawn = int(np.count_nonzero(copies > 1)), int(copies.sum())
         lines.append(f"  oversampled: {held:,} of the {len(train):,} training images hold one of {data.oversample!r}; each "
                      f"comes {int(data.oversample_factor)} times a pass, {held * int(data.oversample_factor) / drawn:.0%} of "
                      f"the samples (validation and test as they are)")
@@ -299,6 +299,13 @@ def check_labels(labeled: LabeledImages, charset: str) -> None:
                               "leave data.charset unset to infer it from the labels, or add them")
 
 
+def oversample_copies(labels: list[str], characters: str, factor: int) -> np.ndarray:
+    """How many times a pass draws each image (`data.oversample`): `factor` for a label holding one of
+    `characters`, else once (once each when `characters` is empty)."""
+    chosen = set(characters)
+    return np.array([factor if chosen & set(label) else 1 for label in labels], dtype=np.int64)
+
+
 @dataclass(frozen=True)
 class FolderSource:
     """Labeled images as an index-addressed stream (seed) or in folder order (seed None)."""
@@ -327,7 +334,7 @@ class FolderSource:
     def pass_images(self) -> np.ndarray:
         """The image indices one pass over the folder draws, in folder order: each image once, an
         oversampled one `oversample_factor` times."""
-        copies = [self.oversample_factor if set(label) & set(self.oversample) else 1 for label in self.images.labels]
+        copies = oversample_copies(self.images.labels, self.oversample, self.oversample_factor)
         return np.repeat(np.arange(len(self.images)), copies)
 
     def sample(self, index: int, text: str | None = None) -> tuple[np.ndarray, str]:

@@ -183,7 +183,7 @@ def run(grid: compare.GridConfig, out: Path, *, jobs: int = 1, hours: float | No
         commit_each: bool = False, status_only: bool = False, keep_models: bool = False) -> int:
     """Train the grid's unfinished runs (`jobs` at once; none started after `hours`), writing STATE.md
     and the report in `out` after each, shipping the best as `ship` when it beats the shipped one,
-    keeping one model per architecture under `out` with `keep_models` (zoo.grids.kept_models) and
+    keeping one model per architecture under `out` with `keep_models` (zoo.tracking.kept_models) and
     committing with `commit_each`; `status_only` writes the state (ships, keeps, commits) and trains nothing.
     Returns the exit status: 0, 1 when a run failed, 130 when interrupted."""
     from zoo.reporting.report import CAMPAIGN_STATE_FILE  # loaded by write_state already
@@ -235,11 +235,15 @@ def run(grid: compare.GridConfig, out: Path, *, jobs: int = 1, hours: float | No
 
 def _ship_and_commit(grid: compare.GridConfig, ship: str | None, commit_each: bool, out: Path, what: str,
                      keep_models: bool = False) -> None:
-    from zoo.grids import kept_models
     from zoo.inference import pretrained
     from zoo.reporting import headline
+    from zoo.reporting.report import shown
+    from zoo.tracking import kept_models
 
-    kept = kept_models.keep_one_per_arch(grid, out) if keep_models else []
+    names = {config.run_name for config in grid.run_configs()}
+    kept = (kept_models.keep_one_per_arch(grid.experiment, names, out,
+                                          lambda name: f"python -m zoo.train --grid {shown(grid.source)} --run {name}")
+            if keep_models else [])
     for folder in kept:
         print(f"kept {folder.name}'s model in {folder}", flush=True)
     if kept:

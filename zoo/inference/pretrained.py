@@ -285,9 +285,9 @@ def model_card_text(card: dict) -> str:
         "",
         "```python",
         "import zoo",
-        f"zoo.load({card['name']!r}).predict(['captcha.png'])",
+        f"zoo.load({card.get('load_as') or card['name']!r}).predict(['captcha.png'])",
         "```",
-        f"`python -m zoo.predict --model {card['name']} IMAGE_OR_DIR ...`",
+        f"`python -m zoo.predict --model {card.get('load_as') or card['name']} IMAGE_OR_DIR ...`",
         "",
     ])
 

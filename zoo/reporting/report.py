@@ -349,7 +349,7 @@ def shown(path: Path) -> str:
 
 
 def provenance(tables: RunTables, out: Path, baseline: str) -> dict[str, str]:
-    from zoo.grids import kept_models
+    from zoo.tracking import kept_models
 
     runs = tables.runs
     grid = _grid_config_for(tables.experiment)

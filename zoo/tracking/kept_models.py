@@ -18,6 +18,7 @@ names stays what was committed.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 MODELS_DIR = "models"
@@ -37,18 +38,16 @@ def kept(out: Path) -> dict[str, str]:
     return found
 
 
-def keep_one_per_arch(grid, out: Path) -> list[Path]:
-    """Copy into `out/models/` a finished run of each of the grid's architectures that has none kept
-    yet, from this machine's tracking store; returns the folders written (none when the store holds no
-    new architecture's run)."""
+def keep_one_per_arch(experiment: str, run_names: set[str], out: Path, training_command: Callable[[str], str]) -> list[Path]:
+    """Copy into `out/models/` a finished run of `experiment` (one of `run_names`) for each architecture
+    that has none kept yet, from this machine's tracking store; `training_command(name)` is the command
+    its card names. Returns the folders written (none when the store holds no new architecture's run)."""
     from zoo import tracking
-    from zoo.reporting.report import shown
     from zoo.tracking import shipping
 
     have = kept(out)
-    names = {config.run_name for config in grid.run_configs()}
     try:
-        runs = tracking.zoo_runs(grid.experiment)
+        runs = tracking.zoo_runs(experiment)
     except tracking.TrackingError:
         return []  # the experiment has no run in this store yet
     if runs.empty:
@@ -56,13 +55,13 @@ def keep_one_per_arch(grid, out: Path) -> list[Path]:
     written = []
     for _, run in runs.sort_values("end_time").iterrows():
         name, arch = run["tags.mlflow.runName"], str(run["tags.arch"])
-        if arch in have or name not in names:
+        if arch in have or name not in run_names:
             continue
         uri = tracking.run_model_uri(run["run_id"])
         if uri is None:
             continue
         folder = shipping.ship(uri, name, Path(out) / MODELS_DIR, onnx_and_temperature=False,
-                               training_command=f"python -m zoo.train --grid {shown(grid.source)} --run {name}")
+                               training_command=training_command(name))
         have[arch] = name
         written.append(folder)
     return written
