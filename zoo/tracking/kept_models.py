@@ -11,6 +11,11 @@ Any of them reads as a shipped model does:
     python -m zoo.evaluate --model reports/heads-reference/models/<run> --test-seed 99
     python -m zoo.predict --model reports/heads-reference/models/<run> --format csv DIR
 
+The card's test accuracy is the run's own test pass, in the precision it trained in (bf16 on the CPUs
+that have it); a reader computes in float32 (zoo.inference.pretrained.load_keras), so the kept model can
+read a few of the same captchas differently: `gru-heads-reference-128k-lr-double-s3`, 98.22% in its run,
+read 98.18% of the same 10,000 test captchas in float32 (`zoo.evaluate ... --test-seed 2000003`, 2026-12-06).
+
 Kept folders are never replaced (a later seed of the same head does not move them), so what a report
 names stays what was committed.
 """
