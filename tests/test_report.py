@@ -487,3 +487,42 @@ def test_with_one_seed_a_head_the_summary_says_no_test_was_made_and_the_control_
                                    full.char_errors.drop(columns="variant")), "bigru").findings
     assert "gru has a single seed so far: no test is made for it" in " ".join(mixed)
     assert not [line for line in mixed if "single seed per" in line]
+
+
+def test_a_difference_is_claimed_only_with_five_seeds_a_side():
+    """The protocol (DESIGN.md): >= 5 seeds where a claim is made. With 3 seeds against 2 nearly equal ones
+    Welch's p falls below 0.05 for two tenths of a point; the report shows that p but calls nothing worse
+    until both sides have 5 seeds, and then it does."""
+    from zoo.reporting import headline
+
+    def tables(base: list[float], other: list[float]) -> RunTables:
+        accuracies = {"bigru": base, "gru": other}
+        rows = [(arch, seed, accuracy) for arch, values in accuracies.items() for seed, accuracy in enumerate(values)]
+        runs = pd.DataFrame({"experiment": "claims", "run_id": [f"{a}{s}" for a, s, _ in rows], "arch": [a for a, _, _ in rows],
+                             "seed": [s for _, s, _ in rows], "preset": "smoke", "config_hash": [f"h{i}" for i in range(len(rows))],
+                             "git_commit": "abc", "samples": 32, "test_size": 10_000, "test_seq_acc": [v for _, _, v in rows],
+                             "test_char_acc": 0.99, "test_ned": 0.01, "params": 1, "model_mb": 1, "inference_images_per_s": 1,
+                             "latency_ms_per_image": 1, "train_time_s": 1})
+        curves = pd.DataFrame({"run_id": runs["run_id"], "arch": runs["arch"], "seed": runs["seed"], "epoch": 1,
+                               "samples_seen": 32, "val_seq_acc": 0.5})
+        errors = pd.DataFrame({"run_id": runs["run_id"], "arch": runs["arch"], "seed": runs["seed"], "char": "0",
+                               "occurrences": 4, "errors": 1})
+        return RunTables("claims", runs, curves, errors)
+
+    early = report.build(tables([0.9841, 0.9846], [0.9830, 0.9820, 0.9822]), "bigru")
+    row = early.summary.set_index("variant").loc["gru"]
+    assert row["p_holm"] < report.ALPHA and not row["claimable"]  # the test's p is small ...
+    text = " ".join(early.findings)
+    assert "Significantly worse" not in text and "not yet a claim: gru (-0.20 points" in text  # ... and no claim is made
+    assert "3 seeds against 2" in text
+    block = report.markdown_table(headline.headline_table(early.summary, "bigru", report.ALPHA, report._bounds,
+                                                                           report.CLAIM_SEEDS))
+    assert "**worse**" not in block and "not yet a claim (-0.20 points" in block
+    assert "0.0" in report.display_table(early.summary).set_index("architecture").loc["gru", "p (Holm)"]
+    assert "*" not in report.display_table(early.summary).set_index("architecture").loc["gru", "p (Holm)"]
+
+    five = report.build(tables([0.9841, 0.9846, 0.9850, 0.9838, 0.9844], [0.9830, 0.9820, 0.9822, 0.9825, 0.9818]), "bigru")
+    assert five.summary.set_index("variant").loc["gru", "claimable"]
+    assert "Significantly worse than the baseline: gru" in " ".join(five.findings)
+    assert "**worse**" in report.markdown_table(headline.headline_table(five.summary, "bigru", report.ALPHA, report._bounds,
+                                                                        report.CLAIM_SEEDS))

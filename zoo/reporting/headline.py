@@ -14,8 +14,9 @@ import pandas as pd
 HEADLINE_FILE = "headline.md"
 
 
-def verdict(row, baseline: str, alpha: float) -> str:
-    """What the statistics support for one variant against the baseline, in a few words."""
+def verdict(row, baseline: str, alpha: float, claim_seeds: int) -> str:
+    """What the statistics support for one variant against the baseline, in a few words: better or
+    worse only where Holm's p < alpha and both sides have `claim_seeds` seeds (row["claimable"])."""
     if row["variant"] == baseline:
         return "the baseline"
     if not np.isfinite(row["diff_vs_baseline"]):
@@ -23,12 +24,14 @@ def verdict(row, baseline: str, alpha: float) -> str:
     difference = f"{100 * row['diff_vs_baseline']:+.2f} points"
     if not np.isfinite(row["p_holm"]):
         return f"{difference}; too few seeds for a test"
-    if row["p_holm"] < alpha:
+    if row["p_holm"] < alpha and row["claimable"]:
         return f"**{'better' if row['diff_vs_baseline'] > 0 else 'worse'}** ({difference}, Holm's p = {row['p_holm']:.2g})"
+    if row["p_holm"] < alpha:
+        return f"not yet a claim ({difference}, Holm's p = {row['p_holm']:.2g}; claims need {claim_seeds} seeds a side)"
     return f"no claim ({difference}, Holm's p = {row['p_holm']:.2g})"
 
 
-def headline_table(summary: pd.DataFrame, baseline: str, alpha: float, bounds) -> pd.DataFrame:
+def headline_table(summary: pd.DataFrame, baseline: str, alpha: float, bounds, claim_seeds: int) -> pd.DataFrame:
     """The rows people compare heads by; `bounds(row, metric)` formats a mean and its interval."""
     shown = pd.DataFrame({"head": summary["variant"], "seeds": summary["seeds"]})
     labelled = summary["variant"].astype(str).str.contains(" · ").any()  # labels already name the preset
@@ -40,7 +43,7 @@ def headline_table(summary: pd.DataFrame, baseline: str, alpha: float, bounds) -
         "not reached" if reached == 0 else f"{value / 1e3:,.1f}k" + ("" if reached == seeds else f" ({reached}/{seeds} seeds)")
         for value, reached, seeds in zip(summary["samples_to_99"], summary["reached_99"], summary["seeds"])]
     shown["CPU ms/image (b1)"] = summary["latency_ms_per_image"].map(lambda v: "—" if not np.isfinite(v) else f"{v:.1f}")
-    shown[f"against {baseline}"] = [verdict(row, baseline, alpha) for _, row in summary.iterrows()]
+    shown[f"against {baseline}"] = [verdict(row, baseline, alpha, claim_seeds) for _, row in summary.iterrows()]
     return shown
 
 

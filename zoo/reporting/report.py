@@ -33,6 +33,9 @@ def threshold_key(threshold: float) -> str:
 
 
 ALPHA = 0.05
+# the protocol (DESIGN.md): a claim needs at least this many seeds on each side; with fewer, a p-value is
+# shown but nothing is called better or worse (two nearly equal seeds make Welch's variance, and its p, too small)
+CLAIM_SEEDS = 5
 
 
 @dataclass
@@ -145,6 +148,7 @@ def summarize(tables: RunTables, baseline: str) -> pd.DataFrame:
         row["diff_vs_baseline"] = row["test_seq_acc"] - base_values.mean() if len(base_values) else math.nan
         row["p_beats_baseline"] = p_beats(group["test_seq_acc"], base_values) if variant != baseline else math.nan
         row["p_vs_baseline"] = welch_p_value(group["test_seq_acc"], base_values) if variant != baseline else math.nan
+        row["claimable"] = variant != baseline and min(len(group), len(base_values)) >= CLAIM_SEEDS
         rows.append(row)
     summary = pd.DataFrame(rows)
     summary["p_holm"] = holm(summary["p_vs_baseline"])  # corrected for the number of comparisons made
@@ -177,7 +181,8 @@ def findings(summary: pd.DataFrame, baseline: str, compares: str = "architecture
             "corrected for the comparisons made; none has the two seeds on each side a test needs yet")
     lines.append(f"{len(summary)} {plural}, {seeds} seeds each, {samples}. "
                  f"A difference from the baseline is called significant when Holm's p < {ALPHA} (Welch's t-test on "
-                 f"the runs' test full-sequence accuracies, {made}); the seed is the unit.")
+                 f"the runs' test full-sequence accuracies, {made}) and both sides have at least {CLAIM_SEEDS} seeds "
+                 "(the protocol's minimum for a claim); the seed is the unit.")
     single = list(summary.loc[summary["seeds"] < 2, "variant"])
     if most < 2:
         lines.append(f"With a single seed per {compares} no difference can be called significant; the table shows single runs.")
@@ -190,13 +195,17 @@ def findings(summary: pd.DataFrame, baseline: str, compares: str = "architecture
     lines.append(f"Highest mean test accuracy: {best['variant']} at {_bounds(best, 'test_seq_acc')}.")
     if baseline in set(summary["variant"]):
         base = summary[summary["variant"] == baseline].iloc[0]
-        better, worse, same = [], [], []
+        better, worse, early, same = [], [], [], []
         for row in summary[summary["variant"] != baseline].itertuples():
             test = (f"P(a run beats a {baseline} run) = {row.p_beats_baseline:.2f}, Holm's p = {row.p_holm:.3g}"
                     if np.isfinite(row.p_holm) else "too few seeds for a test")
             text = f"{row.variant} ({100 * row.diff_vs_baseline:+.2f} points, {test})"
             if np.isfinite(row.p_holm) and row.p_holm < ALPHA:
-                (better if row.diff_vs_baseline > 0 else worse).append(text)
+                if row.claimable:
+                    (better if row.diff_vs_baseline > 0 else worse).append(text)
+                else:
+                    early.append(f"{row.variant} ({100 * row.diff_vs_baseline:+.2f} points, Holm's p = {row.p_holm:.3g}, "
+                                 f"{row.seeds} seeds against {base['seeds']})")
             else:
                 same.append(text)
         lines.append(f"Baseline {baseline}: {_bounds(base, 'test_seq_acc')}.")
@@ -204,6 +213,9 @@ def findings(summary: pd.DataFrame, baseline: str, compares: str = "architecture
             lines.append("Significantly better than the baseline: " + "; ".join(better) + ".")
         if worse:
             lines.append("Significantly worse than the baseline: " + "; ".join(worse) + ".")
+        if early:
+            lines.append(f"Below Holm's {ALPHA} but with fewer than {CLAIM_SEEDS} seeds on a side, so not yet a claim: "
+                         + "; ".join(early) + ".")
         if same:
             lines.append("Not distinguishable from the baseline at this number of seeds (no claim is made): " + "; ".join(same) + ".")
     if compares == "architecture" and "conv_only" in set(summary["variant"]) and baseline in set(summary["variant"]):
@@ -211,6 +223,8 @@ def findings(summary: pd.DataFrame, baseline: str, compares: str = "architecture
         gap = f"{100 * control['diff_vs_baseline']:+.2f} points against {baseline}"
         if not np.isfinite(control["p_holm"]):
             verdict = f"{gap}, too few seeds to test whether recurrence matters"
+        elif not control["claimable"]:
+            verdict = f"{gap} (Holm's p = {control['p_holm']:.3g}); whether recurrence matters is claimed at {CLAIM_SEEDS} seeds a side"
         elif control["p_holm"] < ALPHA and control["diff_vs_baseline"] < 0:
             verdict = f"{gap}: recurrence matters here"
         else:
@@ -309,7 +323,8 @@ def display_table(summary: pd.DataFrame, compares: str = "architecture") -> pd.D
                                      for name, d in zip(summary["variant"], summary["diff_vs_baseline"])]
     shown["P(beats baseline)"] = ["—" if not np.isfinite(v) else f"{v:.2f}" for v in summary["p_beats_baseline"]]
     shown["p (Welch)"] = ["—" if not np.isfinite(v) else f"{v:.3g}" for v in summary["p_vs_baseline"]]
-    shown["p (Holm)"] = ["—" if not np.isfinite(v) else f"{v:.3g}" + (" *" if v < ALPHA else "") for v in summary["p_holm"]]
+    shown["p (Holm)"] = ["—" if not np.isfinite(v) else f"{v:.3g}" + (" *" if v < ALPHA and claim else "")
+                         for v, claim in zip(summary["p_holm"], summary["claimable"])]
     if "only_variant_reads" in summary:  # captcha by captcha: every seed reads it, no baseline seed does (and back)
         shown["captchas only it / only baseline reads"] = [
             "—" if not np.isfinite(a) else f"{a:.0f} / {b:.0f}" for a, b in zip(summary["only_variant_reads"], summary["only_baseline_reads"])]
@@ -390,7 +405,8 @@ STATISTICS_NOTE = [
     "test captchas are drawn again too (binomial), so no interval passes 100% (with 3-5 seeds it is narrower than a "
     "t-interval would be: the claims rest on the tests, not on intervals that do not overlap). P(beats baseline): the share of "
     "(run, baseline run) pairs the run wins, ties half. p (Welch): Welch's t-test of the runs' accuracies against "
-    "the baseline's (the seed is the unit); p (Holm): corrected for the number of comparisons, * where < 0.05. "
+    "the baseline's (the seed is the unit); p (Holm): corrected for the number of comparisons, * where < 0.05 and both sides have at least "
+    f"{CLAIM_SEEDS} seeds (the protocol's minimum for a claim: with fewer, two close seeds can make Welch's p small by chance). "
     "Every run is tested on the same test captchas. Train time: each run's wall-clock minutes as it ran, on "
     "whatever machine and load it had (paused, or beside other work): a record, not a speed comparison; speed is "
     "the images/s and ms/image columns.",
@@ -491,11 +507,12 @@ def write_headline(report: Report, out: Path) -> Path | None:
     caption = (f"*Written by `python -m zoo.report` from {len(runs)} finished runs of `{report.tables.experiment}`{apart} "
                f"({runs['samples'].max():,.0f} training samples a run{tested}): mean over seeds with a 95% interval that "
                f"stays within 0-100%; each head against `{report.baseline}` by Welch's t-test over seeds, Holm-corrected "
-               f"for the number of comparisons. Full report: [README.md](README.md).*")
+               f"for the number of comparisons; better or worse is claimed only with {CLAIM_SEEDS} seeds a side. "
+               f"Full report: [README.md](README.md).*")
     if report.checks is None and _only_checks(report.tables):
         caption += ("\n\n**So far only the rate checks** (one seed of each head at each peak rate, before the compared "
                     "seeds): they choose each head's rate and support no claim about which head reads best.")
-    table = markdown_table(headline.headline_table(report.summary, report.baseline, ALPHA, _bounds))
+    table = markdown_table(headline.headline_table(report.summary, report.baseline, ALPHA, _bounds, CLAIM_SEEDS))
     figure = "accuracy.png" if "accuracy.png" in report.figures else None
     (out / headline.HEADLINE_FILE).write_text(headline.headline_markdown(table, "", figure, caption))
     readme = headline.readme_for(out, report.tables.experiment, config_lib.PROJECT_DIR)
