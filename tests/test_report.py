@@ -16,7 +16,7 @@ from mlflow.tracking import MlflowClient
 from zoo.commands import report as report_command, speed as speed_command
 from zoo.reporting import report
 from zoo.grids.compare import load_grid
-from zoo.config import ConfigError
+from zoo.config import ConfigError, repo_path
 from zoo.tracking.run_tables import RunTables
 
 pytestmark = pytest.mark.xdist_group("report-grid")  # one worker runs the shared grid once
@@ -279,8 +279,8 @@ def test_a_merge_again_into_its_folder_keeps_its_notes_and_takes_the_new_runs(tm
 
 
 def test_a_committed_report_shows_no_machine_paths(tmp_path):
-    assert report.shown(REPO / "reports" / "heads") == "reports/heads"
-    assert report.shown(tmp_path / "out") == str(tmp_path / "out")  # outside the repository: as given
+    assert repo_path(REPO / "reports" / "heads") == "reports/heads"
+    assert repo_path(tmp_path / "out") == str(tmp_path / "out")  # outside the repository: as given
     tables = RunTables.from_csv(REPO / "reports" / "reference-512k-levers")
     facts = report.provenance(tables, REPO / "reports" / "reference-512k-levers", "reference-512k-b32-nodrop")
     assert facts["rebuild from CSV"] == ("python -m zoo.report --from-csv reports/reference-512k-levers "

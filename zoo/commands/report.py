@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 
 from zoo import cli
-from zoo.reporting.report import MERGED_FROM, NOTES_FILE, build, load_speed, shown, write
+from zoo.config import repo_path
+from zoo.reporting.report import MERGED_FROM, NOTES_FILE, build, load_speed, write
 from zoo.tracking.run_tables import ReportDataError, RunTables
 
 
@@ -30,9 +31,9 @@ def _tables_from_csv(folders: list[Path], out: Path | None, presets: list[str] |
     if out is None:
         raise ReportDataError("merging report folders (several --from-csv, or --presets) needs --out: the merged report's folder and name")
     tables = run_tables.merged([RunTables.from_csv(folder) for folder in folders], Path(out).name, presets)
-    command = (f"python -m zoo.report --from-csv {' '.join(shown(folder) for folder in folders)}"
+    command = (f"python -m zoo.report --from-csv {' '.join(repo_path(folder) for folder in folders)}"
                + (f" --presets {','.join(presets)}" if presets else "") + (f" --baseline {baseline}" if baseline else "")
-               + f" --out {shown(out)}")
+               + f" --out {repo_path(out)}")
     return tables, f"{MERGED_FROM}{len(folders)} report folder(s) by `{command}`; {len(tables.runs)} runs."
 
 def main(argv: list[str] | None = None) -> int:

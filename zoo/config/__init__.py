@@ -23,7 +23,7 @@ from zoo.config.schema import (DEFAULT_CHARSET, ConfigError, DataConfig, DECAYS,
     phases_as_written, scale_phases, TrainConfig, TrackingConfig, RunConfig, to_dict, PRECISIONS, PRECISION_CHOICES,
     MAX_INPUT, MAX_SPLIT, MAX_SAMPLES)
 from zoo.config.typed import field_types, coerce, type_name, build_table
-from zoo.config.files import (PACKAGE_DIR, IN_CHECKOUT, PROJECT_DIR, EXPERIMENTS_DIR, USER_EXPERIMENTS_DIR,
+from zoo.config.files import (PACKAGE_DIR, IN_CHECKOUT, PROJECT_DIR, repo_path, EXPERIMENTS_DIR, USER_EXPERIMENTS_DIR,
     KIND_FOLDERS, experiment_paths, list_presets, is_run_preset, KIND_NAMES, experiment_files, read_experiment_file,
     moved_experiment, parse_experiment_file)
 from zoo.config.hashing import (RESULT_NEUTRAL_KEYS, LATER_KEYS, resolved_precision, arch_hash, arch_params,
@@ -37,7 +37,7 @@ __all__ = [  # the names every module imports from zoo.config; each lives in the
     "DEFAULT_CHARSET", "ConfigError", "DataConfig", "DECAYS", "Phase", "PHASE_DEFAULTS", "phases_as_written",
     "scale_phases", "TrainConfig", "TrackingConfig", "RunConfig", "to_dict", "PRECISIONS", "PRECISION_CHOICES",
     "MAX_INPUT", "MAX_SPLIT", "MAX_SAMPLES", "field_types", "coerce", "type_name", "build_table", "PACKAGE_DIR",
-    "IN_CHECKOUT", "PROJECT_DIR", "EXPERIMENTS_DIR", "USER_EXPERIMENTS_DIR", "KIND_FOLDERS", "experiment_paths",
+    "IN_CHECKOUT", "PROJECT_DIR", "repo_path", "EXPERIMENTS_DIR", "USER_EXPERIMENTS_DIR", "KIND_FOLDERS", "experiment_paths",
     "list_presets", "is_run_preset", "KIND_NAMES", "experiment_files", "read_experiment_file", "moved_experiment",
     "parse_experiment_file", "RESULT_NEUTRAL_KEYS", "LATER_KEYS", "resolved_precision", "arch_hash", "arch_params",
     "config_hash", "TASK_KEYS", "task_suffix", "registered_model_name", "flatten", "validate", "load_preset",

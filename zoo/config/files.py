@@ -32,6 +32,13 @@ EXPERIMENTS_DIR = PROJECT_DIR / "experiments" if IN_CHECKOUT else PACKAGE_DIR / 
 USER_EXPERIMENTS_DIR = PROJECT_DIR / "experiments"  # where studies write tuned presets; searched too
 
 
+def repo_path(path: str | Path) -> str:
+    """A path as committed files show it (reports, model cards): relative to the repository when inside it (no
+    machine's paths), else absolute."""
+    resolved = Path(path).resolve()
+    return str(resolved.relative_to(PROJECT_DIR)) if resolved.is_relative_to(PROJECT_DIR) else str(resolved)
+
+
 KIND_FOLDERS = {"preset": "presets", "tuned": "tuned", "comparison": "grids", "study": "studies"}  # experiments/<folder>/
 
 

@@ -237,12 +237,11 @@ def _ship_and_commit(grid: compare.GridConfig, ship: str | None, commit_each: bo
                      keep_models: bool = False) -> None:
     from zoo.inference import pretrained
     from zoo.reporting import headline
-    from zoo.reporting.report import shown
     from zoo.tracking import kept_models
 
     names = {config.run_name for config in grid.run_configs()}
     kept = (kept_models.keep_one_per_arch(grid.experiment, names, out,
-                                          lambda name: f"python -m zoo.train --grid {shown(grid.source)} --run {name}")
+                                          lambda name: f"python -m zoo.train --grid {config_lib.repo_path(grid.source)} --run {name}")
             if keep_models else [])
     for folder in kept:
         print(f"kept {folder.name}'s model in {folder}", flush=True)

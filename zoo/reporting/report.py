@@ -355,14 +355,6 @@ def markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join([header, rule, *body])
 
 
-def shown(path: Path) -> str:
-    """A path as a committed report shows it: relative to the repository when inside it (no machine's paths)."""
-    try:
-        return str(Path(path).resolve().relative_to(config_lib.PROJECT_DIR))
-    except ValueError:
-        return str(path)
-
-
 def provenance(tables: RunTables, out: Path, baseline: str) -> dict[str, str]:
     from zoo.tracking import kept_models
 
@@ -373,7 +365,7 @@ def provenance(tables: RunTables, out: Path, baseline: str) -> dict[str, str]:
              f"python -m zoo.train --arch ARCH --preset {'/'.join(sorted(runs['preset'].unique()))} --seed SEED "
              f"--set tracking.experiment={tables.experiment}")
     kept = kept_models.kept(Path(out))
-    out = shown(out)
+    out = config_lib.repo_path(out)
     versions = {column.removeprefix("version_"): ", ".join(sorted(runs[column].dropna().astype(str).unique()))
                 for column in runs.columns if column.startswith("version_") and runs[column].notna().any()}
     models = ({"models kept (one per architecture; read with zoo.evaluate / zoo.predict --model)":

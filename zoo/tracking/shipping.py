@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 from zoo import tracking
+from zoo.config import repo_path
 from zoo.inference import export
 from zoo.inference.pretrained import (CARD_DIGITS, MODEL_FILE, ONNX_FILE, PRETRAINED_DIR, run_task, samples_in_all,
                                       sha256, shipped_card, write_card)
@@ -58,7 +59,7 @@ def ship(uri: str, name: str, folder: Path = PRETRAINED_DIR, *, training_command
         "trained_on": {"machine": params.get("machine"), "keras_backend": params.get("keras_backend"),
                        "precision": params.get("train.precision_resolved")},
         "versions": {key.removeprefix("version."): value for key, value in params.items() if key.startswith("version.")},
-        **({} if Path(folder).resolve() == PRETRAINED_DIR.resolve() else {"load_as": _load_as(target)}),  # not by name
+        **({} if Path(folder).resolve() == PRETRAINED_DIR.resolve() else {"load_as": repo_path(target)}),  # not by name
         "shipped": str(date.today()),
         "sha256": {MODEL_FILE: sha256(target / MODEL_FILE)},
     }
@@ -76,11 +77,3 @@ def ship(uri: str, name: str, folder: Path = PRETRAINED_DIR, *, training_command
     return target
 
 
-def _load_as(target: Path) -> str:
-    """How zoo.load names a model folder outside zoo/pretrained: its path from the repository when inside it."""
-    from zoo.config import PROJECT_DIR
-
-    try:
-        return str(target.resolve().relative_to(PROJECT_DIR))
-    except ValueError:
-        return str(target.resolve())
