@@ -240,7 +240,7 @@ def test_a_killed_campaign_takes_its_training_with_it_and_its_rerun_commits(stor
 
     grid_file = tmp_path / "killed.toml"
     grid_file.write_text('kind = "comparison"\nexperiment = "killed"\narchs = ["gru"]\npreset = "smoke"\nseeds = [0]\n'
-                         f'overrides = {{ checkpoint_dir = "{tmp_path / "ckpt"}", "train.phases" = [{{ epochs = 12, lr = 1e-3 }}] }}\n')
+                         f'overrides = {{ checkpoint_dir = "{tmp_path / "ckpt"}", "train.phases" = [{{ epochs = 4, lr = 1e-3 }}] }}\n')
     repo = _git_repo(tmp_path / "repo")
     out = repo / "reports" / "killed"
     process = subprocess.Popen([sys.executable, "-m", "zoo.campaign", str(grid_file), "--commit", "--out", str(out)],
@@ -253,7 +253,7 @@ def test_a_killed_campaign_takes_its_training_with_it_and_its_rerun_commits(stor
     assert _alive(child)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    deadline = time.time() + 30
+    deadline = time.time() + 5  # at once (PR_SET_PDEATHSIG); its 3 epochs and test left outlast this if it ran on
     while time.time() < deadline and _alive(child):
         time.sleep(0.2)
     assert not _alive(child)  # the training died with its campaign

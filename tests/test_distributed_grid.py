@@ -24,7 +24,7 @@ def test_two_workers_train_every_run_once_and_take_over_a_killed_ones(tracking_s
         monkeypatch.delenv(variable, raising=False)
     grid = tmp_path / "spread.toml"
     grid.write_text('kind = "comparison"\nexperiment = "spread"\npreset = "smoke"\narchs = ["gru"]\nseeds = [0, 1, 2]\n'
-                    f'overrides = {{ checkpoint_dir = "{tmp_path / "ckpt"}", "train.phases" = [{{ epochs = 6, lr = 1e-3 }}] }}\n')
+                    f'overrides = {{ checkpoint_dir = "{tmp_path / "ckpt"}", "train.phases" = [{{ epochs = 4, lr = 1e-3 }}] }}\n')
     command = [sys.executable, "-m", "zoo.compare", str(grid), "--storage", postgres, "--heartbeat", "2"]
     first = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     second = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -296,7 +296,7 @@ def test_a_killed_study_continues_where_it_stopped(store, tmp_path):
 @pytest.mark.slow
 def test_a_second_coordinator_finishes_the_study_when_the_first_is_killed(store, tmp_path):
     """Issue 31: the second counted the first's RUNNING trials as taken, ended with 1 of 3 finished, exit 0."""
-    long_trials = STUDY.format(name="two", trials=2).replace("epochs = 3", "epochs = 10")  # outlast the second's start-up
+    long_trials = STUDY.format(name="two", trials=2).replace("epochs = 3", "epochs = 5")  # outlast the second's start-up (no TensorFlow import before it waits)
     config = write_config(tmp_path, "two", text=long_trials)
     journal = str(tmp_path / "two.journal")
     storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(journal))
