@@ -21,7 +21,8 @@ from zoo import config as config_lib
 from zoo.config import ConfigError
 from zoo.studies import runner
 from zoo.studies.config import check_tuned_target, load_study_config
-from zoo.studies.runner import COMMITTED_JOURNAL, DEFAULT_CONFIG, DEFAULT_STORAGE, StudyError, redact
+from zoo.studies.runner import COMMITTED_JOURNAL, DEFAULT_CONFIG
+from zoo.studies.storage import DEFAULT_STORAGE, StudyError, redact
 
 
 def main(argv: list[str] | None = None) -> int:

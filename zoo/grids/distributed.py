@@ -44,12 +44,12 @@ def open_queue(grid: compare.GridConfig, storage_url: str, heartbeat_s: int = 30
     from optuna.distributions import CategoricalDistribution
     from optuna.storages import RetryHeartbeatStaleTrialCallback
 
-    from zoo.studies.runner import _rdb_storage, storage_lock
+    from zoo.studies.storage import rdb_storage, storage_lock
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        storage = _rdb_storage(storage_url, heartbeat_s=heartbeat_s, grace_s=grace_s,
+        storage = rdb_storage(storage_url, heartbeat_s=heartbeat_s, grace_s=grace_s,
                                stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=3))
     names = [config.run_name for config in grid.run_configs()]
     with storage_lock(storage_url):  # one process enqueues; the others find the runs there
@@ -141,7 +141,7 @@ def requeue_lost_runs(grid: compare.GridConfig, study, storage_url: str,
     None when another worker has queued or taken runs since the caller looked."""
     from optuna.trial import TrialState
 
-    from zoo.studies.runner import storage_lock
+    from zoo.studies.storage import storage_lock
 
     requeued, given_up = [], []
     with storage_lock(storage_url):

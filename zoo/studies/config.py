@@ -197,7 +197,7 @@ def phases_from_params(params: dict[str, Any], study: StudyConfig) -> list[Phase
     return phases
 
 
-TUNED_HEADER = "The best learning-rate phases of Optuna study"  # a tuned preset's first line starts so (runner.finish)
+TUNED_HEADER = "The best learning-rate phases of Optuna study"  # a tuned preset's first line starts so (results.finish)
 TUNED_BY = re.compile(rf"^# {re.escape(TUNED_HEADER)} '([^']*)'")
 
 

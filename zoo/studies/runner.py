@@ -1,85 +1,33 @@
 """Optuna studies of the learning-rate phases, tracked in MLflow (the command: python -m zoo.study,
-zoo.commands.study): opening or resuming a study on its storage, the worker processes that run its
-trials (each a training scored by validation full-sequence accuracy at the end of the budget,
-pruned early), and the finish: the tuned preset, trials.csv and plots, committed on request."""
+zoo.commands.study): opening or resuming a study on its storage (zoo.studies.storage), the worker
+processes that run its trials (each a training scored by validation full-sequence accuracy at the end
+of the budget, pruned early), and the coordinator that ends with what the study leaves
+(zoo.studies.results: the tuned preset, trials.csv and plots), committed on request."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime
-import fcntl
 import json
 import multiprocessing
 import os
 import socket
 import sys
 import time
-import warnings
-from datetime import date
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 from zoo import config as config_lib
 from zoo.commits import commit
-from zoo.studies.config import TUNED_HEADER, StudyConfig
+from zoo.studies.config import StudyConfig
+from zoo.studies.results import export_trials, finish
+from zoo.studies.storage import DEFAULT_STORAGE, StudyError, open_storage, redact, storage_lock
 
 DEFAULT_CONFIG = config_lib.EXPERIMENTS_DIR / "studies" / "study-bigru.toml"
-DEFAULT_STORAGE = config_lib.PROJECT_DIR / "optuna-studies.journal"
 FINISHED_STATES = ("COMPLETE", "PRUNED")
 COMMITTED_JOURNAL = "study.journal"  # --commit keeps the journal beside trials.csv
 
 
-class StudyError(RuntimeError):
-    pass
-
-
-# ---- storage and study --------------------------------------------------------------------------
-
-def open_storage(url: str | None):
-    """A journal file (default, or a path / `journal:PATH`) or an RDB URL; unreachable means an error now."""
-    import optuna
-
-    url = url or str(DEFAULT_STORAGE)
-    try:
-        if "://" not in url:
-            path = Path(url.removeprefix("journal:"))
-            if not path.parent.is_dir():
-                raise StudyError(f"storage folder {path.parent} does not exist")
-            return optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(path)))
-        return _rdb_storage(url)
-    except StudyError:
-        raise
-    except Exception as error:  # sqlalchemy / driver errors: say what was tried and what is accepted
-        raise StudyError(f"cannot open storage {redact(url)}: {type(error).__name__}: {str(error).splitlines()[0]}. "
-                         "Accepted: a journal file path (default), or an RDB URL such as "
-                         "postgresql://user:password@host:5432/db") from None
-
-
-def _rdb_storage(url: str, attempts: int = 5, heartbeat_s: int = 30, grace_s: int = 120, stale_trial_callback=None):
-    """RDBStorage; workers starting together race to create its tables, so a lost race is retried."""
-    import optuna
-
-    for attempt in range(1, attempts + 1):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                # heartbeats let any worker fail the trials of a worker that died (killed, machine lost)
-                return optuna.storages.RDBStorage(url, heartbeat_interval=heartbeat_s, grace_period=grace_s,
-                                                  heartbeat_stale_trial_callback=stale_trial_callback,
-                                                  engine_kwargs={"pool_pre_ping": True})
-        except Exception as error:
-            if type(error).__name__ not in ("IntegrityError", "ProgrammingError") or attempt == attempts:
-                raise
-            time.sleep(0.5 * attempt)
-
-
-def redact(url: str) -> str:
-    if "://" in url and "@" in url:
-        scheme, rest = url.split("://", 1)
-        credentials, host = rest.rsplit("@", 1)
-        return f"{scheme}://{credentials.split(':')[0]}:***@{host}"
-    return url
-
+# ---- the study ----------------------------------------------------------------------------------
 
 def make_pruner(study_config: StudyConfig):
     import optuna
@@ -360,48 +308,6 @@ def parent_run(study, study_config: StudyConfig, storage_url: str | None) -> str
     return run_id
 
 
-@contextlib.contextmanager
-def storage_lock(url: str | None) -> Iterator[None]:
-    """Held by one process at a time among those using the storage `url`: a file lock beside a journal
-    or SQLite file, an advisory lock on PostgreSQL (other databases: none)."""
-    url = url or str(DEFAULT_STORAGE)
-    if "://" not in url or url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("journal:").removeprefix("sqlite:///"))
-        with open(path.with_name(path.name + ".parent-lock"), "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed, also by a killed process
-            yield
-    elif url.startswith(("postgresql://", "postgresql+")):
-        import sqlalchemy
-
-        engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
-        with engine.connect() as connection:  # the lock lives as long as this session (ends with the process)
-            connection.execute(sqlalchemy.text("SELECT pg_advisory_lock(hashtext('captcha-zoo study parent'))"))
-            try:
-                yield
-            finally:
-                connection.execute(sqlalchemy.text("SELECT pg_advisory_unlock(hashtext('captcha-zoo study parent'))"))
-        engine.dispose()
-    else:
-        yield
-
-
-def export_trials(study, folder: Path) -> Path:
-    """trials.csv (number, state, value, params, duration, MLflow run id)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    trials = study.trials_dataframe(attrs=("number", "state", "value", "params", "duration", "user_attrs"))
-    trials["duration"] = trials["duration"].dt.total_seconds().round(1)
-    trials.rename(columns={"duration": "duration_s"}).to_csv(folder / "trials.csv", index=False)
-    return folder / "trials.csv"
-
-
-def export_study(study, figures: dict[str, object], folder: Path) -> None:
-    """trials.csv and the plots as PNGs."""
-    (folder / "plots").mkdir(parents=True, exist_ok=True)
-    export_trials(study, folder)
-    for name, figure in figures.items():
-        figure.savefig(folder / name, dpi=110)
-
-
 def committer(study_config: StudyConfig, journal: Path, report_dir: Path) -> Callable[[object, int], None]:
     """After each trial: trials.csv written and committed with the journal, so a clone on any machine
     continues the study (`--commit`). Only finished trials are in it: one worker asks for the next
@@ -413,66 +319,6 @@ def committer(study_config: StudyConfig, journal: Path, report_dir: Path) -> Cal
                f"study {study_config.name}: trial {number} {state} ({count_finished(study)}/{study_config.trials} finished)")
 
     return on_trial_end
-
-
-def study_figures(study) -> dict[str, object]:
-    """optuna.visualization.matplotlib figures that the study's trials can support."""
-    import numpy as np
-    from optuna.visualization import matplotlib as optuna_plots
-
-    figures = {}
-    for name, plot in (("optimization_history", optuna_plots.plot_optimization_history),
-                       ("param_importances", optuna_plots.plot_param_importances),
-                       ("slice", optuna_plots.plot_slice),
-                       ("contour", lambda s: optuna_plots.plot_contour(s, params=["lr_0", "phases"])),
-                       ("intermediate_values", optuna_plots.plot_intermediate_values)):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                axes = plot(study)
-            except (ValueError, RuntimeError, ZeroDivisionError, KeyError) as error:  # too few trials for this view
-                print(f"note: no {name} plot ({error})", file=sys.stderr)
-                continue
-        figure = np.ravel(axes)[0].figure
-        figure.set_size_inches(max(figure.get_size_inches()[0], 8), max(figure.get_size_inches()[1], 5))
-        figures[f"plots/{name}.png"] = figure
-    return figures
-
-
-def finish(study, study_config: StudyConfig, parent_run_id: str, tuned_dir: Path, report_dir: Path | None = None) -> Path | None:
-    """Best value and params, plots and the tuned preset; returns the preset's path. The trials table
-    (trials.csv) and the plots also go to `report_dir`, to be committed: the MLflow store (and,
-    without --commit, the journal) stays on the machine that ran the study."""
-    from optuna.trial import TrialState
-
-    from zoo import tracking
-    from zoo.studies.config import phases_from_params
-
-    states = [trial.state for trial in study.get_trials(deepcopy=False)]
-    counts = {f"trials_{state.name.lower()}": states.count(state) for state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)}
-    if not counts["trials_complete"]:
-        tracking.log_to_run(parent_run_id, metrics=counts)
-        return None
-    best = study.best_trial
-    config = study_config.base_config()
-    config.train.phases = phases_from_params(best.params, study_config)
-    config.tracking.log_model, config.tracking.experiment = True, config_lib.TrackingConfig().experiment
-    figures = study_figures(study)
-    if report_dir is not None:
-        export_study(study, figures, report_dir)
-    tracking.log_to_run(parent_run_id, metrics={"best_val_seq_acc": best.value, "best_trial": best.number, **counts},
-                        params={f"best.{key}": value for key, value in best.params.items()},
-                        tags={"best_phases": json.dumps(config_lib.phases_as_written(config.train.phases))},
-                        figures=figures)
-    name = study_config.tuned_name()
-    source = study_config.source
-    if source is not None and Path(source).resolve().is_relative_to(config_lib.PROJECT_DIR):
-        source = Path(source).resolve().relative_to(config_lib.PROJECT_DIR)  # no machine's paths in a committed preset
-    header = (f"{TUNED_HEADER} {study_config.name!r} ({source}), written "
-              f"{date.today()}:\ntrial {best.number} reached val_seq_acc {best.value:.4f} after "
-              f"{study_config.samples():,} samples on preset {study_config.preset!r} (seed {study_config.seed}).\n"
-              f"  python -m zoo.train --arch {study_config.arch} --preset {name}")
-    return config_lib.write_preset(config, name, header, folder=tuned_dir)
 
 
 def run(study_config: StudyConfig, storage: str | None, workers: int, tuned_dir: Path, report_dir: Path,
