@@ -14,7 +14,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from zoo.commands import report as report_command, speed as speed_command
-from zoo.reporting import report
+from zoo.reporting import checks as checks_lib, report
 from zoo.grids.compare import load_grid
 from zoo.config import ConfigError, repo_path
 from zoo.tracking.run_tables import RunTables
@@ -386,12 +386,22 @@ def test_a_head_compared_at_the_edge_of_the_rates_checked_is_named_in_the_report
     half, one, double = "heads-reference-128k-lr-half", "heads-reference-128k", "heads-reference-128k-lr-double"
     checks = pd.DataFrame({one: [0.97, 0.98, 0.96], double: [0.98, 0.97, 0.95], half: [0.96, 0.95, 0.97],
                            "compared_at": [double, one, half]}, index=["gru", "bigru", "lstm"])
-    note = report.rate_edge_note(checks)
+    note = checks_lib.rate_edge_note(checks)
     assert f"gru is compared at the highest peak rate checked ({double}): its best rate may lie above it" in note
     assert f"lstm is compared at the lowest peak rate checked ({half}): its best rate may lie below it" in note
     assert "bigru" not in note
-    assert report.rate_edge_note(checks.assign(compared_at=[one, one, "(no seeds yet)"])) is None
+    assert checks_lib.rate_edge_note(checks.assign(compared_at=[one, one, "(no seeds yet)"])) is None
 
+
+def test_a_rebuild_into_another_folder_keeps_the_one_process_speed_columns(tmp_path, capsys):
+    """reports/heads-reference has speed.csv (zoo.speed); rebuilt elsewhere, its speed columns once fell
+    back to the runs' own, timed on mixed machines."""
+    source = REPO / "reports" / "heads-reference"
+    assert report_command.main(["--from-csv", str(source), "--out", str(tmp_path / "rebuilt")]) == 0
+    text = (tmp_path / "rebuilt" / "README.md").read_text()
+    machine = pd.read_csv(source / "speed.csv")["machine"][0]
+    assert "timed in one process by `python -m zoo.speed`" in text and machine in text
+    assert (tmp_path / "rebuilt" / "speed.csv").read_bytes() == (source / "speed.csv").read_bytes()
 
 @pytest.mark.slow
 def test_speed_columns_come_from_one_process_when_the_folder_has_them(tmp_path, capsys):
@@ -422,7 +432,7 @@ def test_a_check_that_did_not_rerun_the_seeds_preset_takes_that_cell_from_the_sa
                     '[[groups]]\ncheck = true\narchs = ["bigru", "bilstm"]\n'
                     'presets = ["heads-reference-128k-lr-half", "heads-reference-128k-lr-double"]\nseeds = [0]\n'
                     '[[groups]]\narchs = ["bigru", "bilstm"]\n')
-    monkeypatch.setattr(report, "_grid_config_for", lambda experiment: str(grid))
+    monkeypatch.setattr(checks_lib, "grid_config_for", lambda experiment: str(grid))
     presets = ["heads-reference-128k-lr-half", "heads-reference-128k-lr-double", "heads-reference-128k", "heads-reference-128k"]
     tables = _paired_tables("heads-reference", presets)
     runs = tables.runs.drop(columns="variant").assign(arch="bigru", seed=[0, 0, 0, 1], test_seq_acc=[0.90, 0.95, 0.93, 0.94])

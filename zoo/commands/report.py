@@ -11,12 +11,13 @@ architecture, e.g. learning-rate schedules); see zoo.tracking.run_tables.
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
 from zoo import cli
 from zoo.config import repo_path
-from zoo.reporting.report import MERGED_FROM, NOTES_FILE, build, load_speed, write
+from zoo.reporting.report import MERGED_FROM, NOTES_FILE, SPEED_CSV, build, load_speed, write
 from zoo.tracking.run_tables import ReportDataError, RunTables
 
 
@@ -35,6 +36,15 @@ def _tables_from_csv(folders: list[Path], out: Path | None, presets: list[str] |
                + (f" --presets {','.join(presets)}" if presets else "") + (f" --baseline {baseline}" if baseline else "")
                + f" --out {repo_path(out)}")
     return tables, f"{MERGED_FROM}{len(folders)} report folder(s) by `{command}`; {len(tables.runs)} runs."
+
+def _speed_folder(out: Path, from_csv: list[Path] | None) -> Path | None:
+    """Where the speed table (`zoo.speed`, one process on one machine) comes from: the output folder's own,
+    else, for a rebuild of one folder into another, that folder's (like its notes); None when neither has one."""
+    for folder in (out, *(from_csv if from_csv and len(from_csv) == 1 else ())):
+        if (Path(folder) / SPEED_CSV).is_file():
+            return Path(folder)
+    return None
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = cli.parser("python -m zoo.report", __doc__)
@@ -68,7 +78,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             tables = run_tables.from_mlflow(args.experiment)
         out = args.out or Path("reports") / tables.experiment
-        written = write(build(tables, args.baseline, load_speed(out)), out, notes)
+        speed_folder = _speed_folder(out, args.from_csv)
+        written = write(build(tables, args.baseline, load_speed(speed_folder)), out, notes)
+        if speed_folder is not None and speed_folder != out:  # the rebuilt folder stands on its own
+            written.append(Path(shutil.copy2(speed_folder / SPEED_CSV, out / SPEED_CSV)))
     except (ReportDataError, tracking.TrackingError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

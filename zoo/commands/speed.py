@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 
 from zoo import cli
-from zoo.grids.speed import SPEED_CSV, measure
+from zoo.grids.speed import measure
+from zoo.reporting.report import SPEED_CSV
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,9 +8,6 @@ from __future__ import annotations
 import time
 
 
-SPEED_CSV = "speed.csv"
-
-
 def measure(grid, repeats: int):
     """One row per architecture: params, images/s (b128), ms/image (b1), machine, backend, date.
 

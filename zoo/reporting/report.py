@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from zoo import config as config_lib
-from zoo.reporting import paired
+from zoo.reporting import checks as checks_lib, paired
 from zoo.tracking.run_tables import ReportDataError, RunTables
 from zoo.reporting.stats import accuracy_interval, holm, p_beats, samples_to_reach, welch_p_value
 
@@ -47,75 +47,6 @@ class Report:
     findings: list[str]
     checks: pd.DataFrame = None  # a grid of [[groups]]: the runs at each arch's other presets (rate checks), by preset
     exported: RunTables = None  # every run given, the checks included: what the CSVs keep (tables: the compared runs)
-
-
-def separate_checks(tables: RunTables) -> tuple[RunTables, pd.DataFrame | None]:
-    """A grid's `check = true` groups (experiments/grids/heads-reference.toml: the peak rate of some heads on one
-    seed, before their seeds) are reported apart: their runs leave the comparison (a run picked for scoring
-    best would bias it) and come back as a table, arch x preset of mean test accuracy, with the preset
-    each architecture is compared at. Grids without checks: as they are."""
-    checks = _check_runs(tables.experiment)
-    runs = tables.runs
-    if not checks:
-        return tables, None
-    checked = runs["run_name"].isin(checks)
-    if not checked.any() or checked.all():  # nothing to set apart, or only checks so far: shown as runs
-        return tables, None
-    compared = runs[~checked]
-    # a check need not rerun what the seeds run anyway (bigru's x1 is its seed 0): such a cell is filled
-    # from the compared run of the same architecture, preset and seed as the arch's checks
-    check_seeds = runs[checked].groupby("arch")["seed"].agg(set)
-    same_seed = compared[[seed in check_seeds.get(arch, set()) for arch, seed in zip(compared["arch"], compared["seed"])]]
-    table = runs[checked].pivot_table(index="arch", columns="preset", values="test_seq_acc", aggfunc="mean")
-    table = table.combine_first(same_seed.pivot_table(index="arch", columns="preset", values="test_seq_acc",
-                                                      aggfunc="mean").reindex(index=table.index))
-    table = table[sorted(table.columns, key=lambda preset: (preset not in set(runs.loc[checked, "preset"]), preset))]
-    chosen = compared.groupby("arch")["preset"].agg(lambda presets: ", ".join(sorted(set(presets))))
-    table = table.assign(compared_at=chosen.reindex(table.index).fillna("(no seeds yet)"))
-    kept = set(compared["run_id"])
-
-    def rows(frame: pd.DataFrame) -> pd.DataFrame:
-        return frame[frame["run_id"].isin(kept)].drop(columns="variant", errors="ignore")
-
-    return RunTables(tables.experiment, rows(runs), rows(tables.curves), rows(tables.char_errors), rows(tables.misreads)), table
-
-
-def rate_edge_note(checks: pd.DataFrame) -> str | None:
-    """A sentence naming the architectures compared at the highest or lowest peak rate their checks
-    ran (their best rate may lie beyond the range checked), or None."""
-    presets = [column for column in checks.columns if column != "compared_at"]
-    try:
-        peaks = {preset: max(phase.lr for phase in config_lib.load_preset(preset).train.phases) for preset in presets}
-    except config_lib.ConfigError:  # a preset no longer in experiments/: no rates to order
-        return None
-    if len(set(peaks.values())) < 2:
-        return None
-    sentences = []
-    for edge, side in ((max(peaks, key=peaks.get), "above"), (min(peaks, key=peaks.get), "below")):
-        archs = [arch for arch, chosen in checks["compared_at"].items() if chosen == edge]
-        if archs:
-            sentences.append(f"{', '.join(archs)} {'is' if len(archs) == 1 else 'are'} compared at the "
-                             f"{'highest' if side == 'above' else 'lowest'} peak rate checked ({edge}): "
-                             f"{'its' if len(archs) == 1 else 'their'} best rate may lie {side} it, so the "
-                             "comparison is at the best rate checked, not necessarily each head's best.")
-    return " ".join(sentences) or None
-
-
-def _check_runs(experiment: str) -> set[str]:
-    """The run names of the `check = true` groups of the grid that runs `experiment` (none without one)."""
-    from zoo.config import load_grid
-
-    grid = _grid_config_for(experiment)
-    try:
-        return load_grid(config_lib.PROJECT_DIR / grid).check_runs() if grid else set()
-    except config_lib.ConfigError:
-        return set()
-
-
-def _only_checks(tables: RunTables) -> bool:
-    """Every run of the experiment is one of its grid's `check = true` runs."""
-    checks = _check_runs(tables.experiment)
-    return bool(checks) and tables.runs["run_name"].isin(checks).all()
 
 
 def variant_order(runs: pd.DataFrame, baseline: str) -> list[str]:
@@ -237,7 +168,7 @@ def default_baseline(tables: RunTables) -> str:
     """bigru for a grid of architectures; for a grid of presets, the first preset its config lists."""
     if tables.compares == "architecture":
         return "bigru"
-    grid = _grid_config_for(tables.experiment)
+    grid = checks_lib.grid_config_for(tables.experiment)
     presets = tomllib.loads(Path(grid).read_text()).get("presets", []) if grid else []
     labels = list(dict.fromkeys(tables.runs["variant"]))
     first = [label for preset in presets for label in labels if label == preset or label.endswith(f" · {preset}")]
@@ -274,7 +205,7 @@ def build(tables: RunTables, baseline: str | None = None, speed: pd.DataFrame | 
     if tables.runs.empty:
         raise ReportDataError(f"experiment {tables.experiment!r} has no finished zoo runs to report on")
     given = tables
-    tables, checks = separate_checks(tables)
+    tables, checks = checks_lib.separate_checks(tables)
     baseline = baseline or default_baseline(tables)
     if baseline not in set(tables.runs["variant"]):
         print(f"note: baseline {baseline!r} has no runs in {tables.experiment!r} (its {tables.compares}s: "
@@ -359,7 +290,7 @@ def provenance(tables: RunTables, out: Path, baseline: str) -> dict[str, str]:
     from zoo.tracking import kept_models
 
     runs = tables.runs
-    grid = _grid_config_for(tables.experiment)
+    grid = checks_lib.grid_config_for(tables.experiment)
     runner = "zoo.campaign" if (Path(out) / CAMPAIGN_STATE_FILE).is_file() else "zoo.compare"  # a campaign's folder has its state
     train = (f"python -m {runner} {grid}" if grid else
              f"python -m zoo.train --arch ARCH --preset {'/'.join(sorted(runs['preset'].unique()))} --seed SEED "
@@ -383,13 +314,6 @@ def provenance(tables: RunTables, out: Path, baseline: str) -> dict[str, str]:
         **models,
         **versions,
     }
-
-
-def _grid_config_for(experiment: str) -> str | None:
-    for path in config_lib.experiment_files("comparison"):
-        if tomllib.loads(path.read_text()).get("experiment") == experiment:
-            return f"experiments/{path.parent.name}/{path.name}"
-    return None
 
 
 STATISTICS_NOTE = [
@@ -441,7 +365,7 @@ def write(report: Report, out: Path, notes: list[str] = ()) -> list[Path]:
                        "its other presets are the check that chose it, left out of the comparison above (a cell "
                        "the check did not run itself is the same seed's run in the comparison).", "",
                        markdown_table(check_table), ""]
-        edge = rate_edge_note(report.checks)
+        edge = checks_lib.rate_edge_note(report.checks)
         if edge:
             check_lines += [edge, ""]
     note_lines = ["## Notes", "", *[f"- {line}" for line in notes], ""] if notes else []
@@ -501,7 +425,7 @@ def write_headline(report: Report, out: Path) -> Path | None:
                f"stays within 0-100%; each head against `{report.baseline}` by Welch's t-test over seeds, Holm-corrected "
                f"for the number of comparisons; better or worse is claimed only with {CLAIM_SEEDS} seeds a side. "
                f"Full report: [README.md](README.md).*")
-    if report.checks is None and _only_checks(report.tables):
+    if report.checks is None and checks_lib.only_checks(report.tables):
         caption += ("\n\n**So far only the rate checks** (one seed of each head at each peak rate, before the compared "
                     "seeds): they choose each head's rate and support no claim about which head reads best.")
     table = markdown_table(headline.headline_table(report.summary, report.baseline, ALPHA, _bounds, CLAIM_SEEDS))
