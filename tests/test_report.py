@@ -134,6 +134,13 @@ def test_report_on_an_unknown_or_empty_experiment_is_a_clear_error(grid_store):
     assert not (folder / "reports").exists()
 
 
+def test_a_rebuild_from_a_missing_or_empty_folder_says_which(tmp_path, capsys):
+    assert report_command.main(["--from-csv", str(tmp_path / "nowhere")]) == 2
+    assert f"no report folder {tmp_path / 'nowhere'}: give a folder with runs.csv" in capsys.readouterr().err
+    assert report_command.main(["--from-csv", str(tmp_path)]) == 2
+    assert f"{tmp_path} lacks runs.csv" in capsys.readouterr().err
+    assert not (tmp_path / "nowhere").exists()
+
 @pytest.mark.parametrize("text, message", [
     ('kind = "comparison"\nexperiment = "x"\narchs = ["bigru"]\nseedz = [0]', "unknown key(s) seedz; accepted: experiment, preset"),
     ('kind = "comparison"\nexperiment = "x"\nseeds = 3', "seeds: expected list, got 3"),

@@ -81,6 +81,9 @@ class RunTables:
 
     @classmethod
     def from_csv(cls, folder: Path, experiment: str | None = None) -> RunTables:
+        if not Path(folder).is_dir():
+            raise ReportDataError(f"no report folder {folder}: give a folder with {', '.join(CSV_NAMES.values())} "
+                                  "(a committed report, e.g. reports/heads)")
         missing = [file for file in CSV_NAMES.values() if not (folder / file).is_file()]
         if missing:
             raise ReportDataError(f"{folder} lacks {', '.join(missing)}: export them with `python -m zoo.report --experiment NAME --out {folder}`")
