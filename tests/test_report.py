@@ -400,15 +400,17 @@ def test_a_head_compared_at_the_edge_of_the_rates_checked_is_named_in_the_report
     assert checks_lib.rate_edge_note(checks.assign(compared_at=[one, one, "(no seeds yet)"])) is None
 
 
-def test_a_rebuild_into_another_folder_keeps_the_one_process_speed_columns(tmp_path, capsys):
-    """reports/heads-reference has speed.csv (zoo.speed); rebuilt elsewhere, its speed columns once fell
-    back to the runs' own, timed on mixed machines."""
+def test_a_rebuild_into_another_folder_keeps_the_one_process_speed_columns_and_provenance(tmp_path, capsys):
+    """reports/heads-reference has speed.csv (zoo.speed), STATE.md and kept models; rebuilt elsewhere, its
+    speed columns once fell back to the runs' own, timed on mixed machines, and it named zoo.compare."""
     source = REPO / "reports" / "heads-reference"
     assert report_command.main(["--from-csv", str(source), "--out", str(tmp_path / "rebuilt")]) == 0
     text = (tmp_path / "rebuilt" / "README.md").read_text()
     machine = pd.read_csv(source / "speed.csv")["machine"][0]
     assert "timed in one process by `python -m zoo.speed`" in text and machine in text
     assert (tmp_path / "rebuilt" / "speed.csv").read_bytes() == (source / "speed.csv").read_bytes()
+    assert "train: `python -m zoo.campaign experiments/grids/heads-reference.toml`" in text  # its STATE.md says so
+    assert "reports/heads-reference/models/" in text  # the models kept where they are
 
 @pytest.mark.slow
 def test_speed_columns_come_from_one_process_when_the_folder_has_them(tmp_path, capsys):

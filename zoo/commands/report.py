@@ -79,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
             tables = run_tables.from_mlflow(args.experiment)
         out = args.out or Path("reports") / tables.experiment
         speed_folder = _speed_folder(out, args.from_csv)
-        written = write(build(tables, args.baseline, load_speed(speed_folder)), out, notes)
+        rebuilt_from = args.from_csv[0] if args.from_csv and len(args.from_csv) == 1 else None  # its state and models
+        written = write(build(tables, args.baseline, load_speed(speed_folder)), out, notes, made_in=rebuilt_from)
         if speed_folder is not None and speed_folder != out:  # the rebuilt folder stands on its own
             written.append(Path(shutil.copy2(speed_folder / SPEED_CSV, out / SPEED_CSV)))
     except (ReportDataError, tracking.TrackingError) as error:

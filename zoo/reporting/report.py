@@ -286,21 +286,24 @@ def markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join([header, rule, *body])
 
 
-def provenance(tables: RunTables, out: Path, baseline: str) -> dict[str, str]:
+def provenance(tables: RunTables, out: Path, baseline: str, made_in: Path | None = None) -> dict[str, str]:
+    """How the report was made. `made_in`: the folder whose campaign state and kept models tell how its runs
+    were trained (a report rebuilt from another folder's CSVs: that folder; default `out`)."""
     from zoo.tracking import kept_models
 
     runs = tables.runs
+    made_in = Path(made_in or out)
     grid = checks_lib.grid_config_for(tables.experiment)
-    runner = "zoo.campaign" if (Path(out) / CAMPAIGN_STATE_FILE).is_file() else "zoo.compare"  # a campaign's folder has its state
+    runner = "zoo.campaign" if (made_in / CAMPAIGN_STATE_FILE).is_file() else "zoo.compare"  # a campaign's folder has its state
     train = (f"python -m {runner} {grid}" if grid else
              f"python -m zoo.train --arch ARCH --preset {'/'.join(sorted(runs['preset'].unique()))} --seed SEED "
              f"--set tracking.experiment={tables.experiment}")
-    kept = kept_models.kept(Path(out))
-    out = config_lib.repo_path(out)
+    kept = kept_models.kept(made_in)
+    out, made_in = config_lib.repo_path(out), config_lib.repo_path(made_in)
     versions = {column.removeprefix("version_"): ", ".join(sorted(runs[column].dropna().astype(str).unique()))
                 for column in runs.columns if column.startswith("version_") and runs[column].notna().any()}
     models = ({"models kept (one per architecture; read with zoo.evaluate / zoo.predict --model)":
-               ", ".join(f"{out}/{kept_models.MODELS_DIR}/{name}" for name in sorted(kept.values()))} if kept else {})
+               ", ".join(f"{made_in}/{kept_models.MODELS_DIR}/{name}" for name in sorted(kept.values()))} if kept else {})
     return {
         "experiment": tables.experiment,
         "runs": f"{len(runs)} finished runs",
@@ -331,10 +334,10 @@ NOTES_FILE = "notes.txt"
 CAMPAIGN_STATE_FILE = "STATE.md"  # zoo.campaign writes it beside its report
 
 
-def write(report: Report, out: Path, notes: list[str] = ()) -> list[Path]:
+def write(report: Report, out: Path, notes: list[str] = (), made_in: Path | None = None) -> list[Path]:
     """index.html (figures embedded), README.md (figures beside it), the PNGs and the run CSVs;
     `notes` (the author's caveats: what ran beside the grid, ...) go under the summary and into
-    notes.txt, so a rebuild from the CSVs keeps them."""
+    notes.txt, so a rebuild from the CSVs keeps them; `made_in`: see provenance."""
     out.mkdir(parents=True, exist_ok=True)
     (report.exported or report.tables).to_csv(out)  # every run, the checks too: a campaign's record of what is done
     if notes:
@@ -346,7 +349,7 @@ def write(report: Report, out: Path, notes: list[str] = ()) -> list[Path]:
         (out / name).write_bytes(buffer.getvalue())
         images[name] = base64.b64encode(buffer.getvalue()).decode()
     table = display_table(report.summary, report.tables.compares)
-    facts = provenance(report.tables, out, report.baseline)
+    facts = provenance(report.tables, out, report.baseline, made_in)
     title = f"captcha-zoo comparison: {report.tables.experiment}"
     captions = {
         "accuracy.png": f"Test full-sequence accuracy per {report.tables.compares}",
