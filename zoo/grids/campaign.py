@@ -254,7 +254,7 @@ def _ship_and_commit(grid: compare.GridConfig, ship: str | None, commit_each: bo
     if commit_each:
         paths = [out] + ([pretrained.PRETRAINED_DIR / ship] if shipped else [])
         readme = headline.readme_for(out, grid.experiment, config_lib.PROJECT_DIR)
-        if readme is not None and headline.begin_marker(grid.experiment) in readme.read_text():
-            paths.append(readme)  # its headline block, rewritten with the report
+        if headline.block_names(readme, grid.experiment):
+            paths.append(readme)  # the headline block showing it, rewritten with the report
         commit(paths, f"campaign {grid.experiment}: {what}" + (f"; {shipping.line}" if shipped else ""))
 

@@ -411,32 +411,56 @@ def write(report: Report, out: Path, notes: list[str] = (), made_in: Path | None
     return written
 
 
-def write_headline(report: Report, out: Path) -> Path | None:
-    """headline.md beside the report and, for a committed report whose experiment the project's README
-    marks, the same block in the README (zoo.reporting.headline); returns the README when it changed."""
+def write_headline(report: Report, out: Path, project_dir: Path | None = None) -> Path | None:
+    """headline.md beside the report and, for a committed report (reports/NAME of `project_dir`, the
+    project by default) that a block of the project's README shows, that block rewritten
+    (zoo.reporting.headline: the block's other experiments read from their committed folders); returns
+    the README when it changed."""
     from zoo.reporting import headline
 
-    runs = report.tables.runs
-    test_size = runs["test_size"].dropna().astype(int).unique() if "test_size" in runs else []
-    tested = f", each tested on the same {test_size[0]:,} captchas" if len(test_size) == 1 else ""
-    exported = report.exported.runs if report.exported is not None else runs
-    kept_apart = len(exported) - len(runs) if report.checks is not None else 0
-    apart = (f" ({kept_apart} rate-check run{'s' * (kept_apart != 1)} kept apart: in the full report)"
-             if kept_apart > 0 else "")
-    caption = (f"*Written by `python -m zoo.report` from {len(runs)} finished runs of `{report.tables.experiment}`{apart} "
-               f"({runs['samples'].max():,.0f} training samples a run{tested}): mean over seeds with a 95% interval that "
-               f"stays within 0-100%; each head against `{report.baseline}` by Welch's t-test over seeds, Holm-corrected "
-               f"for the number of comparisons; better or worse is claimed only with {CLAIM_SEEDS} seeds a side. "
-               f"Full report: [README.md](README.md).*")
-    if report.checks is None and checks_lib.only_checks(report.tables):
-        caption += ("\n\n**So far only the rate checks** (one seed of each head at each peak rate, before the compared "
-                    "seeds): they choose each head's rate and support no claim about which head reads best.")
-    table = markdown_table(headline.headline_table(report.summary, report.baseline, ALPHA, _bounds, CLAIM_SEEDS))
-    figure = "accuracy.png" if "accuracy.png" in report.figures else None
-    (out / headline.HEADLINE_FILE).write_text(headline.headline_markdown(table, "", figure, caption))
-    readme = headline.readme_for(out, report.tables.experiment, config_lib.PROJECT_DIR)
-    block = headline.headline_markdown(table, f"reports/{report.tables.experiment}/", figure, caption)
-    return readme if readme is not None and headline.update_block(readme, report.tables.experiment, block) else None
+    project_dir = project_dir or config_lib.PROJECT_DIR
+    own = headline_part(report.tables, report.summary, report.checks, report.exported,
+                        "accuracy.png" if "accuracy.png" in report.figures else None)
+    experiment = report.tables.experiment
+    readme = headline.readme_for(out, experiment, project_dir)
+    names = headline.block_names(readme, experiment)  # None: no block of the README shows it
+    parts = [own if name == experiment else part_from_folder(project_dir / "reports" / name, report.baseline)
+             for name in names or [experiment]]
+    shown = [part for part in parts if part is not None]
+    beside = shown if parts[0] is own else [own]  # the block itself beside the main report; its own rows beside another
+    (out / headline.HEADLINE_FILE).write_text(_headline_block(beside, report.baseline, ""))
+    if names is None or parts[0] is None:  # no block, or its main experiment has no committed report yet
+        return None
+    block = _headline_block(shown, report.baseline, f"reports/{names[0]}/")
+    return readme if headline.update_block(readme, names[0], block) else None
+
+
+def _headline_block(parts, baseline: str, prefix: str) -> str:
+    from zoo.reporting import headline
+
+    main, others = parts[0], parts[1:]
+    table = headline.headline_table(main.summary, baseline, ALPHA, _bounds, CLAIM_SEEDS, others, main.budget)
+    return headline.headline_markdown(markdown_table(table), prefix, main.figure, headline.caption(parts, baseline, CLAIM_SEEDS))
+
+
+def headline_part(tables: RunTables, summary: pd.DataFrame, checks, exported: RunTables | None, figure: str | None):
+    """An experiment's share of a headline (zoo.reporting.headline.Part)."""
+    from zoo.reporting import headline
+
+    given = exported.runs if exported is not None else tables.runs
+    return headline.Part(tables.experiment, summary, tables.runs, len(given) - len(tables.runs) if checks is not None else 0,
+                         checks is None and checks_lib.only_checks(tables), figure)
+
+
+def part_from_folder(folder: Path, baseline: str):
+    """The headline part of a committed report folder (its CSVs and speed table); None when it has no runs."""
+    if not (Path(folder) / "runs.csv").is_file():
+        return None
+    given = RunTables.from_csv(folder)
+    tables, checks = checks_lib.separate_checks(given)
+    summary, _ = with_speed(summarize(tables, baseline), load_speed(folder), tables.runs)
+    figure = "accuracy.png" if (Path(folder) / "accuracy.png").is_file() else None
+    return headline_part(tables, summary, checks, given, figure)
 
 
 MERGED_FROM = "Merged from "  # the note a merge writes starts so
