@@ -112,6 +112,14 @@ def test_report_table_matches_the_runs(grid_store):
     assert set(tables.char_errors["arch"]) == {"bigru", "gru"} and len(tables.char_errors) == 2 * 36
     readme = (out / "README.md").read_text()
     assert "| bigru | 1 |" in readme and "| gru | 1 |" in readme and "python -m zoo.report --experiment grid-test" in readme
+    # where and how each run trained, from its params: kept in runs.csv and said in the report
+    from zoo.machine import hardware
+
+    setup = tables.runs[["keras_backend", "precision", "machine"]].drop_duplicates()
+    assert setup.values.tolist() == [["tensorflow", finished_runs()[0].data.params["train.precision_resolved"],
+                                      hardware.machine_description()]]
+    assert f"trained on (backend · precision · machine: runs): `tensorflow · {setup['precision'].item()} · " in readme
+    assert "backend/precision setups" not in readme  # one setup: nothing to say about agreement across setups
     page = (out / "index.html").read_text()
     assert page.count("data:image/png;base64,") == 5 and "<table" in page  # paired.png: each run logged its misreads
     for name in ("accuracy.png", "learning_curves.png", "pareto.png", "character_errors.png"):
@@ -533,6 +541,21 @@ def test_one_block_shows_a_comparison_at_two_budgets_whichever_of_them_is_report
     readme.write_text("<!-- headline:heads -->\nold\n<!-- /headline:heads -->\n")
     assert report.write_headline(other, reports / "heads-reference", tmp_path / "project") is None
     assert readme.read_text() == "<!-- headline:heads -->\nold\n<!-- /headline:heads -->\n"
+
+
+def test_runs_on_two_setups_show_the_baselines_seeds_on_each():
+    """Issue 30: within a tier, runs share a backend and precision, or the report shows that the
+    baseline's seeds agree across them. Here reports/heads' seed 0 is relabelled as trained under JAX."""
+    runs = RunTables.from_csv(REPO / "reports" / "heads").runs
+    runs = runs.assign(keras_backend=np.where(runs["seed"] == 0, "jax", "tensorflow"), precision="bf16", machine="box")
+    line = report.setup_finding(runs, "bigru")
+    bigru = runs[runs["variant"] == "bigru"]
+    assert line.startswith("The runs trained on 2 backend/precision setups; bigru's seeds on each: ")
+    assert f"jax · bf16: {100 * bigru.loc[bigru['seed'] == 0, 'test_seq_acc'].mean():.2f}% (1 seed);" in line
+    assert f"tensorflow · bf16: {100 * bigru.loc[bigru['seed'] != 0, 'test_seq_acc'].mean():.2f}% (2 seeds)" in line
+    assert report.setup_finding(runs.assign(keras_backend="tensorflow"), "bigru") is None
+    assert report.trained_on(runs) == f"jax · bf16 · box: {(runs['seed'] == 0).sum()}; tensorflow · bf16 · box: {(runs['seed'] != 0).sum()}"
+    assert report.trained_on(runs.assign(machine=np.nan)) == f"not recorded (rows committed before the run tables kept it): {len(runs)}"
 
 
 def test_with_one_seed_a_head_the_summary_says_no_test_was_made_and_the_control_gives_its_gap():

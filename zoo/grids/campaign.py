@@ -59,7 +59,7 @@ def run_states(grid: compare.GridConfig, out: Path | None = None) -> list[RunSta
                 epoch_times = committed.curves.loc[committed.curves["run_id"] == row["run_id"], "epoch_time"]
                 states.append(RunState(config.run_name, "finished", config.train.epochs, config.train.epochs,
                                        config.train.samples, float(epoch_times.sum()) / 3600 or None,
-                                       float(row["test_seq_acc"])))
+                                       float(row["test_seq_acc"]), row["machine"] if isinstance(row.get("machine"), str) else None))
                 continue
         checkpoint = RunCheckpoint(config).state()
         run_id = None

@@ -226,7 +226,9 @@ def build(tables: RunTables, baseline: str | None = None, speed: pd.DataFrame | 
         figure = paired.paired_figure(tables, baseline, variants, data) if data is not None else None
         if figure is not None:
             figures["paired.png"] = figure
-    return Report(tables, baseline, summary, figures, [*findings(summary, baseline, tables.compares), speed_note], checks, given)
+    setups = setup_finding(tables.runs, baseline)
+    return Report(tables, baseline, summary, figures,
+                  [*findings(summary, baseline, tables.compares), *([setups] if setups else []), speed_note], checks, given)
 
 
 def _test_data(tables: RunTables, baseline: str):
@@ -314,9 +316,37 @@ def provenance(tables: RunTables, out: Path, baseline: str, made_in: Path | None
         "baseline": baseline,
         "rebuild from CSV": f"python -m zoo.report --from-csv {out} --out {out}",
         "git commits of the runs": ", ".join(sorted(runs["git_commit"].dropna().astype(str).unique())) or "unknown",
+        "trained on (backend · precision · machine: runs)": trained_on(runs),
         **models,
         **versions,
     }
+
+
+SETUP_COLUMNS = ("keras_backend", "precision", "machine")  # where and how a run trained (zoo.tracking.run_tables)
+
+
+def trained_on(runs: pd.DataFrame) -> str:
+    """'tensorflow · bf16 · Intel(R) Xeon(R) ... : 7; not recorded: 33': the runs per setup."""
+    known = runs.reindex(columns=SETUP_COLUMNS).notna().all(axis=1)
+    counts = runs[known].groupby(list(SETUP_COLUMNS)).size()
+    parts = [f"{' · '.join(setup)}: {count}" for setup, count in counts.items()]
+    if (~known).any():
+        parts.append(f"not recorded (rows committed before the run tables kept it): {int((~known).sum())}")
+    return "; ".join(parts)
+
+
+def setup_finding(runs: pd.DataFrame, baseline: str) -> str | None:
+    """Where the compared runs trained on more than one backend or precision (a tier run partly on a GPU with
+    JAX, partly on CPUs with TensorFlow): the baseline's seeds on each, so a reader can see whether they agree."""
+    setups = runs.reindex(columns=SETUP_COLUMNS[:2]).dropna()
+    if setups.drop_duplicates().shape[0] < 2:
+        return None
+    base = runs.loc[setups.index].loc[lambda frame: frame["variant"] == baseline]
+    each = [f"{backend} · {precision}: {100 * group['test_seq_acc'].mean():.2f}% ({len(group)} seed{'s' * (len(group) != 1)})"
+            for (backend, precision), group in base.groupby(["keras_backend", "precision"])]
+    return (f"The runs trained on {setups.drop_duplicates().shape[0]} backend/precision setups; {baseline}'s seeds on each: "
+            + ("; ".join(each) if each else "none yet") + " (a difference between setups larger than between seeds "
+            "would make the comparison across them unfair).")
 
 
 STATISTICS_NOTE = [
