@@ -17,7 +17,7 @@ from pathlib import Path
 
 from zoo import cli
 from zoo.config import repo_path
-from zoo.reporting.report import MERGED_FROM, NOTES_FILE, SPEED_CSV, build, load_speed, write
+from zoo.reporting.report import MERGED_FROM, SPEED_CSV, build, folder_notes, load_speed, write
 from zoo.tracking.run_tables import ReportDataError, RunTables
 
 
@@ -74,8 +74,8 @@ def main(argv: list[str] | None = None) -> int:
             tables, merge_note = _tables_from_csv(args.from_csv, args.out, args.presets, args.baseline)
             # without --note, a rebuild keeps the folder's notes, and a merge again into --out keeps --out's
             kept = args.out if merge_note else rebuilt_from
-            if not notes and kept is not None and (kept / NOTES_FILE).is_file():
-                notes = [line for line in (kept / NOTES_FILE).read_text().splitlines()
+            if not notes:
+                notes = [line for line in folder_notes(kept)
                          if not (merge_note and line.startswith(MERGED_FROM))]  # the merge line is written anew
             notes = [*notes, *([merge_note] if merge_note else [])]
         else:

@@ -116,7 +116,7 @@ def write_state(grid: compare.GridConfig, out: Path) -> list[RunState]:
     (out / report.CAMPAIGN_STATE_FILE).write_text(state_markdown(grid, states, hardware.machine_description()))
     tables = _all_finished(grid, out)
     if tables is not None:
-        report.write(report.build(tables, speed=report.load_speed(out)), out)
+        report.write(report.build(tables, speed=report.load_speed(out)), out, report.folder_notes(out))  # its notes kept
     return states
 
 

@@ -361,6 +361,12 @@ STATISTICS_NOTE = [
     "the images/s and ms/image columns.",
 ]
 NOTES_FILE = "notes.txt"
+
+
+def folder_notes(folder: Path | None) -> list[str]:
+    """The caveats a report folder keeps in notes.txt (--note), one a line; [] when it has none."""
+    path = Path(folder) / NOTES_FILE if folder is not None else None
+    return path.read_text().splitlines() if path is not None and path.is_file() else []
 CAMPAIGN_STATE_FILE = "STATE.md"  # zoo.campaign writes it beside its report
 
 
