@@ -327,8 +327,9 @@ SETUP_COLUMNS = ("keras_backend", "precision", "machine")  # where and how a run
 
 def trained_on(runs: pd.DataFrame) -> str:
     """'tensorflow · bf16 · Intel(R) Xeon(R) ... : 7; not recorded: 33': the runs per setup."""
-    known = runs.reindex(columns=SETUP_COLUMNS).notna().all(axis=1)
-    counts = runs[known].groupby(list(SETUP_COLUMNS)).size()
+    setups = runs.reindex(columns=SETUP_COLUMNS)  # rows committed before the tables kept them: empty
+    known = setups.notna().all(axis=1)
+    counts = setups[known].groupby(list(SETUP_COLUMNS)).size()
     parts = [f"{' · '.join(setup)}: {count}" for setup, count in counts.items()]
     if (~known).any():
         parts.append(f"not recorded (rows committed before the run tables kept it): {int((~known).sum())}")
