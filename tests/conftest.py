@@ -57,9 +57,21 @@ def data_cache(tmp_path_factory):
     return tmp_path_factory.mktemp("captcha-cache")
 
 
+@pytest.fixture(scope="session")
+def empty_store(tmp_path_factory):
+    """One empty SQLite store built by MLflow (its schema and migrations, ~4 s), copied by each test
+    that needs a fresh one. Creating a store itself is tested on its own (tests/test_tracking.py)."""
+    from mlflow import MlflowClient
+
+    database = tmp_path_factory.mktemp("empty-store") / "mlflow.db"
+    MlflowClient(f"sqlite:///{database}").search_experiments(max_results=1)
+    return database
+
+
 @pytest.fixture
-def store(tmp_path, monkeypatch, data_cache):
+def store(tmp_path, monkeypatch, data_cache, empty_store):
     """A real, empty MLflow store (SQLite + local artifacts) in a temp dir, used as the cwd."""
+    shutil.copyfile(empty_store, tmp_path / "mlflow.db")
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     monkeypatch.setenv("ZOO_CACHE_DIR", str(data_cache))

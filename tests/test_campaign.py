@@ -74,8 +74,10 @@ def test_campaign_records_commits_and_ships_what_it_finished(store, tmp_path, mo
     shipping.ship(card["source"]["model_uri"], "best-gru", shipped_dir)  # shipped again: the same lineage
     assert pretrained.shipped_card("best-gru", shipped_dir)["samples_in_all"] == 32
 
+    (out / "notes.txt").write_text("Trained beside other work.\n")  # a caveat given once with zoo.report --note
     assert campaign_command.main([str(grid_file), "--out", str(out)]) == 0  # all done: nothing retrained
     assert len(pd.read_csv(out / "runs.csv")) == 1
+    assert "## Notes\n\n- Trained beside other work." in (out / "README.md").read_text()  # its report keeps the notes
 
     # a fresh machine: no tracking store, no checkpoints, only what was committed
     import shutil
@@ -94,6 +96,7 @@ def test_campaign_records_commits_and_ships_what_it_finished(store, tmp_path, mo
     again = pd.read_csv(out / "runs.csv")
     assert list(again["run_id"]) == list(runs["run_id"])  # the committed row is kept, not lost
     assert "**1 of 1 runs finished**" in (out / "STATE.md").read_text()
+    assert f"| {hardware.machine_description()} |" in (out / "STATE.md").read_text()  # where it trained, from its row
 
 
 def test_a_run_of_another_task_or_test_never_replaces_a_shipped_model(store, tmp_path):

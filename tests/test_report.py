@@ -3,6 +3,7 @@ MLflow store; the statistics over seeds and presets from the committed tables of
 (reports/heads: 10 heads x 3 seeds, reports/phases: 3 presets x 3 seeds), which cost no training."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -111,6 +112,14 @@ def test_report_table_matches_the_runs(grid_store):
     assert set(tables.char_errors["arch"]) == {"bigru", "gru"} and len(tables.char_errors) == 2 * 36
     readme = (out / "README.md").read_text()
     assert "| bigru | 1 |" in readme and "| gru | 1 |" in readme and "python -m zoo.report --experiment grid-test" in readme
+    # where and how each run trained, from its params: kept in runs.csv and said in the report
+    from zoo.machine import hardware
+
+    setup = tables.runs[["keras_backend", "precision", "machine"]].drop_duplicates()
+    assert setup.values.tolist() == [["tensorflow", finished_runs()[0].data.params["train.precision_resolved"],
+                                      hardware.machine_description()]]
+    assert f"trained on (backend · precision · machine: runs): `tensorflow · {setup['precision'].item()} · " in readme
+    assert "backend/precision setups" not in readme  # one setup: nothing to say about agreement across setups
     page = (out / "index.html").read_text()
     assert page.count("data:image/png;base64,") == 5 and "<table" in page  # paired.png: each run logged its misreads
     for name in ("accuracy.png", "learning_curves.png", "pareto.png", "character_errors.png"):
@@ -483,6 +492,70 @@ def test_the_headline_goes_beside_the_report_and_into_a_readme_between_its_marke
     assert "old table" not in text and "(reports/paired/accuracy.png)" in text and text.endswith("<!-- /headline:paired -->\n\nAfter.\n")
     assert not headline.update_block(readme, "paired", new_block)  # the same block: nothing written
     assert not headline.update_block(readme, "other", new_block) and readme.read_text() == text
+
+
+def test_one_block_shows_a_comparison_at_two_budgets_whichever_of_them_is_reported(tmp_path):
+    """Issue 30's table: the heads at one budget with their accuracy at another beside it. The README's
+    block names both experiments (the main one first); reporting either rewrites it, reading the other
+    from its committed folder, and both give the same block. Here the committed 2-digit `heads`
+    (19,200 samples a run) is the main one and `heads-reference` (128,000) the other."""
+    from zoo.reporting import headline
+
+    reports = tmp_path / "project" / "reports"
+    for name in ("heads", "heads-reference"):
+        shutil.copytree(REPO / "reports" / name, reports / name, ignore=shutil.ignore_patterns("models"))
+    readme = tmp_path / "project" / "README.md"
+    readme.write_text("# T\n\n<!-- headline:heads heads-reference -->\nold\n<!-- /headline:heads -->\n\nAfter.\n")
+    other = report.build(RunTables.from_csv(reports / "heads-reference"), "bigru", report.load_speed(reports / "heads-reference"))
+    assert report.write_headline(other, reports / "heads-reference", tmp_path / "project") == readme
+    text = readme.read_text()
+    assert text.startswith("# T\n\n<!-- headline:heads heads-reference -->\n*Written by") and "old" not in text
+    assert text.endswith("<!-- /headline:heads -->\n\nAfter.\n")
+    assert "| test full-sequence acc (%) at 19k [95% CI] | at 128k (seeds) |" in text
+    assert "Full reports: [heads](reports/heads/README.md), [heads-reference](reports/heads-reference/README.md)." in text
+    assert "(reports/heads/accuracy.png)" in text  # the main experiment's figure
+    main = report.build(RunTables.from_csv(reports / "heads"), "bigru")
+    rows = {line.split(" | ")[0].removeprefix("| "): line for line in text.splitlines() if line.startswith("| ")}
+    shared = set(main.summary["variant"]) & set(other.summary["variant"])
+    assert {"bigru", "gru", "conv_only"} <= shared and set(rows) == set(main.summary["variant"]) | {"head"}
+    for _, row in other.summary[other.summary["variant"].isin(shared)].iterrows():  # its 128k column and verdict
+        assert f" | {report._bounds(row, 'test_seq_acc')} ({row['seeds']}) | " in rows[row["variant"]]
+        if row["variant"] != "bigru":
+            verdict = headline.verdict(row, "bigru", report.ALPHA, report.CLAIM_SEEDS)
+            assert f"; at 128k: {verdict} |" in rows[row["variant"]]
+    for variant in set(main.summary["variant"]) - shared:  # a head the other budget did not run
+        assert " | — | " in rows[variant]
+    # samples to 99%: this budget's where it reached them, else the first other budget's that did, named
+    faster = other.summary.assign(reached_99=np.where(other.summary["variant"] == "gru", 2, 0), samples_to_99=96_000.0)
+    table = headline.headline_table(main.summary, "bigru", report.ALPHA, report._bounds, report.CLAIM_SEEDS,
+                                    [headline.Part("x", faster, other.tables.runs)], "19k").set_index("head")
+    assert table.loc["gru", "samples to 99% (validation)"] == f"96.0k (2/{faster.set_index('variant').loc['gru', 'seeds']} seeds) (at 128k)"
+    assert table.loc["bigru", "samples to 99% (validation)"] == "not reached"
+    # beside the other budget's report: its own rows only
+    assert "at 19k" not in (reports / "heads-reference" / headline.HEADLINE_FILE).read_text()
+    # the main one reported: the same block, so the README is not rewritten; beside it, the block itself
+    assert report.write_headline(main, reports / "heads", tmp_path / "project") is None and readme.read_text() == text
+    beside = (reports / "heads" / headline.HEADLINE_FILE).read_text()
+    assert "at 128k (seeds)" in beside and "[heads-reference](../heads-reference/README.md)" in beside
+    # a README whose block does not name the experiment: left alone
+    readme.write_text("<!-- headline:heads -->\nold\n<!-- /headline:heads -->\n")
+    assert report.write_headline(other, reports / "heads-reference", tmp_path / "project") is None
+    assert readme.read_text() == "<!-- headline:heads -->\nold\n<!-- /headline:heads -->\n"
+
+
+def test_runs_on_two_setups_show_the_baselines_seeds_on_each():
+    """Issue 30: within a tier, runs share a backend and precision, or the report shows that the
+    baseline's seeds agree across them. Here reports/heads' seed 0 is relabelled as trained under JAX."""
+    runs = RunTables.from_csv(REPO / "reports" / "heads").runs
+    runs = runs.assign(keras_backend=np.where(runs["seed"] == 0, "jax", "tensorflow"), precision="bf16", machine="box")
+    line = report.setup_finding(runs, "bigru")
+    bigru = runs[runs["variant"] == "bigru"]
+    assert line.startswith("The runs trained on 2 backend/precision setups; bigru's seeds on each: ")
+    assert f"jax · bf16: {100 * bigru.loc[bigru['seed'] == 0, 'test_seq_acc'].mean():.2f}% (1 seed);" in line
+    assert f"tensorflow · bf16: {100 * bigru.loc[bigru['seed'] != 0, 'test_seq_acc'].mean():.2f}% (2 seeds)" in line
+    assert report.setup_finding(runs.assign(keras_backend="tensorflow"), "bigru") is None
+    assert report.trained_on(runs) == f"jax · bf16 · box: {(runs['seed'] == 0).sum()}; tensorflow · bf16 · box: {(runs['seed'] != 0).sum()}"
+    assert report.trained_on(runs.assign(machine=np.nan)) == f"not recorded (rows committed before the run tables kept it): {len(runs)}"
 
 
 def test_with_one_seed_a_head_the_summary_says_no_test_was_made_and_the_control_gives_its_gap():

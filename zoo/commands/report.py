@@ -17,7 +17,7 @@ from pathlib import Path
 
 from zoo import cli
 from zoo.config import repo_path
-from zoo.reporting.report import MERGED_FROM, NOTES_FILE, SPEED_CSV, build, load_speed, write
+from zoo.reporting.report import MERGED_FROM, SPEED_CSV, build, folder_notes, load_speed, write
 from zoo.tracking.run_tables import ReportDataError, RunTables
 
 
@@ -37,10 +37,11 @@ def _tables_from_csv(folders: list[Path], out: Path | None, presets: list[str] |
                + f" --out {repo_path(out)}")
     return tables, f"{MERGED_FROM}{len(folders)} report folder(s) by `{command}`; {len(tables.runs)} runs."
 
-def _speed_folder(out: Path, from_csv: list[Path] | None) -> Path | None:
+
+def _speed_folder(out: Path, rebuilt_from: Path | None) -> Path | None:
     """Where the speed table (`zoo.speed`, one process on one machine) comes from: the output folder's own,
     else, for a rebuild of one folder into another, that folder's (like its notes); None when neither has one."""
-    for folder in (out, *(from_csv if from_csv and len(from_csv) == 1 else ())):
+    for folder in (out, *([rebuilt_from] if rebuilt_from else [])):
         if (Path(folder) / SPEED_CSV).is_file():
             return Path(folder)
     return None
@@ -65,21 +66,22 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         notes = args.note
+        # one folder given: a rebuild, whose state, kept models and speed table the new folder takes
+        rebuilt_from = args.from_csv[0] if args.from_csv and len(args.from_csv) == 1 else None
         if args.presets and not args.from_csv:
             raise ReportDataError("--presets picks runs from --from-csv folders; give the folders")
         if args.from_csv:
             tables, merge_note = _tables_from_csv(args.from_csv, args.out, args.presets, args.baseline)
             # without --note, a rebuild keeps the folder's notes, and a merge again into --out keeps --out's
-            kept = args.from_csv[0] if len(args.from_csv) == 1 and not merge_note else args.out
-            if not notes and kept is not None and (kept / NOTES_FILE).is_file():
-                notes = [line for line in (kept / NOTES_FILE).read_text().splitlines()
+            kept = args.out if merge_note else rebuilt_from
+            if not notes:
+                notes = [line for line in folder_notes(kept)
                          if not (merge_note and line.startswith(MERGED_FROM))]  # the merge line is written anew
             notes = [*notes, *([merge_note] if merge_note else [])]
         else:
             tables = run_tables.from_mlflow(args.experiment)
         out = args.out or Path("reports") / tables.experiment
-        speed_folder = _speed_folder(out, args.from_csv)
-        rebuilt_from = args.from_csv[0] if args.from_csv and len(args.from_csv) == 1 else None  # its state and models
+        speed_folder = _speed_folder(out, rebuilt_from)
         written = write(build(tables, args.baseline, load_speed(speed_folder)), out, notes, made_in=rebuilt_from)
         if speed_folder is not None and speed_folder != out:  # the rebuilt folder stands on its own
             written.append(Path(shutil.copy2(speed_folder / SPEED_CSV, out / SPEED_CSV)))

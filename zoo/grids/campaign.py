@@ -59,7 +59,7 @@ def run_states(grid: compare.GridConfig, out: Path | None = None) -> list[RunSta
                 epoch_times = committed.curves.loc[committed.curves["run_id"] == row["run_id"], "epoch_time"]
                 states.append(RunState(config.run_name, "finished", config.train.epochs, config.train.epochs,
                                        config.train.samples, float(epoch_times.sum()) / 3600 or None,
-                                       float(row["test_seq_acc"])))
+                                       float(row["test_seq_acc"]), row["machine"] if isinstance(row.get("machine"), str) else None))
                 continue
         checkpoint = RunCheckpoint(config).state()
         run_id = None
@@ -116,7 +116,7 @@ def write_state(grid: compare.GridConfig, out: Path) -> list[RunState]:
     (out / report.CAMPAIGN_STATE_FILE).write_text(state_markdown(grid, states, hardware.machine_description()))
     tables = _all_finished(grid, out)
     if tables is not None:
-        report.write(report.build(tables, speed=report.load_speed(out)), out)
+        report.write(report.build(tables, speed=report.load_speed(out)), out, report.folder_notes(out))  # its notes kept
     return states
 
 
@@ -254,7 +254,7 @@ def _ship_and_commit(grid: compare.GridConfig, ship: str | None, commit_each: bo
     if commit_each:
         paths = [out] + ([pretrained.PRETRAINED_DIR / ship] if shipped else [])
         readme = headline.readme_for(out, grid.experiment, config_lib.PROJECT_DIR)
-        if readme is not None and headline.begin_marker(grid.experiment) in readme.read_text():
-            paths.append(readme)  # its headline block, rewritten with the report
+        if headline.block_names(readme, grid.experiment):
+            paths.append(readme)  # the headline block showing it, rewritten with the report
         commit(paths, f"campaign {grid.experiment}: {what}" + (f"; {shipping.line}" if shipped else ""))
 

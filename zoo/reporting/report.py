@@ -226,7 +226,9 @@ def build(tables: RunTables, baseline: str | None = None, speed: pd.DataFrame | 
         figure = paired.paired_figure(tables, baseline, variants, data) if data is not None else None
         if figure is not None:
             figures["paired.png"] = figure
-    return Report(tables, baseline, summary, figures, [*findings(summary, baseline, tables.compares), speed_note], checks, given)
+    setups = setup_finding(tables.runs, baseline)
+    return Report(tables, baseline, summary, figures,
+                  [*findings(summary, baseline, tables.compares), *([setups] if setups else []), speed_note], checks, given)
 
 
 def _test_data(tables: RunTables, baseline: str):
@@ -314,9 +316,38 @@ def provenance(tables: RunTables, out: Path, baseline: str, made_in: Path | None
         "baseline": baseline,
         "rebuild from CSV": f"python -m zoo.report --from-csv {out} --out {out}",
         "git commits of the runs": ", ".join(sorted(runs["git_commit"].dropna().astype(str).unique())) or "unknown",
+        "trained on (backend · precision · machine: runs)": trained_on(runs),
         **models,
         **versions,
     }
+
+
+SETUP_COLUMNS = ("keras_backend", "precision", "machine")  # where and how a run trained (zoo.tracking.run_tables)
+
+
+def trained_on(runs: pd.DataFrame) -> str:
+    """'tensorflow · bf16 · Intel(R) Xeon(R) ... : 7; not recorded: 33': the runs per setup."""
+    setups = runs.reindex(columns=SETUP_COLUMNS)  # rows committed before the tables kept them: empty
+    known = setups.notna().all(axis=1)
+    counts = setups[known].groupby(list(SETUP_COLUMNS)).size()
+    parts = [f"{' · '.join(setup)}: {count}" for setup, count in counts.items()]
+    if (~known).any():
+        parts.append(f"not recorded (rows committed before the run tables kept it): {int((~known).sum())}")
+    return "; ".join(parts)
+
+
+def setup_finding(runs: pd.DataFrame, baseline: str) -> str | None:
+    """Where the compared runs trained on more than one backend or precision (a tier run partly on a GPU with
+    JAX, partly on CPUs with TensorFlow): the baseline's seeds on each, so a reader can see whether they agree."""
+    setups = runs.reindex(columns=SETUP_COLUMNS[:2]).dropna()
+    if setups.drop_duplicates().shape[0] < 2:
+        return None
+    base = runs.loc[setups.index].loc[lambda frame: frame["variant"] == baseline]
+    each = [f"{backend} · {precision}: {100 * group['test_seq_acc'].mean():.2f}% ({len(group)} seed{'s' * (len(group) != 1)})"
+            for (backend, precision), group in base.groupby(["keras_backend", "precision"])]
+    return (f"The runs trained on {setups.drop_duplicates().shape[0]} backend/precision setups; {baseline}'s seeds on each: "
+            + ("; ".join(each) if each else "none yet") + " (a difference between setups larger than between seeds "
+            "would make the comparison across them unfair).")
 
 
 STATISTICS_NOTE = [
@@ -331,6 +362,12 @@ STATISTICS_NOTE = [
     "the images/s and ms/image columns.",
 ]
 NOTES_FILE = "notes.txt"
+
+
+def folder_notes(folder: Path | None) -> list[str]:
+    """The caveats a report folder keeps in notes.txt (--note), one a line; [] when it has none."""
+    path = Path(folder) / NOTES_FILE if folder is not None else None
+    return path.read_text().splitlines() if path is not None and path.is_file() else []
 CAMPAIGN_STATE_FILE = "STATE.md"  # zoo.campaign writes it beside its report
 
 
@@ -411,32 +448,56 @@ def write(report: Report, out: Path, notes: list[str] = (), made_in: Path | None
     return written
 
 
-def write_headline(report: Report, out: Path) -> Path | None:
-    """headline.md beside the report and, for a committed report whose experiment the project's README
-    marks, the same block in the README (zoo.reporting.headline); returns the README when it changed."""
+def write_headline(report: Report, out: Path, project_dir: Path | None = None) -> Path | None:
+    """headline.md beside the report and, for a committed report (reports/NAME of `project_dir`, the
+    project by default) that a block of the project's README shows, that block rewritten
+    (zoo.reporting.headline: the block's other experiments read from their committed folders); returns
+    the README when it changed."""
     from zoo.reporting import headline
 
-    runs = report.tables.runs
-    test_size = runs["test_size"].dropna().astype(int).unique() if "test_size" in runs else []
-    tested = f", each tested on the same {test_size[0]:,} captchas" if len(test_size) == 1 else ""
-    exported = report.exported.runs if report.exported is not None else runs
-    kept_apart = len(exported) - len(runs) if report.checks is not None else 0
-    apart = (f" ({kept_apart} rate-check run{'s' * (kept_apart != 1)} kept apart: in the full report)"
-             if kept_apart > 0 else "")
-    caption = (f"*Written by `python -m zoo.report` from {len(runs)} finished runs of `{report.tables.experiment}`{apart} "
-               f"({runs['samples'].max():,.0f} training samples a run{tested}): mean over seeds with a 95% interval that "
-               f"stays within 0-100%; each head against `{report.baseline}` by Welch's t-test over seeds, Holm-corrected "
-               f"for the number of comparisons; better or worse is claimed only with {CLAIM_SEEDS} seeds a side. "
-               f"Full report: [README.md](README.md).*")
-    if report.checks is None and checks_lib.only_checks(report.tables):
-        caption += ("\n\n**So far only the rate checks** (one seed of each head at each peak rate, before the compared "
-                    "seeds): they choose each head's rate and support no claim about which head reads best.")
-    table = markdown_table(headline.headline_table(report.summary, report.baseline, ALPHA, _bounds, CLAIM_SEEDS))
-    figure = "accuracy.png" if "accuracy.png" in report.figures else None
-    (out / headline.HEADLINE_FILE).write_text(headline.headline_markdown(table, "", figure, caption))
-    readme = headline.readme_for(out, report.tables.experiment, config_lib.PROJECT_DIR)
-    block = headline.headline_markdown(table, f"reports/{report.tables.experiment}/", figure, caption)
-    return readme if readme is not None and headline.update_block(readme, report.tables.experiment, block) else None
+    project_dir = project_dir or config_lib.PROJECT_DIR
+    own = headline_part(report.tables, report.summary, report.checks, report.exported,
+                        "accuracy.png" if "accuracy.png" in report.figures else None)
+    experiment = report.tables.experiment
+    readme = headline.readme_for(out, experiment, project_dir)
+    names = headline.block_names(readme, experiment)  # None: no block of the README shows it
+    parts = [own if name == experiment else part_from_folder(project_dir / "reports" / name, report.baseline)
+             for name in names or [experiment]]
+    shown = [part for part in parts if part is not None]
+    beside = shown if parts[0] is own else [own]  # the block itself beside the main report; its own rows beside another
+    (out / headline.HEADLINE_FILE).write_text(_headline_block(beside, report.baseline, ""))
+    if names is None or parts[0] is None:  # no block, or its main experiment has no committed report yet
+        return None
+    block = _headline_block(shown, report.baseline, f"reports/{names[0]}/")
+    return readme if headline.update_block(readme, names[0], block) else None
+
+
+def _headline_block(parts, baseline: str, prefix: str) -> str:
+    from zoo.reporting import headline
+
+    main, others = parts[0], parts[1:]
+    table = headline.headline_table(main.summary, baseline, ALPHA, _bounds, CLAIM_SEEDS, others, main.budget)
+    return headline.headline_markdown(markdown_table(table), prefix, main.figure, headline.caption(parts, baseline, CLAIM_SEEDS))
+
+
+def headline_part(tables: RunTables, summary: pd.DataFrame, checks, exported: RunTables | None, figure: str | None):
+    """An experiment's share of a headline (zoo.reporting.headline.Part)."""
+    from zoo.reporting import headline
+
+    given = exported.runs if exported is not None else tables.runs
+    return headline.Part(tables.experiment, summary, tables.runs, len(given) - len(tables.runs) if checks is not None else 0,
+                         checks is None and checks_lib.only_checks(tables), figure)
+
+
+def part_from_folder(folder: Path, baseline: str):
+    """The headline part of a committed report folder (its CSVs and speed table); None when it has no runs."""
+    if not (Path(folder) / "runs.csv").is_file():
+        return None
+    given = RunTables.from_csv(folder)
+    tables, checks = checks_lib.separate_checks(given)
+    summary, _ = with_speed(summarize(tables, baseline), load_speed(folder), tables.runs)
+    figure = "accuracy.png" if (Path(folder) / "accuracy.png").is_file() else None
+    return headline_part(tables, summary, checks, given, figure)
 
 
 MERGED_FROM = "Merged from "  # the note a merge writes starts so

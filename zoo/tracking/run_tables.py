@@ -146,6 +146,10 @@ def from_mlflow(experiment: str) -> RunTables:
         "config_hash": _column(found, "tags.config_hash"),
         "git_commit": _column(found, "params.git_commit"),
         **{f"version_{package}": _column(found, f"params.version.{package}") for package in ("tensorflow", "keras", "captcha", "mlflow")},
+        # where and how it trained (rows committed before 2026-12-06 lack them: the store they came from is gone)
+        "keras_backend": _column(found, "params.keras_backend"),
+        "precision": _column(found, "params.train.precision_resolved"),
+        "machine": _column(found, "params.machine"),
         "samples": pd.to_numeric(_column(found, "metrics.samples_seen")),
         "test_size": pd.to_numeric(_column(found, "params.data.test_size")),
         **{name: pd.to_numeric(_column(found, f"metrics.{name}")) for name in RUN_METRICS},
