@@ -10,7 +10,6 @@ import threading
 import urllib.error
 import urllib.request
 
-import numpy as np
 import pytest
 from PIL import Image
 

@@ -1,7 +1,6 @@
 """The workers benchmark's grid copies (zoo.grids.throughput): the same runs, another experiment and checkpoint folder."""
 
 import tomllib
-from pathlib import Path
 
 from zoo.config import EXPERIMENTS_DIR, toml_value
 from zoo.grids import throughput

@@ -17,8 +17,12 @@ import shutil
 import socket
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from zoo.config import ConfigError, RunConfig, config_hash
+
+if TYPE_CHECKING:  # annotations only: this module must not import Keras (see above)
+    import keras
 
 
 class RunInUseError(ConfigError):
