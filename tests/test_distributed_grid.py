@@ -2,6 +2,8 @@
 killed mid-run, tracking to a shared `mlflow server`; every run finishes exactly once in the server's
 store, the killed one taken over and resumed."""
 
+import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -28,10 +30,19 @@ def test_two_workers_train_every_run_once_and_take_over_a_killed_ones(tracking_s
     command = [sys.executable, "-m", "zoo.compare", str(grid), "--storage", postgres, "--heartbeat", "2"]
     first = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     second = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    def in_training() -> set[str]:
+        """Runs with a checkpoint that have not finished (a finished run keeps its checkpoint, marked so)."""
+        names = set()
+        for state in tmp_path.glob("ckpt/*/state.json"):
+            with contextlib.suppress(FileNotFoundError):  # written whole by os.replace, so never half-read
+                if not json.loads(state.read_text())["finished"] and (state.parent / "last.keras").exists():
+                    names.add(state.parent.name)
+        return names
+
     deadline = time.time() + 600
-    while time.time() < deadline and len(list(tmp_path.glob("ckpt/*/last.keras"))) < 2:
-        time.sleep(0.3)  # both workers are training a run
-    killed_runs = {path.parent.name for path in tmp_path.glob("ckpt/*/last.keras")}
+    while time.time() < deadline and len(in_training()) < 2:
+        time.sleep(0.3)  # both workers are training a run (one worker trains one at a time)
+    killed_runs = in_training()
     os.killpg(first.pid, signal.SIGKILL)  # the worker and its training, mid-run
     first.wait()
     output, _ = second.communicate(timeout=900)
