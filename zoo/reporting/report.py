@@ -362,13 +362,13 @@ STATISTICS_NOTE = [
     "the images/s and ms/image columns.",
 ]
 NOTES_FILE = "notes.txt"
+CAMPAIGN_STATE_FILE = "STATE.md"  # zoo.campaign writes it beside its report
 
 
 def folder_notes(folder: Path | None) -> list[str]:
     """The caveats a report folder keeps in notes.txt (--note), one a line; [] when it has none."""
     path = Path(folder) / NOTES_FILE if folder is not None else None
     return path.read_text().splitlines() if path is not None and path.is_file() else []
-CAMPAIGN_STATE_FILE = "STATE.md"  # zoo.campaign writes it beside its report
 
 
 def write(report: Report, out: Path, notes: list[str] = (), made_in: Path | None = None) -> list[Path]:
