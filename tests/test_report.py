@@ -531,6 +531,11 @@ def test_one_block_shows_a_comparison_at_two_budgets_whichever_of_them_is_report
                                     [headline.Part("x", faster, other.tables.runs)], "19k").set_index("head")
     assert table.loc["gru", "samples to 99% (validation)"] == f"96.0k (2/{faster.set_index('variant').loc['gru', 'seeds']} seeds) (at 128k)"
     assert table.loc["bigru", "samples to 99% (validation)"] == "not reached"
+    # two experiments at one budget: a column each, told apart by name
+    twice = headline.headline_table(main.summary, "bigru", report.ALPHA, report._bounds, report.CLAIM_SEEDS,
+                                    [headline.Part("x", faster, other.tables.runs),
+                                     headline.Part("y", other.summary, other.tables.runs)], "19k")
+    assert {"at 128k (x) (seeds)", "at 128k (y) (seeds)"} <= set(twice.columns)
     # beside the other budget's report: its own rows only
     assert "at 19k" not in (reports / "heads-reference" / headline.HEADLINE_FILE).read_text()
     # the main one reported: the same block, so the README is not rewritten; beside it, the block itself

@@ -69,7 +69,9 @@ def headline_table(summary: pd.DataFrame, baseline: str, alpha: float, bounds, c
     shown["params"] = summary["params"].map(lambda v: "—" if not np.isfinite(v) else f"{v:,.0f}")
     at = f" at {budget}" if others else ""
     shown[f"test full-sequence acc (%){at} [95% CI]"] = [bounds(row, "test_seq_acc") for _, row in summary.iterrows()]
-    budgets = {part.budget: part.summary.set_index("variant", drop=False) for part in others}
+    labels = [part.budget for part in others]  # two experiments at one budget are told apart by name
+    budgets = {(label if labels.count(label) == 1 else f"{label} ({part.experiment})"):
+               part.summary.set_index("variant", drop=False) for label, part in zip(labels, others)}
     for name, rows in budgets.items():
         shown[f"at {name} (seeds)"] = [f"{bounds(rows.loc[variant], 'test_seq_acc')} ({rows.loc[variant, 'seeds']})"
                                        if variant in rows.index else "—" for variant in summary["variant"]]

@@ -340,12 +340,13 @@ def setup_finding(runs: pd.DataFrame, baseline: str) -> str | None:
     """Where the compared runs trained on more than one backend or precision (a tier run partly on a GPU with
     JAX, partly on CPUs with TensorFlow): the baseline's seeds on each, so a reader can see whether they agree."""
     setups = runs.reindex(columns=SETUP_COLUMNS[:2]).dropna()
-    if setups.drop_duplicates().shape[0] < 2:
+    distinct = setups.drop_duplicates().shape[0]
+    if distinct < 2:
         return None
     base = runs.loc[setups.index].loc[lambda frame: frame["variant"] == baseline]
     each = [f"{backend} · {precision}: {100 * group['test_seq_acc'].mean():.2f}% ({len(group)} seed{'s' * (len(group) != 1)})"
             for (backend, precision), group in base.groupby(["keras_backend", "precision"])]
-    return (f"The runs trained on {setups.drop_duplicates().shape[0]} backend/precision setups; {baseline}'s seeds on each: "
+    return (f"The runs trained on {distinct} backend/precision setups; {baseline}'s seeds on each: "
             + ("; ".join(each) if each else "none yet") + " (a difference between setups larger than between seeds "
             "would make the comparison across them unfair).")
 
