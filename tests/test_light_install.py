@@ -194,19 +194,32 @@ def test_the_light_install_reads_committed_captchas_on_python_312(tmp_path):
 
 
 def test_an_image_far_from_the_models_shape_gets_a_note(tmp_path, captcha_files):
+    """The shipped bigru reads other sizes at the drawing's own scale (card: resize "keep"): a captcha the
+    `captcha` package drew at 160x60 is read as it is, with no note; a 170x80 captcha rescaled to 160x60
+    (its glyphs shrunk) is noted as rescaled, pointing at --resize stretch, which reads it as before."""
     right = sorted(captcha_files.iterdir())[0]
     squeezed = tmp_path / "squeezed.png"
-    Image.open(right).resize((160, 60)).save(squeezed)  # the `captcha` package's default size
-    readings = dict((path, reading) for path, reading, _ in zoo.load().read_files([str(right), str(squeezed)]))
-    assert readings[str(right)].note is None
-    assert "160x60 (width/height 2.67) is far from the 170x80" in readings[str(squeezed)].note
+    Image.open(right).resize((160, 60)).save(squeezed)
+    drawn_image, drawn_text = CaptchaSource(pretrained.shipped_card("bigru")["charset"], 4, 4, 160, 60, seed=515151).sample(0)
+    drawn = tmp_path / f"{drawn_text}.png"  # the `captcha` package's default size, drawn so
+    Image.fromarray(drawn_image).save(drawn)
+    readings = dict((path, reading) for path, reading, _ in zoo.load().read_files([str(right), str(squeezed), str(drawn)]))
+    assert readings[str(right)].note is None and readings[str(drawn)].note is None
+    assert readings[str(drawn)].text == drawn_text
+    assert "looks rescaled rather than drawn at this size" in readings[str(squeezed)].note
+    assert "--resize stretch" in readings[str(squeezed)].note
     result = light_python(tmp_path, ["-m", "zoo.predict", "--format", "json", str(right), str(squeezed)])
     rows = json.loads(result.stdout)
-    assert result.returncode == 0 and "note" not in rows[0] and "is far from" in rows[1]["note"]
+    assert result.returncode == 0 and "note" not in rows[0] and "looks rescaled" in rows[1]["note"]
     assert "note: 1 of 2 images have a shape far from the model's input" in result.stderr
     assert "note: --model bigru-sizes was trained on captchas drawn at 120-260x50-100 pixels (reads 160x60" in result.stderr
+    stretched = light_python(tmp_path, ["-m", "zoo.predict", "--format", "json", "--resize", "stretch", str(squeezed)])
+    assert stretched.returncode == 0 and "160x60 (width/height 2.67) is far from the 170x80" in json.loads(stretched.stdout)[0]["note"]
+    assert json.loads(stretched.stdout)[0]["text"] == right.name.split("-")[0]  # stretched back, it reads as drawn
     sized = light_python(tmp_path, ["-m", "zoo.predict", "--model", "bigru-sizes", str(squeezed)])
     assert sized.returncode == 0 and "far from" not in sized.stderr  # the sizes it was trained on
+    bad = light_python(tmp_path, ["-m", "zoo.predict", "--resize", "squash", str(right)])
+    assert bad.returncode == 2 and "invalid choice: 'squash'" in bad.stderr and "keep" in bad.stderr
 
 
 def test_a_model_trained_on_many_drawing_sizes_gets_no_note_for_the_sizes_it_learned():
@@ -217,3 +230,9 @@ def test_a_model_trained_on_many_drawing_sizes_gets_no_note_for_the_sizes_it_lea
     assert geometry_note((200, 70), 80, 170, draw_sizes="120-260x50-100") is None
     note = geometry_note((900, 60), 80, 170, draw_sizes="120-260x50-100")  # 15:1 is beyond every drawing's 5.2:1
     assert "is far from the 120-260x50-100 drawings (width/height 1.20 to 5.20)" in note
+    # kept at its scale: no distortion, but a taller image is shrunk and text of another height looks rescaled
+    assert geometry_note((160, 60), 80, 170, "keep", text_height=52, learned_text_height=57) is None
+    assert geometry_note((200, 70), 80, 170, "keep") is None and geometry_note((170, 80), 80, 170, "keep", "", 20, 57) is None
+    assert "250x100 is outside the 136-204 x 56-88 drawings a 170x80 model reads" in geometry_note((250, 100), 80, 170, "keep")
+    assert geometry_note((120, 50), 80, 170, "keep") is not None and geometry_note((140, 60), 80, 170, "keep") is None
+    assert "its text is 40 px high where the model learned ~57 px" in geometry_note((160, 60), 80, 170, "keep", "", 40, 57)

@@ -13,12 +13,13 @@ from zoo.inference.reader import Reader
 
 
 def load(spec: str = DEFAULT_MODEL, *, charset: str | None = None, min_length: int | None = None,
-         max_length: int | None = None, runtime: str = "auto") -> Reader:
+         max_length: int | None = None, runtime: str = "auto", resize: str | None = None) -> Reader:
     """A Reader from a shipped name (`bigru`), a model folder, a `.keras` file, or an MLflow URI
-    (`models:/zoo-bigru@champion`, `runs:/<id>/model`). charset/lengths override the model's own;
+    (`models:/zoo-bigru@champion`, `runs:/<id>/model`). charset/lengths/resize override the model's own;
     runtime as zoo.inference.pretrained.load says ("auto", "keras", "onnx")."""
     if not pretrained.is_uri(spec):
-        return pretrained.load(spec, charset=charset, min_length=min_length, max_length=max_length, runtime=runtime)
+        return pretrained.load(spec, charset=charset, min_length=min_length, max_length=max_length, runtime=runtime,
+                               resize=resize)
     if runtime not in export.RUNTIMES:
         raise ValueError(f"unknown runtime {runtime!r}; accepted: {', '.join(export.RUNTIMES)}")
     try:
@@ -30,7 +31,7 @@ def load(spec: str = DEFAULT_MODEL, *, charset: str | None = None, min_length: i
         reader = tracking.load_reader(spec)
     except tracking.TrackingError as error:
         raise ModelLoadError(str(error)) from None
-    reader = pretrained.with_overrides(reader, pretrained.given_overrides(charset, min_length, max_length))
+    reader = pretrained.with_overrides(reader, pretrained.given_overrides(charset, min_length, max_length, resize))
     if runtime == "onnx":
         reader = Reader(export.cached_onnx(reader.model), reader.info, f"{reader.source} (ONNX Runtime)")
     return reader

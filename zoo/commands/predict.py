@@ -1,4 +1,4 @@
-"""`python -m zoo.predict [--model NAME|PATH|URI] [--beam N] [--any-length] [--format text|csv|json] [--labels CSV | --label-pattern REGEX] [--runtime keras|onnx] IMAGE_OR_DIR ...`
+"""`python -m zoo.predict [--model NAME|PATH|URI] [--beam N] [--any-length] [--format text|csv|json] [--labels CSV | --label-pattern REGEX] [--resize MODE] [--runtime keras|onnx] IMAGE_OR_DIR ...`
 
 Reads every image file (folders: their image files, sorted) with a zoo model and prints each file,
 its text and the decode's confidence. A file that cannot be read gets its own error line and the
@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Callable
 
 from zoo import cli
+from zoo.data.images import RESIZES
 from zoo.inference.export import RUNTIMES
 from zoo.inference.pretrained import DEFAULT_MODEL
 
@@ -52,6 +53,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     labelled.add_argument("--label-pattern", metavar="REGEX", help="labels from the file names (the first group, "
                           "as data.label_pattern in training, e.g. '^([^_.]+)'): also print accuracy")
     parser.add_argument("--batch-size", type=int, default=128, help="images read per model call (default 128)")
+    parser.add_argument("--resize", choices=RESIZES, help="how an image of another size is fitted to the model's input "
+                        "(default: the model's own, in its card or metadata): keep (the drawing's pixel scale, for the "
+                        "`captcha` package drawn at any size), stretch (for images rescaled from the model's size), pad, "
+                        "ink-stretch, ink-pad")
     parser.add_argument("--runtime", choices=RUNTIMES, default="auto",
                         help="auto: a shipped model's model.onnx in ONNX Runtime, anything else in Keras (default); "
                         "keras; onnx (a model without its .onnx is converted once: needs the train extra, ~20 s)")
@@ -149,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.beam < 0 or args.batch_size <= 0:
             raise ValueError("--beam must be >= 0 and --batch-size positive")
         labels = read_labels(args.labels) if args.labels else name_labels(args.label_pattern) if args.label_pattern else None
-        reader = loading.load(args.model, runtime=args.runtime)
+        reader = loading.load(args.model, runtime=args.runtime, resize=args.resize)
     except (ValueError, ImportError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -11,6 +11,7 @@ safe mode. `zoo.load` reads `model.onnx` where there is one, so reading needs no
     python -m zoo.pretrained --onnx bigru                     # add (and check) model.onnx
     python -m zoo.pretrained --calibrate bigru                # fit its confidence's temperature
     python -m zoo.pretrained --sizes bigru                    # its accuracy at 160x60, 170x80, 200x70
+    python -m zoo.pretrained --sizes bigru --resize keep      # ...read at the drawings' own scale, from now on
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import json
 import sys
 
 from zoo import cli
+from zoo.data.images import RESIZES
 from zoo.inference.pretrained import PRETRAINED_DIR, samples_in_all, shipped, shipped_card
 
 
@@ -32,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
                         "fresh captchas of their task and measure it on their test set (zoo.inference.calibration)")
     parser.add_argument("--sizes", nargs="+", metavar="NAME", help="read fresh captchas drawn at 160x60, 170x80 and "
                         "200x70 with these shipped models and record each size's accuracy in the card (zoo.inference.sizes)")
+    parser.add_argument("--resize", choices=RESIZES, help="with --sizes: fit the drawings so and make it the card's "
+                        "(how the model reads images of another size from then on; default: the card's own)")
     parser.add_argument("--check-images", type=int, metavar="N", help="with --onnx, --calibrate or --sizes: the first N "
                         "images only (default: the card's test_size)")
     args = parser.parse_args(argv)
@@ -39,12 +43,15 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"error: no shipped model {', '.join(map(repr, unknown))}; shipped: {', '.join(shipped())}", file=sys.stderr)
         return 2
+    if args.resize and not args.sizes:
+        print("error: --resize goes with --sizes NAME (it is measured before it becomes the card's)", file=sys.stderr)
+        return 2
     for name in args.sizes or ():
         from zoo.inference import sizes
 
-        result = sizes.measure(PRETRAINED_DIR / name, args.check_images or shipped_card(name)["test_size"])
+        result = sizes.measure(PRETRAINED_DIR / name, args.check_images or shipped_card(name)["test_size"], args.resize)
         print(f"{name}: " + ", ".join(f"{size} {accuracy:.2%}" for size, accuracy in result["seq_acc"].items())
-              + f" ({result['images']:,} captchas each)")
+              + f" ({result['images']:,} captchas each, resize {result['resize']})")
     if args.sizes:
         return 0
     if args.onnx:

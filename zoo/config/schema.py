@@ -41,6 +41,8 @@ class DataConfig:
     # ratio: scale to the height, pad on the right with the background; zoo.data.images.fit); "ink-stretch"
     # and "ink-pad" first crop each image to its text (the stems' box with a margin), so small text on a
     # wide canvas arrives large, in training and when a model reads (the model's metadata carries it);
+    # "keep" keeps the drawing's pixel scale (cut across to its text, shrunk only where larger than the
+    # input, centred: for generators whose glyphs do not grow with the canvas, as the `captcha` package's);
     # "auto" (a folder): "ink-pad" where the text takes under half of the images, else "pad"
     resize: str = "stretch"
     # folder: choose `width` from the images' aspect ratios at `height` (their 95th percentile, and at

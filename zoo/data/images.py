@@ -6,7 +6,8 @@ MLflow model): decoded fully (a truncated file is an error, not a half-grey imag
 flattened onto white like the captcha background, converted to RGB and fitted to the model's
 input size: stretched to it (`resize = "stretch"`, the reference's generated captchas), or scaled
 to its height keeping the aspect ratio and padded on the right with the image's background colour
-(`"pad"`, for real captchas whose width grows with the text). Nothing here imports Keras.
+(`"pad"`, for real captchas whose width grows with the text), or kept at the drawing's own pixel
+scale and centred (`"keep"`, for the `captcha` package drawn at another size). Nothing here imports Keras.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from PIL import Image, UnidentifiedImageError
 
 # how an image is fitted to the model's input size (the model's metadata says which): stretched, or
 # scaled to the height and padded; "ink-" first crops it to its text (crop_to_ink), so text that fills
-# a small part of a wide canvas arrives large
-RESIZES = ("stretch", "pad", "ink-stretch", "ink-pad")
+# a small part of a wide canvas arrives large; "keep" keeps the drawing's pixel scale (fit_keeping_scale)
+RESIZES = ("stretch", "pad", "ink-stretch", "ink-pad", "keep")
 SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
 Image.MAX_IMAGE_PIXELS = 50_000_000  # a decompression bomb is refused, not decoded
 
@@ -143,12 +144,30 @@ def fit(image: Image.Image, height: int, width: int, resize: str = "stretch") ->
         return image
     if resize == "stretch":
         return image.resize((width, height), Image.Resampling.BILINEAR)
+    if resize == "keep":
+        return fit_keeping_scale(image, height, width)
     if resize != "pad":
         raise ValueError(f"unknown resize {resize!r}; accepted: {', '.join(RESIZES)}")
     scale = min(height / image.height, width / image.width)  # the model's height, narrower if too wide
     size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
     canvas = Image.new("RGB", (width, height), background(image))
     canvas.paste(image.resize(size, Image.Resampling.BILINEAR), (0, (height - size[1]) // 2))  # left, centred
+    return canvas
+
+
+def fit_keeping_scale(image: Image.Image, height: int, width: int) -> Image.Image:
+    """For generators that draw glyphs at a fixed pixel size whatever the canvas (the `captcha` package:
+    its fonts are 42-56 px at 160x60 as at 170x80): the image cut across to its text (ink_box's columns),
+    each side shrunk only where it is larger than the input (a wide text is squeezed as the package
+    squeezes one wider than its canvas), centred on the image's background. The glyphs arrive at the
+    scale the model learned; stretching a 160x60 drawing to 170x80 makes them a third taller."""
+    box = ink_box(image)
+    if box is not None:
+        image = image.crop((box[0], 0, box[2], image.height))  # across only: the height stays the drawing's
+    size = (min(image.width, width), min(image.height, height))
+    canvas = Image.new("RGB", (width, height), background(image))
+    canvas.paste(image.resize(size, Image.Resampling.BILINEAR) if size != image.size else image,
+                 ((width - size[0]) // 2, (height - size[1]) // 2))
     return canvas
 
 
@@ -164,13 +183,24 @@ INK_SIDE_MARGIN = 0.6
 
 def ink_box(image: Image.Image) -> tuple[int, int, int, int] | None:
     """(left, top, right, bottom) of the text in an RGB image, None when nothing stands out from the
-    background. Thin lines across the canvas (1-2 px) would span it all, so only ink in vertical runs of
-    STEM_RUN pixels or more counts (the stems of glyphs); the box holds the middle 99.6% of that ink
-    across and 99% down (the rows counted within the text's columns), widened by a margin (a wider one at
-    the sides)."""
+    background: text_extent widened by a margin (a wider one at the sides)."""
+    extent = text_extent(image)
+    if extent is None:
+        return None
+    (left, right), (top, bottom) = extent
+    margin = round(INK_MARGIN * (bottom - top)) + 1
+    side = round(INK_SIDE_MARGIN * (bottom - top)) + 1
+    return max(0, left - side), max(0, top - margin), min(image.width, right + side), min(image.height, bottom + margin)
+
+
+def text_extent(image: Image.Image) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """((left, right), (top, bottom)) of the text in an RGB image, no margin; None when nothing stands
+    out from the background. Thin lines across the canvas (1-2 px) would span it all, so only ink in
+    vertical runs of STEM_RUN pixels or more counts (the stems of glyphs); the extent holds the middle
+    99.6% of that ink across and 99% down (the rows counted within the text's columns)."""
     array = np.asarray(image, dtype=np.int16)  # h x w x 3
     ink = np.abs(array - np.array(background(image), dtype=np.int16)).max(axis=2) > INK_CONTRAST  # h x w
-    height, width = ink.shape
+    height = ink.shape[0]
     if height >= STEM_RUN:
         starts = np.logical_and.reduce([ink[k:height - STEM_RUN + 1 + k] for k in range(STEM_RUN)])  # runs' tops
         stems = np.zeros_like(ink)
@@ -180,11 +210,13 @@ def ink_box(image: Image.Image) -> tuple[int, int, int, int] | None:
     if ink.sum() < 4:
         return None
     columns = _middle(ink.sum(axis=0), INK_SIDE_SHARE)
-    rows = _middle(ink[:, columns[0]:columns[1]].sum(axis=1), INK_SHARE)
-    margin = round(INK_MARGIN * (rows[1] - rows[0])) + 1
-    side = round(INK_SIDE_MARGIN * (rows[1] - rows[0])) + 1
-    return (max(0, columns[0] - side), max(0, rows[0] - margin), min(width, columns[1] + side),
-            min(height, rows[1] + margin))
+    return columns, _middle(ink[:, columns[0]:columns[1]].sum(axis=1), INK_SHARE)
+
+
+def text_height(image: Image.Image) -> int | None:
+    """The height in pixels of the text's stems (text_extent); None when no text stands out."""
+    extent = text_extent(image)
+    return None if extent is None else extent[1][1] - extent[1][0]
 
 
 def _middle(counts: np.ndarray, share: float) -> tuple[int, int]:
@@ -231,14 +263,38 @@ def draw_size_ranges(text: str) -> tuple[int, int, int, int] | tuple[()]:
 ASPECT_TOLERANCE = 1.15  # an image whose width/height differs from the model's by more than this factor gets a note
 
 
+RESCALED = (0.8, 1.25)  # kept at its scale, text this much shorter or taller than the model learned looks rescaled
+# kept at its scale, a drawing whose width and height are within these shares of the input's is read as well as
+# the input's own size: measured with the shipped bigru (2026-12-06, 1,000 drawings each): 140x60 98.9%, 160x60
+# 99.2%, 200x70 99.2%, but 120x56 93.9%, 220x90 93.7%, 120x50 84.6%, 250x100 83.8% (the package squeezes a text
+# wider than a narrow canvas, and a taller canvas is shrunk)
+KEPT_WELL = ((0.8, 1.2), (0.7, 1.1))
+
+
 def geometry_note(size: tuple[int, int], height: int, width: int, resize: str = "stretch",
-                  draw_sizes: str = "") -> str | None:
+                  draw_sizes: str = "", text_height: int | None = None, learned_text_height: int = 0) -> str | None:
     """Why an image of `size` (width, height) is far from what a model of input width x height was
     trained on, or None: stretched to the input, an aspect ratio off by more than ASPECT_TOLERANCE
     from every aspect the model was trained on distorts the glyphs beyond what it learned (the
     `captcha` package's default 160x60 is stretched by 0.8 in width). `draw_sizes` ("120-260x50-100":
-    data.draw_sizes) widens the trained aspects to those its training drawings had."""
-    if resize != "stretch" or not size[1]:  # padded, or cropped to its text first: no distortion to speak of
+    data.draw_sizes) widens the trained aspects to those its training drawings had. Kept at its scale
+    (`"keep"`), a drawing outside KEPT_WELL of the input's size is squeezed or shrunk more than the model
+    learned; and an image whose `text_height` (text_height()) is outside RESCALED of the
+    `learned_text_height` (the model card's) was rescaled, not drawn at its size: its glyphs are the
+    wrong size, and stretching reads such images better."""
+    if tuple(size) == (width, height):  # read as it is: nothing fitted
+        return None
+    (low_w, high_w), (low_h, high_h) = KEPT_WELL
+    if resize == "keep" and not (low_w * width <= size[0] <= high_w * width and low_h * height <= size[1] <= high_h * height):
+        return (f"{size[0]}x{size[1]} is outside the {low_w * width:.0f}-{high_w * width:.0f} x {low_h * height:.0f}-"
+                f"{high_h * height:.0f} drawings a {width}x{height} model reads at their own scale as well as its own "
+                "size: its glyphs arrive squeezed or shrunk and readings are less reliable")
+    if resize == "keep" and text_height and learned_text_height and not (
+            RESCALED[0] <= text_height / learned_text_height <= RESCALED[1]):
+        return (f"{size[0]}x{size[1]}: its text is {text_height} px high where the model learned ~{learned_text_height} px, "
+                "so it looks rescaled rather than drawn at this size; read at its own scale its glyphs are the wrong "
+                "size (--resize stretch reads images rescaled from the model's input better)")
+    if resize != "stretch" or not size[1]:  # padded, cropped to its text first, or kept: no distortion to speak of
         return None
     aspect = size[0] / size[1]
     low = high = width / height

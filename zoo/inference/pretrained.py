@@ -17,6 +17,7 @@ import json
 import re
 from pathlib import Path
 
+from zoo.data import images
 from zoo.inference import export
 from zoo.inference.export import RUNTIMES
 from zoo.inference.reader import ModelInfo, Reader
@@ -45,9 +46,10 @@ def sha256(path: Path) -> str:
 
 
 def load(spec: str = DEFAULT_MODEL, *, charset: str | None = None, min_length: int | None = None,
-         max_length: int | None = None, runtime: str = "auto") -> Reader:
+         max_length: int | None = None, runtime: str = "auto", resize: str | None = None) -> Reader:
     """A Reader from a shipped name (`bigru`), a model folder or a `.keras` file (MLflow URIs too:
-    zoo.load, zoo.loading). charset/lengths override the model's own.
+    zoo.load, zoo.loading). charset/lengths override the model's own; `resize` how images of another
+    size are fitted to its input (zoo.data.images.RESIZES; default: the model's own).
 
     runtime: "auto" reads a folder's `model.onnx` with ONNX Runtime where it has one (every shipped
     model does: no TensorFlow or Keras needed) and anything else with Keras; "keras" always reads
@@ -55,7 +57,7 @@ def load(spec: str = DEFAULT_MODEL, *, charset: str | None = None, min_length: i
     cached: that needs the `train` extra)."""
     if runtime not in RUNTIMES:
         raise ValueError(f"unknown runtime {runtime!r}; accepted: {', '.join(RUNTIMES)}")
-    reader = _load(str(spec), given_overrides(charset, min_length, max_length), runtime)
+    reader = _load(str(spec), given_overrides(charset, min_length, max_length, resize), runtime)
     if runtime == "onnx" and not isinstance(reader.model, export.OnnxModel):
         reader = Reader(export.cached_onnx(reader.model), reader.info, f"{reader.source} (ONNX Runtime)")
     return reader
@@ -87,9 +89,11 @@ def is_uri(spec: str) -> bool:
     return str(spec).startswith(URI_PREFIXES)
 
 
-def given_overrides(charset, min_length, max_length) -> dict:
+def given_overrides(charset, min_length, max_length, resize=None) -> dict:
+    if resize and resize not in images.RESIZES:
+        raise ValueError(f"unknown resize {resize!r}; accepted: {', '.join(images.RESIZES)}")
     return {key: value for key, value in (("charset", charset), ("min_length", min_length),
-                                          ("max_length", max_length)) if value}
+                                          ("max_length", max_length), ("resize", resize)) if value}
 
 
 def with_overrides(reader: Reader, given: dict) -> Reader:

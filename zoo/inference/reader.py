@@ -49,6 +49,7 @@ class ModelInfo:
     resize: str = "stretch"  # how images are fitted to the input size (zoo.data.images.fit), as in training
     temperature: float = 1.0  # logits / temperature give calibrated confidences (zoo.inference.calibration)
     draw_sizes: str = ""  # the sizes its training images were drawn at before fitting (data.draw_sizes); "" = its input's
+    text_height: int = 0  # px: its drawings' median text height (images.text_height), where known; 0 = not known
 
     @classmethod
     def from_metadata(cls, metadata: dict[str, Any], source: str) -> "ModelInfo":
@@ -59,13 +60,15 @@ class ModelInfo:
         max_length = int(metadata["max_length"])
         return cls(str(metadata["charset"]), int(metadata.get("min_length") or max_length), max_length,
                    str(metadata.get("arch", "?")), str(metadata.get("resize") or "stretch"),
-                   float(metadata.get("temperature") or 1.0), str(metadata.get("draw_sizes") or ""))
+                   float(metadata.get("temperature") or 1.0), str(metadata.get("draw_sizes") or ""),
+                   int(metadata.get("text_height") or 0))
 
     def metadata(self) -> dict[str, Any]:
         return {"charset": self.charset, "min_length": self.min_length, "max_length": self.max_length,
                 "arch": self.arch, "blank_index": labels.BLANK, "resize": self.resize,
                 **({"temperature": self.temperature} if self.temperature != 1.0 else {}),
-                **({"draw_sizes": self.draw_sizes} if self.draw_sizes else {})}
+                **({"draw_sizes": self.draw_sizes} if self.draw_sizes else {}),
+                **({"text_height": self.text_height} if self.text_height else {})}
 
 
 class Reader:
@@ -142,8 +145,10 @@ class Reader:
                 try:
                     image = images.decode(path)
                     arrays.append(images.adapt(image, self.height, self.width, self.info.resize))
+                    kept = self.info.resize == "keep" and self.info.text_height  # is it drawn at this size?
                     notes.append(images.geometry_note(image.size, self.height, self.width, self.info.resize,
-                                                      self.info.draw_sizes))
+                                                      self.info.draw_sizes, images.text_height(images.to_rgb(image)) if kept else None,
+                                                      self.info.text_height))
                     good.append(path)
                 except (images.ImageError, OSError) as error:
                     results.append((str(path), None, str(error)))

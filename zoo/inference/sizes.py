@@ -5,8 +5,9 @@
 The `captcha` package's default `ImageCaptcha()` draws 160x60; tutorials use 170x80, 200x70 and
 others. Each size's captchas are drawn by the package at that size (seeded: SIZES_SEED, never a
 training, validation, test or calibration seed; same texts at every size) and read exactly as a
-user's PNG is read: stretched (or padded, as the card says) to the model's input by
-zoo.data.images.fit, then decoded. The card records the full-sequence accuracy at each size.
+user's PNG is read: fitted to the model's input as the card says (stretched, or kept at the drawing's
+own pixel scale: `--resize keep`) by zoo.data.images.fit, then decoded. The card records the fit and
+the full-sequence accuracy at each size.
 """
 
 from __future__ import annotations
@@ -41,14 +42,36 @@ def read_at_sizes(reader, card: dict, count: int, sizes=SIZES, seed: int = SIZES
     return accuracy
 
 
-def measure(folder: Path, count: int = 10_000) -> dict:
-    """Read the captchas of every size with the model in `folder` and record it in its card (`sizes`)."""
+def learned_text_height(card: dict, count: int = 1000, seed: int = SIZES_SEED) -> int:
+    """The median text height (zoo.data.images.text_height, px) of `count` captchas of the card's task
+    drawn at its input size: what its glyphs measured when it learned them."""
+    import numpy as np
+    from PIL import Image
+
+    from zoo.data import images, stream
+    from zoo.inference import pretrained
+
+    task = pretrained.card_task(card)
+    drawn, _ = stream.render(stream.CaptchaSource(task["charset"], int(task["min_length"]), int(task["max_length"]),
+                                                  int(task["width"]), int(task["height"]), seed), count)
+    heights = [images.text_height(Image.fromarray(image)) for image in drawn]
+    return int(np.median([h for h in heights if h]))
+
+
+def measure(folder: Path, count: int = 10_000, resize: str | None = None) -> dict:
+    """Read the captchas of every size with the model in `folder` and record it in its card (`sizes`).
+    `resize` (zoo.data.images.RESIZES): fit them so, and make it the card's: how the model reads from now on."""
     from zoo.inference import pretrained
 
     folder = Path(folder)
     card = pretrained._read_card(folder / pretrained.CARD_FILE)
-    reader = pretrained.load(str(folder))
-    card["sizes"] = {"images": count, "seed": SIZES_SEED, "seq_acc": read_at_sizes(reader, card, count)}
+    reader = pretrained.load(str(folder), resize=resize)
+    card["resize"] = reader.info.resize
+    card.pop("text_height", None)
+    if reader.info.resize == "keep":  # what tells a drawing at another size from an image rescaled (images.geometry_note)
+        card["text_height"] = learned_text_height(card)
+    card["sizes"] = {"images": count, "seed": SIZES_SEED, "resize": reader.info.resize,
+                     "seq_acc": read_at_sizes(reader, card, count)}
     pretrained.write_card(folder, card)
     return card["sizes"]
 
@@ -59,6 +82,9 @@ def card_lines(card: dict) -> list[str]:
         return []
     trained = (f"trained on drawings of {card['draw_sizes']} stretched to its input" if card.get("draw_sizes")
                else "trained on its input's size only")
+    fitted = sizes.get("resize", "stretch")
+    read = {"keep": "kept at their own pixel scale (resize `keep`)", "stretch": "stretched to its input"}.get(fitted, f"fitted by `{fitted}`")
     cells = ", ".join(f"{size} **{accuracy:.2%}**" for size, accuracy in sizes["seq_acc"].items())
-    return [f"- **Sizes** ({trained}): the `captcha` package's drawings read at {cells} "
-            f"({sizes['images']:,} fresh captchas each, seed {sizes['seed']}; `python -m zoo.pretrained --sizes {card['name']}`)"]
+    resize = f" --resize {fitted}" if fitted != "stretch" else ""
+    return [f"- **Sizes** ({trained}): the `captcha` package's drawings, {read}, read at {cells} "
+            f"({sizes['images']:,} fresh captchas each, seed {sizes['seed']}; `python -m zoo.pretrained --sizes {card['name']}{resize}`)"]
