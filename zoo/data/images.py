@@ -306,4 +306,5 @@ def geometry_note(size: tuple[int, int], height: int, width: int, resize: str = 
     trained = (f"the {width}x{height} ({width / height:.2f})" if not draw_sizes else
                f"the {draw_sizes} drawings (width/height {low:.2f} to {high:.2f})")
     return (f"{size[0]}x{size[1]} (width/height {aspect:.2f}) is far from {trained} the model was trained on: "
-            "stretched to its input, the text is distorted and readings are less reliable")
+            "stretched to its input, the text is distorted and readings are less reliable (drawn at this size by a "
+            "generator whose glyphs keep their size, as the `captcha` package's: --resize keep)")
