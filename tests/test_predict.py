@@ -373,6 +373,11 @@ def test_a_tracked_model_is_shipped_with_its_card_and_reads_the_same(store, tmp_
     source = CaptchaSource(shipped.info.charset, 4, 4, shipped.width, shipped.height, seed=99)
     batch = np.stack([source.sample(i)[0] for i in range(4)])
     assert [r.text for r in shipped.predict(batch)] == [r.text for r in tracked.predict(batch)]
+    # the name reads other sizes at their own scale (as bigru does): a run shipped under it again keeps that
+    pretrained.write_card(folder, {**card, "resize": "keep"})
+    again = json.loads((shipping.ship("models:/zoo-bigru@champion", "smoke-bigru", folder=tmp_path / "shipped",
+                                      onnx_and_temperature=False) / "card.json").read_text())
+    assert again["resize"] == "keep" and 45 <= again["text_height"] <= 65 and "sizes" not in again
 
 
 def test_tensorflows_retracing_warning_is_dropped_and_its_other_warnings_kept():

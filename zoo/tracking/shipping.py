@@ -63,6 +63,14 @@ def ship(uri: str, name: str, folder: Path = PRETRAINED_DIR, *, training_command
         "shipped": str(date.today()),
         "sha256": {MODEL_FILE: sha256(target / MODEL_FILE)},
     }
+    if (before and before.get("resize") == "keep" and card["resize"] == "stretch" and card["data_source"] == "captcha"
+            and not card.get("draw_sizes")):
+        # drawn at its input size only, the run never fitted an image in training: that the name reads other
+        # sizes at their own scale (bigru: zoo.inference.sizes) is the name's choice, kept from the card it
+        # replaces; the sizes measured were the old model's (`python -m zoo.pretrained --sizes NAME` measures anew)
+        from zoo.inference import sizes
+
+        card["resize"], card["text_height"] = "keep", sizes.learned_text_height(card)
     write_card(target, card)
     if not onnx_and_temperature:
         return target
