@@ -284,18 +284,30 @@ def geometry_note(size: tuple[int, int], height: int, width: int, resize: str = 
     wrong size, and stretching reads such images better."""
     if tuple(size) == (width, height):  # read as it is: nothing fitted
         return None
+    if resize == "keep":
+        return _kept_note(size, height, width, text_height, learned_text_height)
+    if resize != "stretch" or not size[1]:  # padded or cropped to its text first: no distortion to speak of
+        return None
+    return _stretched_note(size, height, width, draw_sizes)
+
+
+def _kept_note(size: tuple[int, int], height: int, width: int, text_height: int | None,
+               learned_text_height: int) -> str | None:
+    """geometry_note for a drawing kept at its scale: squeezed or shrunk beyond KEPT_WELL, or rescaled."""
     (low_w, high_w), (low_h, high_h) = KEPT_WELL
-    if resize == "keep" and not (low_w * width <= size[0] <= high_w * width and low_h * height <= size[1] <= high_h * height):
+    if not (low_w * width <= size[0] <= high_w * width and low_h * height <= size[1] <= high_h * height):
         return (f"{size[0]}x{size[1]} is outside the {low_w * width:.0f}-{high_w * width:.0f} x {low_h * height:.0f}-"
                 f"{high_h * height:.0f} drawings a {width}x{height} model reads at their own scale as well as its own "
                 "size: its glyphs arrive squeezed or shrunk and readings are less reliable")
-    if resize == "keep" and text_height and learned_text_height and not (
-            RESCALED[0] <= text_height / learned_text_height <= RESCALED[1]):
+    if text_height and learned_text_height and not RESCALED[0] <= text_height / learned_text_height <= RESCALED[1]:
         return (f"{size[0]}x{size[1]}: its text is {text_height} px high where the model learned ~{learned_text_height} px, "
                 "so it looks rescaled rather than drawn at this size; read at its own scale its glyphs are the wrong "
                 "size (--resize stretch reads images rescaled from the model's input better)")
-    if resize != "stretch" or not size[1]:  # padded, cropped to its text first, or kept: no distortion to speak of
-        return None
+    return None
+
+
+def _stretched_note(size: tuple[int, int], height: int, width: int, draw_sizes: str) -> str | None:
+    """geometry_note for an image stretched to the input: an aspect ratio far from every trained one."""
     aspect = size[0] / size[1]
     low = high = width / height
     if draw_sizes:
