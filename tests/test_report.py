@@ -361,6 +361,8 @@ def test_paired_views_count_the_captchas_one_head_reads_in_every_seed_and_the_ot
     assert counts.to_dict("records") == [{"variant": "a", "only_variant_reads": 2, "only_baseline_reads": 1}]
     built = report.build(tables, "b")
     assert "paired.png" in built.figures
+    row_name = built.figures["paired.png"].axes[0]  # the row's first cell names it with both counts, drawn even when empty
+    assert row_name.get_ylabel() == "a\n+2 / -1" and row_name.axison
     report.write(built, tmp_path)
     assert "| 2 / 1 |" in (tmp_path / "README.md").read_text()
     again = RunTables.from_csv(tmp_path)  # the committed misreads.csv keeps the pairing

@@ -1,6 +1,7 @@
 """The comparison statistics on hand-made numbers."""
 
 import math
+import warnings
 
 import numpy as np
 
@@ -32,6 +33,17 @@ def test_welch_p_value_by_hand():
     assert welch_p_value([1, 2, 3], [1, 2, 3]) == pytest.approx(1.0)
     assert welch_p_value([0.5, 0.5], [0.5, 0.5]) == 1.0 and welch_p_value([0.4, 0.4], [0.5, 0.5]) == 0.0
     assert math.isnan(welch_p_value([0.5], [0.4, 0.6]))
+
+
+def test_welch_p_value_of_tied_seeds_is_computed_without_a_precision_warning():
+    """Seeds that agree exactly (or up to the last bit) are a constant sample: scipy's ttest_ind warns of
+    catastrophic cancellation on them; the moments it is given instead are exact."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # a: variance 0; b: mean 0.85, variance 0.0025 -> t = 0.05 / sqrt(0.0025 / 3) = 1.732, df = 2: p = 0.2254
+        assert welch_p_value([0.9, 0.9, 0.9], [0.8, 0.85, 0.9]) == pytest.approx(0.22540, abs=1e-5)
+        assert welch_p_value([0.7, 0.7000000000000001, 0.7], [0.7, 0.7]) == 1.0
+        assert welch_p_value([0.7, 0.7000000000000001], [0.71, 0.71]) == 0.0
 
 
 def test_samples_to_reach_is_the_first_epoch_at_or_over_the_threshold():

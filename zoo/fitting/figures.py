@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")  # files only, never a window
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+from zoo import plotting
 
 
 def plot_learning_curves(history: pd.DataFrame, title: str):
     """history: one row per epoch with samples_seen, loss, val_loss, val_seq_acc (, val_char_acc)."""
-    figure, (losses, accuracy) = plt.subplots(1, 2, figsize=(11, 4))
+    figure, (losses, accuracy) = plotting.subplots(1, 2, figsize=(11, 4))
     samples = history["samples_seen"] / 1e3
     for column in ("loss", "val_loss"):
         if column in history:
@@ -27,35 +24,32 @@ def plot_learning_curves(history: pd.DataFrame, title: str):
     accuracy.grid(alpha=0.3)
     accuracy.legend()
     figure.suptitle(title)
-    figure.tight_layout()
     return figure
 
 
 def prediction_grid(images: np.ndarray, predictions: list[str], labels: list[str], columns: int = 4):
     rows = -(-len(images) // columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(4 * columns, 2.4 * rows), squeeze=False)
+    figure, axes = plotting.subplots(rows, columns, figsize=(4 * columns, 2.4 * rows), squeeze=False)
     for axis in axes.flat:
         axis.axis("off")
     for axis, image, predicted, real in zip(axes.flat, images, predictions, labels):
         axis.imshow(image)
         axis.set_title(f"pred: {predicted}\nreal: {real}", color="black" if predicted == real else "red", fontsize=11)
-    figure.tight_layout()
     return figure
 
 
 def plot_character_errors(table: pd.DataFrame, title: str):
     """table: char, occurrences, errors (one row per character)."""
     ordered = table.sort_values("errors", ascending=False)
-    figure, axis = plt.subplots(figsize=(max(6, 0.3 * len(ordered)), 3.5))
+    figure, axis = plotting.subplots(figsize=(max(6, 0.3 * len(ordered)), 3.5))
     axis.bar(ordered["char"], ordered["errors"], color="tab:red")
     axis.set(xlabel="true character", ylabel="errors", title=title)
-    figure.tight_layout()
     return figure
 
 
 def plot_step_argmax(image: np.ndarray, step_chars: list[str], decoded: str, text: str, drop_steps: int):
     """The image over the model's per-step argmax (blank as '-'); dropped steps greyed out."""
-    figure, (top, bottom) = plt.subplots(2, 1, figsize=(7, 4.2), height_ratios=[3, 1])
+    figure, (top, bottom) = plotting.subplots(2, 1, figsize=(7, 4.2), height_ratios=[3, 1])
     top.imshow(image)
     top.set_title(f"'{text}' decoded as '{decoded}'")
     top.axis("off")
@@ -67,5 +61,4 @@ def plot_step_argmax(image: np.ndarray, step_chars: list[str], decoded: str, tex
     bottom.set(xlim=(0, total), ylim=(0, 1), xticks=np.arange(total) + 0.5, yticks=[])
     bottom.set_xticklabels(range(total), fontsize=8)
     bottom.set_xlabel("output step (x = dropped before CTC, - = blank)")
-    figure.tight_layout()
     return figure

@@ -114,12 +114,9 @@ def summary(confidence: np.ndarray, right: np.ndarray) -> dict:
 def reliability_figure(before: tuple[np.ndarray, np.ndarray], after: tuple[np.ndarray, np.ndarray], temperature: float,
                        title: str):
     """Accuracy against confidence per bin, before (T = 1) and after calibration, with each bin's share."""
-    import matplotlib
+    from zoo import plotting
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, (diagram, counts) = plt.subplots(2, 1, figsize=(5.5, 6.5), height_ratios=(3, 1), sharex=True)
+    figure, (diagram, counts) = plotting.subplots(2, 1, figsize=(5.5, 6.5), height_ratios=(3, 1), sharex=True)
     edges = np.linspace(0, 1, BINS + 1)
     for (confidence, right), label, marker in ((before, "T = 1 (as trained)", "o"), (after, f"T = {temperature:g}", "s")):
         which = np.minimum((confidence * BINS).astype(int), BINS - 1)
@@ -131,7 +128,6 @@ def reliability_figure(before: tuple[np.ndarray, np.ndarray], after: tuple[np.nd
     diagram.set(ylabel="accuracy of the readings", title=title, xlim=(0, 1), ylim=(0, 1.02))
     diagram.legend(loc="upper left")
     counts.set(xlabel="confidence", ylabel="readings", yscale="log")
-    figure.tight_layout()
     return figure
 
 

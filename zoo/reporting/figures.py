@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")  # files only, never a window
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-
+from zoo import plotting
 
 def _yerr(row) -> list[list[float]]:
     """An asymmetric error bar (percent) from a summary row's test_seq_acc interval; none where it has none."""
@@ -20,7 +15,7 @@ def _yerr(row) -> list[list[float]]:
 
 
 def _colors(variants: list[str]) -> dict[str, tuple]:
-    palette = plt.get_cmap("tab10" if len(variants) <= 10 else "tab20")
+    palette = plotting.colormap("tab10" if len(variants) <= 10 else "tab20")
     return {variant: palette(i % palette.N) for i, variant in enumerate(variants)}
 
 
@@ -28,7 +23,7 @@ def learning_curves(curves: pd.DataFrame, variants: list[str], thresholds: tuple
     """Validation full-sequence accuracy vs training samples (mean line and min-max band over seeds),
     and beside it the error on a log scale, where 95 / 99 / 99.46% (`thresholds`) are told apart."""
     colors = _colors(variants)
-    figure, (axis, error_axis) = plt.subplots(1, 2, figsize=(14, 5))
+    figure, (axis, error_axis) = plotting.subplots(1, 2, figsize=(14, 5))
     floor = 0.01  # % error drawn for a perfect check (1 in 10,000): a log axis has no 0
     for variant in variants:
         rows = curves[curves["variant"] == variant]
@@ -46,13 +41,14 @@ def learning_curves(curves: pd.DataFrame, variants: list[str], thresholds: tuple
     error_axis.set_ylim(lowest / 2, 100)
     for threshold in thresholds:
         error = 100 * (1 - threshold)
+        if error < lowest / 2:
+            continue  # no run came near it: its line and label would sit below the axis
         error_axis.axhline(error, color="grey", linestyle=":", linewidth=1)
         error_axis.annotate(f"{100 * threshold:g}%", (0, error), xycoords=("axes fraction", "data"), fontsize=8,
                             color="grey", xytext=(2, 2), textcoords="offset points")
     for target in (axis, error_axis):
         target.grid(alpha=0.3)
     axis.legend(fontsize=8, ncol=2)
-    figure.tight_layout()
     return figure
 
 
@@ -61,7 +57,7 @@ def pareto(summary: pd.DataFrame):
     (the summary's speed columns: one process on one machine where the report has them)."""
     variants = list(summary["variant"])
     colors = _colors(variants)
-    figure, axes = plt.subplots(1, 2, figsize=(12, 4.8), sharey=True)
+    figure, axes = plotting.subplots(1, 2, figsize=(12, 4.8), sharey=True)
     for axis, column, label in ((axes[0], "params", "parameters (thousands)"), (axes[1], "latency_ms_per_image", "latency at batch 1 (ms/image)")):
         points = []
         for _, row in summary.iterrows():
@@ -78,7 +74,6 @@ def pareto(summary: pd.DataFrame):
     axes[0].set_title("accuracy vs size")
     axes[1].set_title("accuracy vs latency")
     axes[1].legend(fontsize=8, loc="lower right")
-    figure.tight_layout()
     return figure
 
 
@@ -98,7 +93,7 @@ def error_heatmap(char_errors: pd.DataFrame, variants: list[str], top: int = 16)
     rates = (100 * totals["errors"] / totals["occurrences"].clip(lower=1)).unstack("char").reindex(variants)
     worst = char_errors.groupby("char")["errors"].sum().sort_values(ascending=False).index[:top]
     rates = rates[list(worst)]
-    figure, axis = plt.subplots(figsize=(max(6, 0.55 * len(worst) + 2), 0.45 * len(variants) + 1.6))
+    figure, axis = plotting.subplots(figsize=(max(6, 0.55 * len(worst) + 2), 0.45 * len(variants) + 1.6))
     image = axis.imshow(rates.to_numpy(dtype=float), cmap="Reds", aspect="auto", vmin=0)
     axis.set_xticks(range(len(worst)), [f"'{c}'" for c in worst])
     axis.set_yticks(range(len(variants)), variants)
@@ -108,7 +103,6 @@ def error_heatmap(char_errors: pd.DataFrame, variants: list[str], top: int = 16)
                       color="white" if value > 0.6 * np.nanmax(rates.to_numpy(dtype=float)) else "black")
     axis.set(xlabel="true character (the most misread first)", title="test error rate per character (%), all seeds pooled")
     figure.colorbar(image, ax=axis, fraction=0.03)
-    figure.tight_layout()
     return figure
 
 
@@ -117,7 +111,7 @@ def accuracy_bars(runs: pd.DataFrame, summary: pd.DataFrame, baseline: str):
     axis spans the results, not 0-100%, so tenths of a point show."""
     variants = list(summary["variant"])
     colors = _colors(variants)
-    figure, axis = plt.subplots(figsize=(max(6, 0.8 * len(variants) + 2), 4.2))
+    figure, axis = plotting.subplots(figsize=(max(6, 0.8 * len(variants) + 2), 4.2))
     for position, (_, row) in enumerate(summary.iterrows()):
         variant = row["variant"]
         values = 100 * runs.loc[runs["variant"] == variant, "test_seq_acc"]
@@ -127,5 +121,4 @@ def accuracy_bars(runs: pd.DataFrame, summary: pd.DataFrame, baseline: str):
     axis.set_xticks(range(len(variants)), variants, rotation=30, ha="right")
     axis.set(ylabel="test full-sequence accuracy (%)", title=f"mean, 95% interval and seeds (outlined: baseline {baseline})")
     axis.grid(axis="y", alpha=0.3)
-    figure.tight_layout()
     return figure

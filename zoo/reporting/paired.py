@@ -57,26 +57,25 @@ def test_captcha(data, index: int):
 
 def paired_figure(tables: RunTables, baseline: str, variants: list[str], data, per_side: int = 4):
     """One row per variant: up to `per_side` captchas every seed of it reads and no baseline seed reads,
-    then as many the other way round, each titled with its label and the other side's reading."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    then as many the other way round, each titled with its label and the other side's reading; the row
+    is named with both counts, and says so where there is none either way."""
+    from zoo import plotting
 
     readings = tables.misreads.merge(tables.runs[["run_id", "variant"]], on="run_id")
-    shown = [v for v in variants if v != baseline and only_read_by(tables, v, baseline) is not None]
+    sides = {v: (only_read_by(tables, v, baseline), only_read_by(tables, baseline, v)) for v in variants if v != baseline}
+    shown = [v for v, (gained, lost) in sides.items() if gained is not None and lost is not None]
     if not shown:
         return None
-    figure, axes = plt.subplots(len(shown), 2 * per_side, figsize=(2 * per_side * 1.7, 1.15 * len(shown) + 0.6), squeeze=False)
+    figure, axes = plotting.subplots(len(shown), 2 * per_side, figsize=(2 * per_side * 1.7, 1.15 * len(shown) + 0.6), squeeze=False)
     for row, variant in enumerate(shown):
         for side, (reader, loser) in enumerate(((variant, baseline), (baseline, variant))):
-            indices = only_read_by(tables, reader, loser)[:per_side]
+            indices = sides[variant][side][:per_side]
             for column in range(per_side):
                 axis = axes[row, side * per_side + column]
                 axis.set_xticks([])
                 axis.set_yticks([])
                 if column >= len(indices):
-                    axis.axis("off")
+                    axis.set_frame_on(False)  # an empty cell, not axis("off"): the row's name stays on its first
                     continue
                 image, label = test_captcha(data, indices[column])
                 misread = readings[(readings["variant"] == loser) & (readings["index"] == indices[column])]["read"]
@@ -84,8 +83,10 @@ def paired_figure(tables: RunTables, baseline: str, variants: list[str], data, p
                 axis.set_title(f"{label}: {loser} read {misread.iloc[0] or '(none)'}" if len(misread) else label, fontsize=6)
                 for spine in axis.spines.values():
                     spine.set_edgecolor("tab:green" if reader == variant else "tab:red")
-        axes[row, 0].set_ylabel(variant, fontsize=8, rotation=0, ha="right", va="center")
+        gained, lost = (len(indices) for indices in sides[variant])
+        axes[row, 0].set_ylabel(f"{variant}\n+{gained} / -{lost}", fontsize=8, rotation=0, ha="right", va="center")
+        if not gained and not lost:
+            axes[row, 0].text(0, 0.5, "none either way", fontsize=7, color="grey", va="center", transform=axes[row, 0].transAxes)
     figure.suptitle(f"Test captchas every seed of one reads and no seed of the other: left (green) the row's head "
-                    f"over {baseline}, right (red) {baseline} over it", fontsize=9)
-    figure.tight_layout()
+                    f"over {baseline}, right (red) {baseline} over it (row: how many each way)", fontsize=9)
     return figure

@@ -442,10 +442,6 @@ def write(report: Report, out: Path, notes: list[str] = (), made_in: Path | None
         "</ul></body></html>",
     ]
     (out / "index.html").write_text("\n".join(page))
-    import matplotlib.pyplot as plt
-
-    for figure in report.figures.values():
-        plt.close(figure)
     return written
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+SAME = 1e-12  # relative: values closer than this are the same number written two ways (0.7 vs 0.7000000000000001)
 
 @dataclass(frozen=True)
 class Interval:
@@ -93,14 +94,17 @@ def holm(p_values) -> np.ndarray:
 def welch_p_value(values, baseline) -> float:
     """Two-sided Welch's t-test p-value of `values` against `baseline` (nan if either has < 2 values).
 
-    Two identical constant samples give p = 1; different constant samples give p = 0.
+    Two identical constant samples give p = 1; different constant samples give p = 0. The test runs on
+    the samples' moments (scipy's ttest_ind_from_stats): seeds that agree to the last bit (a head at 0%
+    or 100%, tied runs) are an answer, not the "catastrophic cancellation" scipy warns of on raw data.
     """
     a, b = np.asarray(values, dtype=float), np.asarray(baseline, dtype=float)
     if len(a) < 2 or len(b) < 2:
         return float("nan")
-    if a.std(ddof=1) == 0 and b.std(ddof=1) == 0:
-        return 1.0 if a.mean() == b.mean() else 0.0
-    return float(stats.ttest_ind(a, b, equal_var=False).pvalue)
+    spread_a, spread_b = (np.where(np.ptp(x) <= SAME * max(1.0, np.abs(x).max()), 0.0, x.std(ddof=1)) for x in (a, b))
+    if spread_a == 0 and spread_b == 0:
+        return 1.0 if abs(a.mean() - b.mean()) <= SAME * max(1.0, np.abs(a).max(), np.abs(b).max()) else 0.0
+    return float(stats.ttest_ind_from_stats(a.mean(), spread_a, len(a), b.mean(), spread_b, len(b), equal_var=False).pvalue)
 
 
 def samples_to_reach(curve: pd.DataFrame, threshold: float) -> float:

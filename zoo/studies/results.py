@@ -32,8 +32,11 @@ def export_study(study, figures: dict[str, object], folder: Path) -> None:
 
 def study_figures(study) -> dict[str, object]:
     """optuna.visualization.matplotlib figures that the study's trials can support."""
+    import matplotlib
     import numpy as np
     from optuna.visualization import matplotlib as optuna_plots
+
+    matplotlib.use("Agg")  # Optuna draws with pyplot: files only, never a window
 
     figures = {}
     for name, plot in (("optimization_history", optuna_plots.plot_optimization_history),

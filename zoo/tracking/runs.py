@@ -134,7 +134,7 @@ def set_tags(tags: dict[str, str]) -> None:
 
 def log_figure(figure, path: str, run_id: str | None = None) -> None:
     """Log a matplotlib figure (to the active run, or to `run_id`), then close it: pyplot keeps every
-    open figure alive otherwise."""
+    figure it made (Optuna's plots) alive otherwise; zoo.plotting's figures are freed when dropped."""
     import matplotlib.pyplot as plt
 
     try:
