@@ -68,7 +68,7 @@ def test_a_run_lost_from_the_queue_is_put_back_and_trained(store, tmp_path):
                          f'overrides = {{ checkpoint_dir = "{tmp_path / "ckpt"}" }}\n')
     storage = f"sqlite:///{tmp_path / 'queue.db'}"
     queue, runs = distributed.open_queue(compare.load_grid(grid_path), storage, heartbeat_s=2, grace_s=8)
-    lost = queue.ask({distributed.RUN_PARAM: runs})
+    lost = distributed.take(queue, runs)
     queue.tell(lost, 0.0)  # told COMPLETE, nothing trained
     done = subprocess.run([sys.executable, "-m", "zoo.compare", str(grid_path), "--storage", storage, "--heartbeat", "2"],
                           capture_output=True, text=True, timeout=600)
@@ -94,7 +94,7 @@ def test_a_run_that_failed_in_an_earlier_command_is_tried_again_and_one_failing_
     storage = f"sqlite:///{tmp_path / 'queue.db'}"
     queue, runs = distributed.open_queue(grid, storage, heartbeat_s=2, grace_s=8)
     for _ in runs.choices:  # both runs failed in training
-        trial = queue.ask({distributed.RUN_PARAM: runs})
+        trial = distributed.take(queue, runs)
         trial.set_user_attr(distributed.FAILED_ATTR, 1)
         queue.tell(trial, state=TrialState.FAIL)
     later = datetime.datetime.now() + datetime.timedelta(hours=1)  # a command started after those failures
@@ -103,7 +103,7 @@ def test_a_run_that_failed_in_an_earlier_command_is_tried_again_and_one_failing_
     assert len(queue.get_trials(states=(TrialState.WAITING,))) == 2
     earlier = datetime.datetime.now() - datetime.timedelta(hours=1)  # the failures happened during this command
     for _ in queue.get_trials(states=(TrialState.WAITING,)):  # taken and failed again
-        taken = queue.ask({distributed.RUN_PARAM: runs})
+        taken = distributed.take(queue, runs)
         taken.set_user_attr(distributed.FAILED_ATTR, 1)
         queue.tell(taken, state=TrialState.FAIL)
     assert distributed.requeue_lost_runs(grid, queue, storage, collections.Counter(), earlier) == ([], [])

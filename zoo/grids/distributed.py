@@ -64,8 +64,6 @@ def open_queue(grid: compare.GridConfig, storage_url: str, heartbeat_s: int = 30
 def worker(grid: compare.GridConfig, storage_url: str, heartbeat_s: int = 30, grace_s: int = 120) -> int:
     """Train runs from the queue until every run of the grid is finished or failed for good; returns how
     many failed here."""
-    import warnings
-
     from optuna.trial import TrialState
 
     study, runs = open_queue(grid, storage_url, heartbeat_s, grace_s)
@@ -81,10 +79,7 @@ def worker(grid: compare.GridConfig, storage_url: str, heartbeat_s: int = 30, gr
             if outcome is not None and not outcome[0]:
                 return failed + len(outcome[1])
             continue  # runs put back, or another worker queued or took some meanwhile
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # "heartbeat ... supposed to be used with Study.optimize": sent below
-            trial = study.ask({RUN_PARAM: runs})
-        study._storage.record_heartbeat(trial._trial_id)  # at once: a trial never heard of cannot be seen to die
+        trial = take(study, runs)
         if RUN_PARAM not in trial.user_attrs:  # the queue emptied under us: a fresh trial, no run of the grid
             study.tell(trial, state=TrialState.FAIL)
             continue
@@ -110,6 +105,19 @@ def worker(grid: compare.GridConfig, storage_url: str, heartbeat_s: int = 30, gr
         else:
             print(f"{config.run_name}: already finished in {grid.experiment}, skipped", flush=True)
         study.tell(trial, _test_accuracy(config))
+
+
+def take(study, runs):
+    """The next trial of the queue (the first waiting one: a run of the grid), its first heartbeat sent at
+    once: a trial never heard of cannot be seen to die. The worker sends the rest while the run trains,
+    which is why Optuna's warning that heartbeats are meant for Study.optimize is silenced here."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "Heartbeat of storage is supposed to be used with Study.optimize"
+        trial = study.ask({RUN_PARAM: runs})
+    study._storage.record_heartbeat(trial._trial_id)
+    return trial
 
 
 def fail_stale(study) -> None:
