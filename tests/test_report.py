@@ -625,3 +625,15 @@ def test_a_difference_is_claimed_only_with_five_seeds_a_side():
     assert "Significantly worse than the baseline: gru" in " ".join(five.findings)
     assert "**worse**" in report.markdown_table(headline.headline_table(five.summary, "bigru", report.ALPHA, report._bounds,
                                                                         report.CLAIM_SEEDS))
+
+
+def test_learning_curves_mark_only_the_thresholds_their_error_axis_reaches():
+    """A threshold no run came near (99% for runs at 50%) would put its line and label below the error
+    axis, outside the figure's layout: only those within the axis are drawn."""
+    from zoo.reporting import figures
+
+    curves = pd.DataFrame({"variant": ["a", "a"], "seed": [0, 0], "samples_seen": [100, 200], "val_seq_acc": [0.3, 0.5]})
+    figure = figures.learning_curves(curves, ["a"], (0.6, 0.95, 0.99))
+    error_axis = figure.axes[1]
+    assert [text.get_text() for text in error_axis.texts] == ["60%"]  # error 40% within 25-100%; 5% and 1% below it
+    assert error_axis.get_ylim() == (25.0, 100.0)
