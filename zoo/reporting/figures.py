@@ -7,6 +7,7 @@ import pandas as pd
 
 from zoo import plotting
 
+
 def _yerr(row) -> list[list[float]]:
     """An asymmetric error bar (percent) from a summary row's test_seq_acc interval; none where it has none."""
     if not np.isfinite(row["test_seq_acc_low"]):
