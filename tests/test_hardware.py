@@ -37,3 +37,23 @@ def test_unknown_precision_lists_auto():
 
     with pytest.raises(ConfigError, match="auto, fp32, bf16"):
         make_config("bigru", "smoke", 0, ["train.precision=fp16"])
+
+
+@pytest.mark.parametrize("cap, allowed", [("AVX2", {"avx2", "fma"}), ("avx512_core_vnni", {"avx2", "fma", "avx512f", "avx512_vnni"})])
+def test_a_onednn_isa_cap_hides_the_features_above_it_and_bf16_with_them(monkeypatch, cap, allowed):
+    monkeypatch.setattr(hardware, "_cpuinfo", lambda: {"model name": "Test CPU", "flags": " ".join(hardware.SPEED_FEATURES)})
+    monkeypatch.setattr(hardware, "has_gpu", lambda: False)
+    monkeypatch.delenv(hardware.ONEDNN_ISA_ENV, raising=False)
+    assert hardware.cpu_features() == list(hardware.SPEED_FEATURES) and hardware.resolve_precision("auto") == "bf16"
+    monkeypatch.setenv(hardware.ONEDNN_ISA_ENV, cap)
+    assert set(hardware.cpu_features()) == allowed
+    assert hardware.resolve_precision("auto") == "fp32"  # what the held box trains in, and hashes as
+    assert f"oneDNN held to {cap.upper()}" in hardware.machine_description()
+    monkeypatch.setenv(hardware.ONEDNN_ISA_ENV, "ALL")  # oneDNN's own name for no cap
+    assert hardware.cpu_features() == list(hardware.SPEED_FEATURES) and "held" not in hardware.machine_description()
+
+
+def test_an_unknown_onednn_isa_is_an_error_that_lists_the_levels(monkeypatch):
+    monkeypatch.setenv(hardware.ONEDNN_ISA_ENV, "AVX9")
+    with pytest.raises(ValueError, match="'AVX9' is not a oneDNN ISA level; accepted: SSE41, AVX, AVX2"):
+        hardware.cpu_features()

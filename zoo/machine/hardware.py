@@ -17,6 +17,22 @@ from pathlib import Path
 SPEED_FEATURES = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_bf16", "amx_int8")
 BF16_FEATURES = ("avx512_bf16", "amx_bf16")  # native bfloat16 arithmetic on x86
 
+# oneDNN (TensorFlow's CPU kernels) uses no instruction above the level named by ONEDNN_MAX_CPU_ISA
+# (https://uxlfoundation.github.io/oneDNN/dev_guide_cpu_dispatcher_control.html): the features each
+# level allows, so a box held to AVX2 is described, and trains, as an AVX2-only box would (its `auto`
+# precision is fp32: oneDNN builds no bf16 primitive below AVX512_CORE_BF16).
+ONEDNN_ISA_ENV = "ONEDNN_MAX_CPU_ISA"
+_AVX2 = ("avx2", "fma")
+_AVX512 = _AVX2 + ("avx512f",)
+ONEDNN_ISA_FEATURES = {
+    "SSE41": (), "AVX": (), "AVX2": _AVX2, "AVX2_VNNI": _AVX2 + ("avx_vnni",), "AVX2_VNNI_2": _AVX2 + ("avx_vnni",),
+    "AVX512_CORE": _AVX512, "AVX512_CORE_VNNI": _AVX512 + ("avx512_vnni",),
+    "AVX512_CORE_BF16": _AVX512 + ("avx512_vnni", "avx512_bf16"),
+    "AVX10_1_512": _AVX512 + ("avx512_vnni", "avx512_bf16"),
+}
+ONEDNN_UNCAPPED = ("ALL", "DEFAULT", "AVX512_CORE_AMX", "AVX512_CORE_AMX_FP16", "AVX10_1_512_AMX",
+                   "AVX10_1_512_AMX_FP16", "AVX10_2_512", "AVX10_2_512_AMX_2")
+
 
 @functools.cache
 def _cpuinfo() -> dict[str, str]:
@@ -38,9 +54,25 @@ def cpu_model() -> str:
     return _cpuinfo().get("model name") or platform.processor() or platform.machine() or "unknown CPU"
 
 
+def onednn_isa_cap() -> str | None:
+    """The level ONEDNN_MAX_CPU_ISA holds oneDNN to (upper-cased), or None where it holds it to nothing.
+    An unknown value is an error here rather than a silently full-speed run (oneDNN itself ignores it)."""
+    value = os.environ.get(ONEDNN_ISA_ENV, "").strip().upper()
+    if not value or value in ONEDNN_UNCAPPED:
+        return None
+    if value not in ONEDNN_ISA_FEATURES:
+        accepted = ", ".join([*ONEDNN_ISA_FEATURES, *ONEDNN_UNCAPPED])
+        raise ValueError(f"{ONEDNN_ISA_ENV}={os.environ[ONEDNN_ISA_ENV]!r} is not a oneDNN ISA level; accepted: {accepted}")
+    return value
+
+
 def cpu_features() -> list[str]:
-    """The speed-relevant ISA features this CPU reports (subset of SPEED_FEATURES, in that order)."""
+    """The speed-relevant ISA features this CPU reports (subset of SPEED_FEATURES, in that order), less
+    those above the level ONEDNN_MAX_CPU_ISA holds oneDNN to."""
     flags = set((_cpuinfo().get("flags") or _cpuinfo().get("Features") or "").split())
+    cap = onednn_isa_cap()
+    if cap is not None:
+        flags &= set(ONEDNN_ISA_FEATURES[cap])
     return [feature for feature in SPEED_FEATURES if feature in flags]
 
 
@@ -65,5 +97,7 @@ def resolve_precision(precision: str) -> str:
 def machine_description() -> str:
     """One line for every printed or logged figure: CPU, cores, ISA features, GPU."""
     features = " ".join(cpu_features()) or "none of " + "/".join(SPEED_FEATURES[:2])
+    cap = onednn_isa_cap()
+    held = f"; oneDNN held to {cap}" if cap else ""
     gpu = ", NVIDIA GPU" if has_gpu() else ""
-    return f"{cpu_model()} ({os.cpu_count()} cores; {features}){gpu}"
+    return f"{cpu_model()} ({os.cpu_count()} cores; {features}{held}){gpu}"

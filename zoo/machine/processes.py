@@ -17,11 +17,11 @@ import sys
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
-def run_training(command: list[str], env: dict[str, str], grace_s: float = 120.0) -> int:
+def run_training(command: list[str], env: dict[str, str], grace_s: float = 120.0, before_exec=None) -> int:
     """Run a training command and return its exit status. On Ctrl-C (which the child, in the same
     process group, receives too) wait up to `grace_s` for it to end its run KILLED and resumable before
     re-raising; `subprocess.run` would SIGKILL it at once and leave the run RUNNING."""
-    process = start_child(command, env)
+    process = start_child(command, env, before_exec)
     try:
         return process.wait()
     except KeyboardInterrupt:
@@ -29,12 +29,19 @@ def run_training(command: list[str], env: dict[str, str], grace_s: float = 120.0
         raise
 
 
-def start_child(command: list[str], env: dict[str, str]):
-    """`subprocess.Popen` of a command that dies with this process (a SIGKILL of a campaign included)."""
+def start_child(command: list[str], env: dict[str, str], before_exec=None):
+    """`subprocess.Popen` of a command that dies with this process (a SIGKILL of a campaign included);
+    `before_exec`, if given, is called in the child before the command starts (e.g. to join a cgroup)."""
     import subprocess
 
     parent = os.getpid()
-    return subprocess.Popen(command, env=env, preexec_fn=lambda: die_with_parent(parent))
+
+    def prepare_child() -> None:
+        die_with_parent(parent)
+        if before_exec is not None:
+            before_exec()
+
+    return subprocess.Popen(command, env=env, preexec_fn=prepare_child)
 
 
 def wait_any(running, poll_s: float = 1.0):

@@ -1,0 +1,41 @@
+"""`python -m zoo.emulate`: a command run under a CPU-time quota and a oneDNN ISA cap."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from zoo.machine import cpu_quota
+
+
+def test_quota_bounds_and_a_missing_controller_are_clear_errors(tmp_path):
+    assert cpu_quota.quota_lines(0.25) == (25_000, 100_000)
+    with pytest.raises(ValueError, match="cpus must be between 0.01 and this machine's"):
+        cpu_quota.quota_lines(1000)
+    with pytest.raises(cpu_quota.QuotaError, match="no cgroup cpu controller under .*systemd-run --scope -p CPUQuota"):
+        cpu_quota.cpu_controller(tmp_path)
+
+
+def _quota_writable() -> bool:
+    try:
+        cpu_quota.CpuQuota(1.0, name=f"zoo-test-probe-{os.getpid()}").remove()
+        return True
+    except cpu_quota.QuotaError:
+        return False
+
+
+@pytest.mark.skipif(not _quota_writable(), reason="needs a writable cgroup cpu controller (root); the error path is tested above")
+def test_the_command_gets_only_its_quota_of_cpu_time_and_the_isa_cap():
+    # ~0.4 s of CPU time at a quota of a quarter CPU takes >= ~1.6 s of wall time; the child sees the cap
+    busy = ("import os, time; start = time.monotonic(); cpu = time.process_time()\n"
+            "while time.process_time() - cpu < 0.4: pass\n"
+            "print(os.environ['ONEDNN_MAX_CPU_ISA'], round((time.monotonic() - start) / (time.process_time() - cpu), 2))")
+    groups = cpu_quota.cpu_controller()[0]
+    before = set(os.listdir(groups))
+    result = subprocess.run([sys.executable, "-m", "zoo.emulate", "--cpus", "0.25", "--isa", "avx2", "--", sys.executable, "-c", busy],
+                            capture_output=True, text=True, check=True)
+    assert "emulating 0.25 CPUs' worth of time on" in result.stdout and "oneDNN held to AVX2" in result.stdout
+    isa, slowdown = result.stdout.splitlines()[-1].split()
+    assert isa == "AVX2" and float(slowdown) > 2.5  # unthrottled: ~1.0
+    assert set(os.listdir(groups)) == before  # its group is removed after

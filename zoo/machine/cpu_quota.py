@@ -1,0 +1,69 @@
+"""A CPU-time quota for a command, through the kernel's cgroup cpu controller: the command and every
+process it starts get at most `cpus` CPUs' worth of time (e.g. 0.5 = half of one core, spread over
+all of them), so a fast box can stand in for a slower one (`python -m zoo.emulate`).
+
+cgroup v1 (`/sys/fs/cgroup/cpu/`: cpu.cfs_quota_us over cpu.cfs_period_us) and v2 (`cpu.max`, with
+the cpu controller enabled for the root's children) are both handled; writing them needs root, as in
+our containers. Where systemd runs, `systemd-run --scope -p CPUQuota=50% COMMAND` does the same.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+PERIOD_US = 100_000  # the kernel's default CFS period
+
+
+class QuotaError(RuntimeError):
+    """No cgroup cpu controller this process may write."""
+
+
+def cpu_controller(root: Path = CGROUP_ROOT) -> tuple[Path, str]:
+    """The folder new cpu cgroups are made in, and its version ("v1" or "v2")."""
+    v1 = root / "cpu"
+    if (v1 / "cpu.cfs_quota_us").exists():
+        return v1, "v1"
+    subtree = root / "cgroup.subtree_control"
+    if subtree.exists() and "cpu" in subtree.read_text().split():
+        return root, "v2"
+    raise QuotaError(f"no cgroup cpu controller under {root} (looked for cpu/cpu.cfs_quota_us, and for "
+                     "\"cpu\" in cgroup.subtree_control): a CPU quota needs one, writable (root); where "
+                     "systemd runs, use systemd-run --scope -p CPUQuota=50% COMMAND instead")
+
+
+def quota_lines(cpus: float) -> tuple[int, int]:
+    """(quota, period) in microseconds for `cpus` CPUs' worth of time a period."""
+    if not 0.01 <= cpus <= (os.cpu_count() or 1):
+        raise ValueError(f"cpus must be between 0.01 and this machine's {os.cpu_count()} CPUs, got {cpus}")
+    return round(cpus * PERIOD_US), PERIOD_US
+
+
+class CpuQuota:
+    """A cgroup holding `cpus` CPUs' worth of time: `join` (called in a child before its command
+    starts) moves the calling process in, `remove` deletes the group once its processes have ended."""
+
+    def __init__(self, cpus: float, name: str | None = None, root: Path = CGROUP_ROOT):
+        parent, self.version = cpu_controller(root)
+        quota, period = quota_lines(cpus)
+        self.path = parent / (name or f"zoo-quota-{os.getpid()}")
+        try:
+            self.path.mkdir()
+            if self.version == "v1":
+                (self.path / "cpu.cfs_period_us").write_text(str(period))
+                (self.path / "cpu.cfs_quota_us").write_text(str(quota))
+            else:
+                (self.path / "cpu.max").write_text(f"{quota} {period}")
+        except OSError as error:
+            self.remove()
+            raise QuotaError(f"cannot set a CPU quota in {self.path}: {error} (it needs root)") from error
+
+    def join(self) -> None:
+        (self.path / "cgroup.procs").write_text(str(os.getpid()))
+
+    def remove(self) -> None:
+        try:
+            self.path.rmdir()
+        except FileNotFoundError:
+            pass
