@@ -39,3 +39,18 @@ def test_the_command_gets_only_its_quota_of_cpu_time_and_the_isa_cap():
     isa, slowdown = result.stdout.splitlines()[-1].split()
     assert isa == "AVX2" and float(slowdown) > 2.5  # unthrottled: ~1.0
     assert set(os.listdir(groups)) == before  # its group is removed after
+
+
+@pytest.mark.skipif(not _quota_writable(), reason="needs a writable cgroup cpu controller (root); the error path is tested above")
+def test_a_terminated_emulation_ends_its_command_and_removes_its_group():
+    import time
+
+    groups = cpu_quota.cpu_controller()[0]
+    before = set(os.listdir(groups))
+    process = subprocess.Popen([sys.executable, "-m", "zoo.emulate", "--cpus", "0.5", "--", "sleep", "60"], stdout=subprocess.PIPE, text=True)
+    assert "emulating 0.5 CPUs' worth" in process.stdout.readline()
+    assert f"zoo-quota-{process.pid}" in os.listdir(groups)
+    start = time.monotonic()
+    process.terminate()
+    process.wait(timeout=30)
+    assert time.monotonic() - start < 10 and set(os.listdir(groups)) == before  # sleep ended early, group gone

@@ -16,6 +16,7 @@ on, not the real box's memory or clocks: a figure measured so is labelled emulat
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 from zoo import cli
@@ -39,9 +40,15 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, cpu_quota.QuotaError) as error:
         parser.error(str(error))
     print(f"emulating {args.cpus:g} CPUs' worth of time on {described}", flush=True)
+    child = processes.start_child(args.command, env, before_exec=quota.join)
+    signal.signal(signal.SIGTERM, lambda signum, frame: child.send_signal(signum))  # passed on, so the group is removed after
     try:
-        return processes.run_training(args.command, env, before_exec=quota.join)
+        return child.wait()
+    except KeyboardInterrupt:  # the child, in the same process group, has it too: it ends its run resumable
+        processes.stop_after_interrupt([child])
+        raise
     finally:
+        child.wait()
         quota.remove()
 
 

@@ -1,6 +1,7 @@
 """A CPU-time quota for a command, through the kernel's cgroup cpu controller: the command and every
 process it starts get at most `cpus` CPUs' worth of time (e.g. 0.5 = half of one core, spread over
-all of them), so a fast box can stand in for a slower one (`python -m zoo.emulate`).
+all of them), so a fast box can stand in for a slower one (`python -m zoo.emulate`). The group also
+gets a high weight, so other work on the box cannot push it below its quota.
 
 cgroup v1 (`/sys/fs/cgroup/cpu/`: cpu.cfs_quota_us over cpu.cfs_period_us) and v2 (`cpu.max`, with
 the cpu controller enabled for the root's children) are both handled; writing them needs root, as in
@@ -14,6 +15,10 @@ from pathlib import Path
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 PERIOD_US = 100_000  # the kernel's default CFS period
+# the group's weight against other work on the box, 10x the default: the quota is a ceiling, and the
+# weight makes it a floor too (other processes yield to the group up to its quota), so an emulation
+# beside other work still gets the CPU time it stands for
+WEIGHT = {"v1": ("cpu.shares", "10240"), "v2": ("cpu.weight", "1000")}
 
 
 class QuotaError(RuntimeError):
@@ -40,6 +45,17 @@ def quota_lines(cpus: float) -> tuple[int, int]:
     return round(cpus * PERIOD_US), PERIOD_US
 
 
+def remove_orphans(parent: Path) -> None:
+    """Remove the empty groups of zoo processes that no longer run (one killed with SIGKILL leaves its group)."""
+    for group in parent.glob("zoo-quota-*"):
+        pid = group.name.removeprefix("zoo-quota-")
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            try:
+                group.rmdir()
+            except OSError:  # processes still in it, or not ours to remove
+                pass
+
+
 class CpuQuota:
     """A cgroup holding `cpus` CPUs' worth of time: `join` (called in a child before its command
     starts) moves the calling process in, `remove` deletes the group once its processes have ended."""
@@ -47,6 +63,7 @@ class CpuQuota:
     def __init__(self, cpus: float, name: str | None = None, root: Path = CGROUP_ROOT):
         parent, self.version = cpu_controller(root)
         quota, period = quota_lines(cpus)
+        remove_orphans(parent)
         self.path = parent / (name or f"zoo-quota-{os.getpid()}")
         try:
             self.path.mkdir()
@@ -55,6 +72,8 @@ class CpuQuota:
                 (self.path / "cpu.cfs_quota_us").write_text(str(quota))
             else:
                 (self.path / "cpu.max").write_text(f"{quota} {period}")
+            weight_file, weight = WEIGHT[self.version]
+            (self.path / weight_file).write_text(weight)
         except OSError as error:
             self.remove()
             raise QuotaError(f"cannot set a CPU quota in {self.path}: {error} (it needs root)") from error
