@@ -39,9 +39,9 @@ def main(argv: list[str] | None = None) -> int:
         quota = cpu_quota.CpuQuota(args.cpus)
     except (ValueError, cpu_quota.QuotaError) as error:
         parser.error(str(error))
-    print(f"emulating {args.cpus:g} CPUs' worth of time on {described}", flush=True)
     child = processes.start_child(args.command, env, before_exec=quota.join)
     signal.signal(signal.SIGTERM, lambda signum, frame: child.send_signal(signum))  # passed on, so the group is removed after
+    print(f"emulating {args.cpus:g} CPUs' worth of time on {described}", flush=True)
     try:
         return child.wait()
     except KeyboardInterrupt:  # the child, in the same process group, has it too: it ends its run resumable
