@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-COMMANDS = ["train", "evaluate", "predict", "study", "compare", "report", "campaign", "bench", "pretrained", "pil_captchas"]
+COMMANDS = ["train", "evaluate", "predict", "study", "compare", "report", "campaign", "bench", "pretrained", "pil_captchas", "emulate"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

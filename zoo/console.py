@@ -25,6 +25,7 @@ COMMANDS = {  # name: (module with main(argv), what it does)
     "draw": ("zoo.commands.pil_captchas", "draw labeled captcha folders (other generators)"),
     "import-runs": ("zoo.commands.import_runs", "copy another store's finished runs here (a GPU's packed store)"),
     "throughput": ("zoo.commands.throughput", "runs/hour of a grid spread over 1, 2, ... workers on this machine"),
+    "emulate": ("zoo.commands.emulate", "run a command as a slower CPU would (CPU-time quota, oneDNN ISA cap)"),
 }
 
 
