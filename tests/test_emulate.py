@@ -54,3 +54,13 @@ def test_a_terminated_emulation_ends_its_command_and_removes_its_group():
     process.terminate()
     process.wait(timeout=30)
     assert time.monotonic() - start < 10 and set(os.listdir(groups)) == before  # sleep ended early, group gone
+
+
+@pytest.mark.skipif(not _quota_writable(), reason="needs a writable cgroup cpu controller (root); the error path is tested above")
+def test_a_command_that_cannot_start_is_a_clear_error_and_leaves_no_group():
+    groups = cpu_quota.cpu_controller()[0]
+    before = set(os.listdir(groups))
+    result = subprocess.run([sys.executable, "-m", "zoo.emulate", "--cpus", "0.5", "--", "no-such-command-here"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "cannot run 'no-such-command-here': No such file or directory" in result.stderr
+    assert set(os.listdir(groups)) == before

@@ -30,16 +30,18 @@ def main(argv: list[str] | None = None) -> int:
                         f"(accepted: {', '.join(hardware.ONEDNN_ISA_FEATURES)}); default: this CPU's")
     parser.add_argument("command", nargs="+", help="the command to run, after --")
     args = parser.parse_args(argv)
-    env = dict(os.environ)
     if args.isa:
-        env[hardware.ONEDNN_ISA_ENV] = args.isa.upper()
-        os.environ[hardware.ONEDNN_ISA_ENV] = env[hardware.ONEDNN_ISA_ENV]
+        os.environ[hardware.ONEDNN_ISA_ENV] = args.isa.upper()  # read by machine_description and by the command
     try:
         described = hardware.machine_description()
         quota = cpu_quota.CpuQuota(args.cpus)
     except (ValueError, cpu_quota.QuotaError) as error:
         parser.error(str(error))
-    child = processes.start_child(args.command, env, before_exec=quota.join)
+    try:
+        child = processes.start_child(args.command, dict(os.environ), before_exec=quota.join)
+    except OSError as error:
+        quota.remove()
+        parser.error(f"cannot run {args.command[0]!r}: {error.strerror}")
     signal.signal(signal.SIGTERM, lambda signum, frame: child.send_signal(signum))  # passed on, so the group is removed after
     print(f"emulating {args.cpus:g} CPUs' worth of time on {described}", flush=True)
     try:
@@ -50,7 +52,6 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         child.wait()
         quota.remove()
-
 
 if __name__ == "__main__":
     sys.exit(main())
