@@ -21,6 +21,26 @@ PERIOD_US = 100_000  # the kernel's default CFS period
 WEIGHT = {"v1": ("cpu.shares", "10240"), "v2": ("cpu.weight", "1000")}
 
 
+def current_cpus(root: Path = CGROUP_ROOT) -> float | None:
+    """The CPUs' worth of time this process's cgroup allows (a zoo.emulate quota, a container's CPU
+    limit), or None where it sets none or it cannot be read."""
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+        for line in lines:
+            _, controllers, path = line.split(":", 2)
+            if "cpu" in controllers.split(","):  # v1
+                group = root / "cpu" / path.lstrip("/")
+                quota, period = int((group / "cpu.cfs_quota_us").read_text()), int((group / "cpu.cfs_period_us").read_text())
+                return quota / period if quota > 0 else None
+        for line in lines:
+            if line.startswith("0::"):  # v2
+                quota, period = (root / line[3:].lstrip("/") / "cpu.max").read_text().split()
+                return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        return None
+    return None
+
+
 class QuotaError(RuntimeError):
     """No cgroup cpu controller this process may write."""
 

@@ -13,6 +13,8 @@ import os
 import platform
 from pathlib import Path
 
+from zoo.machine import cpu_quota
+
 # the ISA flags that matter for training and inference speed, in the order they are printed
 SPEED_FEATURES = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_bf16", "amx_int8")
 BF16_FEATURES = ("avx512_bf16", "amx_bf16")  # native bfloat16 arithmetic on x86
@@ -99,5 +101,7 @@ def machine_description() -> str:
     features = " ".join(cpu_features()) or "none of " + "/".join(SPEED_FEATURES[:2])
     cap = onednn_isa_cap()
     held = f"; oneDNN held to {cap}" if cap else ""
+    quota = cpu_quota.current_cpus()
+    limited = f", {quota:g} CPUs' time" if quota is not None and quota < (os.cpu_count() or 1) else ""
     gpu = ", NVIDIA GPU" if has_gpu() else ""
-    return f"{cpu_model()} ({os.cpu_count()} cores; {features}{held}){gpu}"
+    return f"{cpu_model()} ({os.cpu_count()} cores{limited}; {features}{held}){gpu}"
