@@ -67,3 +67,15 @@ def test_a_command_that_cannot_start_is_a_clear_error_and_leaves_no_group():
                             capture_output=True, text=True)
     assert result.returncode == 2 and "cannot run 'no-such-command-here': No such file or directory" in result.stderr
     assert set(os.listdir(groups)) == before
+
+
+@pytest.mark.skipif(not _quota_writable(), reason="needs a writable cgroup cpu controller (root); the error path is tested above")
+def test_the_group_is_removed_after_processes_the_command_left_behind_end():
+    # the command exits at once and leaves a grandchild in the group for ~2 s (as a training's data
+    # workers outlive it briefly): the group is removed once it ends, and the command's status kept
+    groups = cpu_quota.cpu_controller()[0]
+    before = set(os.listdir(groups))
+    result = subprocess.run([sys.executable, "-m", "zoo.emulate", "--cpus", "0.5", "--", "bash", "-c", "sleep 2 & exit 3"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 3 and "warning" not in result.stderr and "Traceback" not in result.stderr
+    assert set(os.listdir(groups)) == before

@@ -11,6 +11,7 @@ our containers. Where systemd runs, `systemd-run --scope -p CPUQuota=50% COMMAND
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -101,8 +102,23 @@ class CpuQuota:
     def join(self) -> None:
         (self.path / "cgroup.procs").write_text(str(os.getpid()))
 
-    def remove(self) -> None:
-        try:
-            self.path.rmdir()
-        except FileNotFoundError:
-            pass
+    def remove(self, wait_s: float = 30.0) -> None:
+        """Delete the group; the kernel refuses (EBUSY) while processes that were in it are still
+        exiting (a command's data workers), so this waits up to `wait_s` for them, then leaves the
+        empty group for the next quota's `remove_orphans` with a warning rather than failing a run."""
+        import errno
+        import time
+
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                self.path.rmdir()
+                return
+            except FileNotFoundError:
+                return
+            except OSError as error:
+                if error.errno != errno.EBUSY or time.monotonic() > deadline:
+                    print(f"warning: could not remove the CPU quota group {self.path}: {error.strerror} "
+                          "(removed by the next zoo.emulate, or: rmdir it)", file=sys.stderr)
+                    return
+                time.sleep(0.2)
