@@ -23,7 +23,8 @@ HERE = Path(__file__).resolve().parent
 SHOWN = ("website-cm-8k-10min-mix2", "captcha-8k-10min-mix2", "pil-4k-10min-mix2", "wide-4k-10min-crop2",
          "website-cm-8k-30min", "captcha-8k-30min", "pil-4k-30min", "wide-4k-30min-crop2",
          "website-cm-8k", "captcha-8k", "pil-4k-cosine", "wide-4k-hour-mix2",
-         "captcha-8k-18min-crop2", "wide-4k-18min-crop2")
+         "website-cm-8k-hour-avx2emu", "captcha-8k-hour-avx2emu", "pil-4k-hour-avx2emu", "wide-4k-hour-avx2emu")
+EMULATED = "avx2emu"  # an AVX2-only box's hour, emulated on the Zen 4 box (python -m zoo.emulate --cpus 0.81 --isa AVX2)
 
 
 def minutes(row) -> float:
@@ -43,7 +44,8 @@ def main(argv: list[str]) -> None:
         colour = colours.setdefault(data, f"C{len(colours)}")
         start = minutes(runs.loc[row.continues]) if isinstance(row.continues, str) else 0.0
         history = pd.read_csv(HERE / f"{row.set}-history.csv")
-        style = ":" if minutes(row) < 15 else "--" if minutes(row) < 40 else "-"  # 10 / 30 / 60-minute budgets
+        # 10 / 30 / 60-minute budgets; dash-dot: the AVX2-only box's hour, emulated
+        style = "-." if EMULATED in row.set else ":" if minutes(row) < 15 else "--" if minutes(row) < 40 else "-"
         axes.plot(start + history["minutes"], 100 * history["val_seq_acc"], color=colour, marker=".", lw=1.2,
                   ls=style, label=f"{row.set}: test {100 * row.test_seq_acc:.2f}%")
         end = max(end, start + minutes(row))
@@ -52,7 +54,7 @@ def main(argv: list[str]) -> None:
     for hour in [m for m in (30, 60, 120) if m <= end + 5]:
         axes.axvline(hour, color="grey", lw=0.6, ls=":")
     axes.axhline(90, color="red", lw=0.6, ls="--")
-    axes.set(xlabel="minutes since the run started (2-core AMD EPYC Zen 4)",
+    axes.set(xlabel="minutes since the run started (2-core AMD EPYC Zen 4; dash-dot: an AVX2-only box, emulated)",
              ylabel="validation full-sequence accuracy (%)",
              title="Own-folder training (folder-cpu): validation per epoch, test at the end (star)")
     axes.set_ylim(bottom=max(0, axes.get_ylim()[0]))
