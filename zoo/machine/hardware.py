@@ -20,7 +20,7 @@ SPEED_FEATURES = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "avx_v
 BF16_FEATURES = ("avx512_bf16", "amx_bf16")  # native bfloat16 arithmetic on x86
 
 # oneDNN (TensorFlow's CPU kernels) uses no instruction above the level named by ONEDNN_MAX_CPU_ISA
-# (https://uxlfoundation.github.io/oneDNN/dev_guide_cpu_dispatcher_control.html): the features each
+# (https://oneapi-src.github.io/oneDNN/dev_guide_cpu_dispatcher_control.html): the features each
 # level allows, so a box held to AVX2 is described, and trains, as an AVX2-only box would (its `auto`
 # precision is fp32: oneDNN builds no bf16 primitive below AVX512_CORE_BF16).
 ONEDNN_ISA_ENV = "ONEDNN_MAX_CPU_ISA"
