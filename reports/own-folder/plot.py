@@ -1,4 +1,4 @@
-"""Draw curves.png: validation full-sequence accuracy against minutes of training, one line per recorded
+"""Draw curves.png: validation full-sequence accuracy against minutes of training, a panel per set, one line per recorded
 run (runs.csv, <set>-history.csv), its test accuracy as a star where the run ended: the runs of the
 README's own-folder table (SHOWN), or every recorded run with --all.
 
@@ -37,11 +37,15 @@ def main(argv: list[str]) -> None:
         runs = runs.loc[[name for name in SHOWN if name in runs.index]]
     if "continues" not in runs:
         runs["continues"] = None
-    figure, axes = plt.subplots(figsize=(9, 5.5))
-    colours, end = {}, 0.0
+    sets = list(dict.fromkeys(row.data_source.rsplit("/", 1)[-1] for row in runs.itertuples()))
+    columns = min(2, len(sets))
+    rows_of_panels = -(-len(sets) // columns)
+    figure, panels = plt.subplots(rows_of_panels, columns, figsize=(6 * columns, 4 * rows_of_panels), squeeze=False)
+    panel_of = dict(zip(sets, panels.flat))
+    end = 0.0
     for row in runs.itertuples():
-        data = row.data_source.rsplit("/", 1)[-1]
-        colour = colours.setdefault(data, f"C{len(colours)}")
+        axes = panel_of[row.data_source.rsplit("/", 1)[-1]]
+        colour = f"C{len(axes.get_lines()) // 2}"  # a line and a star per run: the next colour in its panel
         start = minutes(runs.loc[row.continues]) if isinstance(row.continues, str) else 0.0
         history = pd.read_csv(HERE / f"{row.set}-history.csv")
         # 10 / 30 / 60-minute budgets; dash-dot: the AVX2-only box's hour, emulated
@@ -51,15 +55,18 @@ def main(argv: list[str]) -> None:
         end = max(end, start + minutes(row))
         axes.plot(start + minutes(row), 100 * row.test_seq_acc, marker="*", markersize=13, color=colour,
                   markeredgecolor="black")
-    for hour in [m for m in (30, 60, 120) if m <= end + 5]:
-        axes.axvline(hour, color="grey", lw=0.6, ls=":")
-    axes.axhline(90, color="red", lw=0.6, ls="--")
-    axes.set(xlabel="minutes since the run started (2-core AMD EPYC Zen 4; dash-dot: an AVX2-only box, emulated)",
-             ylabel="validation full-sequence accuracy (%)",
-             title="Own-folder training (folder-cpu): validation per epoch, test at the end (star)")
-    axes.set_ylim(bottom=max(0, axes.get_ylim()[0]))
-    axes.grid(alpha=0.3)
-    axes.legend(loc="lower right", fontsize=8)
+    for name, axes in panel_of.items():
+        for hour in [m for m in (30, 60, 120) if m <= end + 5]:
+            axes.axvline(hour, color="grey", lw=0.6, ls=":")
+        axes.axhline(90, color="red", lw=0.6, ls="--")
+        axes.set(title=name, xlabel="minutes since the run started", ylabel="validation full-sequence acc (%)")
+        axes.set_ylim(bottom=max(0, axes.get_ylim()[0]), top=100.5)
+        axes.grid(alpha=0.3)
+        axes.legend(loc="lower right", fontsize=7)
+    for axes in list(panels.flat)[len(sets):]:
+        axes.set_visible(False)
+    figure.suptitle("Own-folder training (folder-cpu) on the 2-core AMD EPYC Zen 4: validation per epoch, test at "
+                    "the end (star);\ndotted 10 min, dashed 30, solid 60, dash-dot: an AVX2-only box's hour, emulated")
     figure.tight_layout()
     figure.savefig(HERE / "curves.png", dpi=110)
     print(HERE / "curves.png")
