@@ -1,6 +1,6 @@
-"""Draw curves.png: validation full-sequence accuracy against minutes of training, a panel per set, one line per recorded
-run (runs.csv, <set>-history.csv), its test accuracy as a star where the run ended: the runs of the
-README's own-folder table (SHOWN), or every recorded run with --all.
+"""Draw curves.png: validation full-sequence accuracy against minutes of training, a panel per set, one
+line per recorded run (runs.csv, <set>-history.csv), its test accuracy as a star where the run ended:
+the runs of the README's own-folder table (SHOWN), or every recorded run with --all.
 
     python reports/own-folder/plot.py [--all]
 
