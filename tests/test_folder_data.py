@@ -456,6 +456,25 @@ def test_the_mix_draws_every_layout_with_long_labels_whole_and_no_unseen_font(mo
     assert used and not set(used) & set(pil_captchas.unseen_fonts())
 
 
+def test_hollow_glyphs_are_their_outline_and_wide_hollow_draws_about_half_so(monkeypatch):
+    """wide-hollow (issue 35's real set has hollow faces): an outlined glyph keeps its outline and
+    loses its inside; the style outlines about half the characters, 1-2 px wide, and wide none."""
+    from zoo.data import pil_captchas as drawings
+
+    font = drawings._font(drawings.fonts()[0], 40)  # DejaVuSans-Bold: thick strokes
+    filled, hollow = (np.asarray(drawings._glyph_mask("B", font, 40, outline)) > 127 for outline in (0, 2))
+    assert hollow.any() and (hollow & ~filled).any()  # the outline lies on and around the glyph's edge
+    assert (filled & ~hollow).sum() > 0.3 * filled.sum()  # the inside is empty
+    outlines, original = [], drawings._glyph_mask
+    monkeypatch.setattr(drawings, "_glyph_mask", lambda *args: outlines.append(args[3]) or original(*args))
+    for seed in range(20):
+        assert drawings.DRAWERS["wide-hollow"](np.random.default_rng(seed), "B8B8B8B8").height == 80
+    assert set(outlines) == {0, 1, 2} and 0.35 < np.mean(np.array(outlines) > 0) < 0.65  # of 160 characters
+    outlines.clear()
+    drawings.DRAWERS["wide"](np.random.default_rng(0), "B8B8B8B8")
+    assert outlines == [0] * 8
+
+
 def test_auto_resize_crops_to_the_text_where_it_is_small_and_pads_elsewhere(tmp_path):
     draw_folder(tmp_path / "wide", 12, lengths=(4, 8), style="wide", labels_csv=True, name=lambda label, index: f"{index:03d}.png")
     draw_folder(tmp_path / "website", 12, lengths=(4, 8), style="website")

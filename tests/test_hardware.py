@@ -57,3 +57,14 @@ def test_an_unknown_onednn_isa_is_an_error_that_lists_the_levels(monkeypatch):
     monkeypatch.setenv(hardware.ONEDNN_ISA_ENV, "AVX9")
     with pytest.raises(ValueError, match="'AVX9' is not a oneDNN ISA level; accepted: SSE41, AVX, AVX2"):
         hardware.cpu_features()
+
+
+@pytest.mark.parametrize("bf16_cpu, gpu, precision, warned", [(False, False, "bf16", True), (False, False, "fp32", False),
+                                                              (True, False, "bf16", False), (False, True, "bf16", False)])
+def test_bf16_pinned_on_a_cpu_without_bf16_units_is_warned_about(monkeypatch, bf16_cpu, gpu, precision, warned):
+    monkeypatch.setattr(hardware, "cpu_has_bf16", lambda: bf16_cpu)
+    monkeypatch.setattr(hardware, "has_gpu", lambda: gpu)
+    warning = hardware.slow_precision_warning(precision)
+    assert (warning is not None) == warned
+    if warned:
+        assert "no native bf16" in warning and "train.precision=auto" in warning and hardware.cpu_model() in warning

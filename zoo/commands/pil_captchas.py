@@ -2,7 +2,7 @@
 folder of captchas from a generator unlike ours (Pillow's own font, not the `captcha` package), to
 try `python -m zoo.train --data folder:OUT` on images the zoo has never seen the like of.
 
-Seven styles, all seeded (the same arguments draw the same folder):
+Eight styles, all seeded (the same arguments draw the same folder):
 * plain: the text in one piece, each image its own size (90-159 x 36-59), background and offset,
   three grey lines across;
 * distorted: each character its own size, colour and rotation (+-30 degrees), characters
@@ -18,6 +18,8 @@ Seven styles, all seeded (the same arguments draw the same folder):
 * wide: website-style glyphs, small (16-26 px) and in every face above, somewhere on a canvas 140-780 px
   wide and 80 px high, most of it empty, crossed by thin lines: generic site captchas
   (`data.resize = "ink-pad"` crops such images to their text);
+* wide-hollow: wide with about half the characters hollow, drawn as their 1-2 px outline (the hollow
+  faces of the real set in issue 35); no head start has seen hollow glyphs;
 * mix: each image drawn in one of plain, distorted, website, wide (its faces without Computer Modern)
   and the `captcha` package at 50-100 px high, chosen at random: the broad stream
   (`data.source = "pil:mix"`) a head start that knows many fonts and layouts learns from; website-cm's

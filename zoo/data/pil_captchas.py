@@ -1,7 +1,8 @@
 """Captchas from generators unlike ours (Pillow's own fonts, not the `captcha` package), drawn as a
 labeled folder (the command: python -m zoo.pil_captchas, zoo.commands.pil_captchas) or as an
-endless seeded stream (`data.source = "pil:STYLE"`, PilSource). Seven styles, all seeded:
-plain, distorted, website, website-cm, captcha, wide and mix; the command's --help describes each."""
+endless seeded stream (`data.source = "pil:STYLE"`, PilSource). Eight styles, all seeded:
+plain, distorted, website, website-cm, captcha, wide, wide-hollow and mix; the command's --help
+describes each."""
 
 from __future__ import annotations
 
@@ -94,19 +95,33 @@ def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(path, size)
 
 
+def _glyph_mask(char: str, font: ImageFont.FreeTypeFont, size: int, outline: int = 0) -> Image.Image:
+    """A (2 size) x (2 size) mask of `char`: filled, or with `outline` > 0 hollow, its outline `outline`
+    px wide and the inside left empty (hollow faces of site captchas)."""
+    tile = Image.new("L", (size * 2, size * 2), 0)
+    draw = ImageDraw.Draw(tile)
+    draw.text((size // 2, size // 3), char, fill=255, font=font, stroke_width=outline, stroke_fill=255)
+    if outline:
+        draw.text((size // 2, size // 3), char, fill=0, font=font)  # the inside cut out again
+    return tile
+
+
 def _website(rng: np.random.Generator, label: str, faces: tuple[str, ...] | None = None,
-             sizes: tuple[int, int] = (34, 56), wide: bool = False) -> Image.Image:
+             sizes: tuple[int, int] = (34, 56), wide: bool = False, hollow: float = 0.0) -> Image.Image:
     """A generic website captcha: each character in its own font (of `faces`, default `fonts()`),
     size (`sizes`, pixels) and strong colour, slightly rotated, on a near-white background 80 px high
     whose width grows with the text (about 150-700 px), crossed by thin lines in random colours.
-    `wide`: the text (small `sizes`) somewhere on a canvas 140-780 px wide, most of it empty."""
+    `wide`: the text (small `sizes`) somewhere on a canvas 140-780 px wide, most of it empty.
+    `hollow`: the share of characters drawn as their outline (1-2 px) instead of filled; at 0 the
+    random draws are those of before it existed, so the other styles' seeds draw the same images."""
     height = 80
     faces = faces or fonts()
     glyphs, width = [], int(rng.integers(8, 30))
     for char in label:
         size = int(rng.integers(*sizes))
-        tile = Image.new("L", (size * 2, size * 2), 0)  # a mask: the character, rotated, pasted in colour
-        ImageDraw.Draw(tile).text((size // 2, size // 3), char, fill=255, font=_font(faces[int(rng.integers(len(faces)))], size))
+        font = _font(faces[int(rng.integers(len(faces)))], size)
+        outline = int(rng.integers(1, 3)) if hollow and rng.random() < hollow else 0
+        tile = _glyph_mask(char, font, size, outline)  # a mask: the character, rotated, pasted in colour
         tile = tile.rotate(float(rng.uniform(-15, 15)), resample=Image.Resampling.BICUBIC)
         box = tile.getbbox() or (0, 0, 1, 1)
         tile = tile.crop(box)
@@ -144,7 +159,10 @@ def _captcha_package(rng: np.random.Generator, label: str, height: int = 60) -> 
 DRAWERS = {"plain": _plain, "distorted": _distorted, "website": _website,
            "website-cm": lambda rng, label: _website(rng, label, unseen_fonts()), "captcha": _captcha_package,
            # small text (16-26 px) in every face we have on a wide canvas with lines across: generic site captchas
-           "wide": lambda rng, label: _website(rng, label, (*fonts(), *unseen_fonts()), sizes=(16, 27), wide=True)}
+           "wide": lambda rng, label: _website(rng, label, (*fonts(), *unseen_fonts()), sizes=(16, 27), wide=True),
+           # the same with about half the characters hollow (outlined), as in the real set of issue 35
+           "wide-hollow": lambda rng, label: _website(rng, label, (*fonts(), *unseen_fonts()), sizes=(16, 27), wide=True,
+                                                      hollow=0.5)}
 # The broad mix a head start learns from (issue 35; `data.source = "pil:mix"`): each image drawn by one
 # of these, chosen at random. Never in Computer Modern, so website-cm stays a set of fonts it never saw.
 MIX = (lambda rng, label: _plain(rng, label, fit=True), lambda rng, label: _distorted(rng, label, grow=True), _website,

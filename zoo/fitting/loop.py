@@ -90,6 +90,8 @@ def _train_locked(checkpoint, config, resume, restart, parent_run_id, extra_tags
                   final_test, run_name):
     started = time.monotonic()  # train.minutes counts from here (zoo.fitting.time_budget)
     state = _checked_state(checkpoint, config, resume, restart)
+    if warning := hardware.slow_precision_warning(config_lib.resolved_precision(config)):
+        print(warning, flush=True)
     data = config.data
     workers = data.workers or default_workers()
     val_images, val_labels = cached_split(source_for(data, "val"), data.val_size, workers)

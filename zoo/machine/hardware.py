@@ -96,6 +96,18 @@ def resolve_precision(precision: str) -> str:
     return "bf16" if has_gpu() or cpu_has_bf16() else "fp32"
 
 
+def slow_precision_warning(precision: str) -> str | None:
+    """A warning where the resolved `precision` runs far below this machine's speed: bf16 pinned
+    (`train.precision = "bf16"`, as the heads campaign's tiers are) on a CPU without native bf16
+    and no GPU, where it is emulated (2.7 samples/s against fp32's 15.6 on an AVX2-only box,
+    docs/benchmarks.md); None where it runs at speed."""
+    if precision != "bf16" or has_gpu() or cpu_has_bf16():
+        return None
+    return (f"warning: train.precision is bf16, but this CPU ({machine_description()}) has no native bf16 "
+            f"({' or '.join(BF16_FEATURES)}) and there is no GPU: it is emulated, about 6x slower than fp32. "
+            "Use train.precision=auto (fp32 here) unless the run must match others trained in bf16.")
+
+
 def machine_description() -> str:
     """One line for every printed or logged figure: CPU, cores, ISA features, GPU."""
     features = " ".join(cpu_features()) or "none of " + "/".join(SPEED_FEATURES[:2])
