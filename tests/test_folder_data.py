@@ -458,7 +458,8 @@ def test_the_mix_draws_every_layout_with_long_labels_whole_and_no_unseen_font(mo
 
 def test_hollow_glyphs_are_their_outline_and_wide_hollow_draws_about_half_so(monkeypatch):
     """wide-hollow (issue 35's real set has hollow faces): an outlined glyph keeps its outline and
-    loses its inside; the style outlines about half the characters, 1-2 px wide, and wide none."""
+    loses its inside; the style outlines about half the characters, 1-2 px wide; of the head starts'
+    streams only mix-hollow draws hollow glyphs."""
     from zoo.data import pil_captchas as drawings
 
     font = drawings._font(drawings.fonts()[0], 40)  # DejaVuSans-Bold: thick strokes
@@ -470,9 +471,12 @@ def test_hollow_glyphs_are_their_outline_and_wide_hollow_draws_about_half_so(mon
     for seed in range(20):
         assert drawings.DRAWERS["wide-hollow"](np.random.default_rng(seed), "B8B8B8B8").height == 80
     assert set(outlines) == {0, 1, 2} and 0.35 < np.mean(np.array(outlines) > 0) < 0.65  # of 160 characters
-    outlines.clear()
-    drawings.DRAWERS["wide"](np.random.default_rng(0), "B8B8B8B8")
-    assert outlines == [0] * 8
+    for style, hollow_seen in (("wide", False), ("mix", False), ("mix-hollow", True)):  # the head starts' streams
+        outlines.clear()
+        for seed in range(30):
+            drawings.DRAWERS[style](np.random.default_rng(seed), "B8B8")
+        assert any(outlines) == hollow_seen, style
+    assert drawings.MIX_HOLLOW[:len(drawings.MIX)] == drawings.MIX  # mix-hollow: mix's layouts and two more
 
 
 def test_auto_resize_crops_to_the_text_where_it_is_small_and_pads_elsewhere(tmp_path):

@@ -2,7 +2,7 @@
 folder of captchas from a generator unlike ours (Pillow's own font, not the `captcha` package), to
 try `python -m zoo.train --data folder:OUT` on images the zoo has never seen the like of.
 
-Eight styles, all seeded (the same arguments draw the same folder):
+Nine styles, all seeded (the same arguments draw the same folder):
 * plain: the text in one piece, each image its own size (90-159 x 36-59), background and offset,
   three grey lines across;
 * distorted: each character its own size, colour and rotation (+-30 degrees), characters
@@ -23,7 +23,9 @@ Eight styles, all seeded (the same arguments draw the same folder):
 * mix: each image drawn in one of plain, distorted, website, wide (its faces without Computer Modern)
   and the `captcha` package at 50-100 px high, chosen at random: the broad stream
   (`data.source = "pil:mix"`) a head start that knows many fonts and layouts learns from; website-cm's
-  faces stay out of it, so that set measures fonts it never saw.
+  faces stay out of it, so that set measures fonts it never saw;
+* mix-hollow: mix with two more layouts, website and wide with about half their characters hollow
+  (`data.source = "pil:mix-hollow"`, the stream of the next many-fonts head start).
 Labels go into `labels.csv` (file,label) or, with `--names`, into the file names (`LABEL_0001.png`).
 """
 
