@@ -7,7 +7,8 @@ captchas) beside the shipped head start `folder-base` zero-shot, on each set's h
 
 Runs in a venv with ddddocr (not a zoo dependency; it brings onnxruntime and Pillow, which is all the
 light zoo reader needs too). ddddocr's reading is upper-cased before it is compared (our labels are
-0-9A-Z). Prints a Markdown table and the machine, and writes ddddocr.csv beside this script.
+0-9A-Z). Prints a Markdown table and the machine, and writes ddddocr.csv beside this script (rows of
+the sets read replace theirs, other sets' rows are kept).
 """
 
 from __future__ import annotations
@@ -60,10 +61,14 @@ def main(argv: list[str] | None = None) -> int:
     print("| set | test images | ddddocr zero-shot | folder-base zero-shot |\n|---|---|---|---|")
     for row in rows:
         print(f"| {row['set']} | {row['test_images']} | {row['ddddocr_seq_acc']:.2%} | {row['folder_base_seq_acc']:.2%} |")
-    with open(HERE / "ddddocr.csv", "w", newline="") as file:
-        writer = csv.DictWriter(file, fieldnames=[*rows[0], "machine", "measured"])
+    measured = [{**row, "machine": machine, "measured": time.strftime("%Y-%m-%d")} for row in rows]
+    path = HERE / "ddddocr.csv"  # rows of the sets read now replace theirs; the other sets' stay
+    kept = [row for row in (csv.DictReader(path.open()) if path.exists() else ())
+            if row["set"] not in {row["set"] for row in measured}]
+    with open(path, "w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=list(measured[0]))
         writer.writeheader()
-        writer.writerows({**row, "machine": machine, "measured": time.strftime("%Y-%m-%d")} for row in rows)
+        writer.writerows([*kept, *measured])
     return 0
 
 
