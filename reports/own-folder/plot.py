@@ -23,8 +23,10 @@ HERE = Path(__file__).resolve().parent
 SHOWN = ("website-cm-8k-10min-mix2", "captcha-8k-10min-mix2", "pil-4k-10min-mix2", "wide-4k-10min-crop2",
          "website-cm-8k-30min", "captcha-8k-30min", "pil-4k-30min", "wide-4k-30min-crop2",
          "website-cm-8k", "captcha-8k", "pil-4k-cosine", "wide-4k-hour-mix2",
-         "website-cm-8k-hour-avx2emu", "captcha-8k-hour-avx2emu", "pil-4k-hour-avx2emu", "wide-4k-hour-avx2emu")
+         "website-cm-8k-hour-avx2emu", "captcha-8k-hour-avx2emu", "pil-4k-hour-avx2emu", "wide-4k-hour-avx2emu",
+         "wide-hollow-4k-hour-avx2", "captcha-8k-hour-avx2")
 EMULATED = "avx2emu"  # an AVX2-only box's hour, emulated on the Zen 4 box (python -m zoo.emulate --cpus 0.81 --isa AVX2)
+MEASURED_AVX2 = "hour-avx2"  # an hour on a real AVX2-only box (a 2-core AMD EPYC without AVX-512)
 
 
 def minutes(row) -> float:
@@ -48,9 +50,10 @@ def main(argv: list[str]) -> None:
         colour = f"C{len(axes.get_lines()) // 2}"  # a line and a star per run: the next colour in its panel
         start = minutes(runs.loc[row.continues]) if isinstance(row.continues, str) else 0.0
         history = pd.read_csv(HERE / f"{row.set}-history.csv")
-        # 10 / 30 / 60-minute budgets; dash-dot: the AVX2-only box's hour, emulated
+        # 10 / 30 / 60-minute budgets; dash-dot: the AVX2-only box's hour, emulated; thick: measured there
         style = "-." if EMULATED in row.set else ":" if minutes(row) < 15 else "--" if minutes(row) < 40 else "-"
-        axes.plot(start + history["minutes"], 100 * history["val_seq_acc"], color=colour, marker=".", lw=1.2,
+        width = 2.4 if row.set.endswith(MEASURED_AVX2) else 1.2
+        axes.plot(start + history["minutes"], 100 * history["val_seq_acc"], color=colour, marker=".", lw=width,
                   ls=style, label=f"{row.set}: test {100 * row.test_seq_acc:.2f}%")
         end = max(end, start + minutes(row))
         axes.plot(start + minutes(row), 100 * row.test_seq_acc, marker="*", markersize=13, color=colour,
@@ -65,8 +68,9 @@ def main(argv: list[str]) -> None:
         axes.legend(loc="lower right", fontsize=7)
     for axes in list(panels.flat)[len(sets):]:
         axes.set_visible(False)
-    figure.suptitle("Own-folder training (folder-cpu) on the 2-core AMD EPYC Zen 4: validation per epoch, test at "
-                    "the end (star);\ndotted 10 min, dashed 30, solid 60, dash-dot: an AVX2-only box's hour, emulated")
+    figure.suptitle("Own-folder training (folder-cpu) on 2-core CPUs (Zen 4 unless said): validation per epoch, test at "
+                    "the end (star);\ndotted 10 min, dashed 30, solid 60; dash-dot: an AVX2-only box's hour emulated, "
+                    "thick: measured on one")
     figure.tight_layout()
     figure.savefig(HERE / "curves.png", dpi=110)
     print(HERE / "curves.png")
