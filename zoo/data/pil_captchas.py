@@ -156,13 +156,15 @@ def _captcha_package(rng: np.random.Generator, label: str, height: int = 60) -> 
     return Image.fromarray(source.sample(0, text=label)[0])
 
 
+def _wide(rng: np.random.Generator, label: str, hollow: float = 0.0) -> Image.Image:
+    """Small text (16-26 px) in every face we have on a wide canvas with lines across: generic site
+    captchas; `hollow`: the share of its characters outlined (issue 35's real set has such faces)."""
+    return _website(rng, label, (*fonts(), *unseen_fonts()), sizes=(16, 27), wide=True, hollow=hollow)
+
+
 DRAWERS = {"plain": _plain, "distorted": _distorted, "website": _website,
            "website-cm": lambda rng, label: _website(rng, label, unseen_fonts()), "captcha": _captcha_package,
-           # small text (16-26 px) in every face we have on a wide canvas with lines across: generic site captchas
-           "wide": lambda rng, label: _website(rng, label, (*fonts(), *unseen_fonts()), sizes=(16, 27), wide=True),
-           # the same with about half the characters hollow (outlined), as in the real set of issue 35
-           "wide-hollow": lambda rng, label: _website(rng, label, (*fonts(), *unseen_fonts()), sizes=(16, 27), wide=True,
-                                                      hollow=0.5)}
+           "wide": _wide, "wide-hollow": lambda rng, label: _wide(rng, label, hollow=0.5)}
 # The broad mix a head start learns from (issue 35; `data.source = "pil:mix"`): each image drawn by one
 # of these, chosen at random. Never in Computer Modern, so website-cm stays a set of fonts it never saw.
 MIX = (lambda rng, label: _plain(rng, label, fit=True), lambda rng, label: _distorted(rng, label, grow=True), _website,
