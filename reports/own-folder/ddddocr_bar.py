@@ -62,9 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         print(f"| {row['set']} | {row['test_images']} | {row['ddddocr_seq_acc']:.2%} | {row['folder_base_seq_acc']:.2%} |")
     measured = [{**row, "machine": machine, "measured": time.strftime("%Y-%m-%d")} for row in rows]
-    path = HERE / "ddddocr.csv"  # rows of the sets read now replace theirs; the other sets' stay
-    kept = [row for row in (csv.DictReader(path.open()) if path.exists() else ())
-            if row["set"] not in {row["set"] for row in measured}]
+    path, read_now = HERE / "ddddocr.csv", {row["set"] for row in measured}
+    kept = []  # rows of the sets read now replace theirs; the other sets' stay
+    if path.exists():
+        with path.open() as file:
+            kept = [row for row in csv.DictReader(file) if row["set"] not in read_now]
     with open(path, "w", newline="") as file:
         writer = csv.DictWriter(file, fieldnames=list(measured[0]))
         writer.writeheader()
