@@ -266,6 +266,31 @@ def test_augmentation_is_seeded_by_sample_and_keeps_the_image_shape(tmp_path):
     assert isinstance(test, folder_data.FolderSource) and test.seed is None  # test images are not augmented
 
 
+def test_fitted_folder_images_are_kept_read_only_within_the_cache_size_and_read_as_fresh(tmp_path, monkeypatch):
+    from zoo.data import images
+
+    draw_folder(tmp_path / "imgs", 12, lengths=(4, 6), style="wide")
+    config = make_config("bigru", "smoke", 0, [f"data.source=folder:{tmp_path / 'imgs'}", "data.resize=ink-pad"])
+    cache = folder_data._FittedCache()
+    monkeypatch.setattr(folder_data, "_fitted_cache", cache)
+    train = source_for(config.data, "train", seed=0)
+    first, _ = train.sample(3)
+    path = Path(train.images.root) / train.images.files[int(folder_data._permutation(len(train.images), 0, 0)[3])]
+    assert np.array_equal(first, images.adapt(path, config.data.height, config.data.width, "ink-pad"))  # as read afresh
+    assert len(cache.images) == 1 and cache.bytes == first.nbytes and not first.flags.writeable
+    assert train.sample(3)[0] is first  # the second read is the kept one
+    with pytest.raises(ValueError):
+        first[0, 0, 0] = 1  # a caller cannot change what the next pass reads
+    monkeypatch.setenv("ZOO_FITTED_CACHE_MB", str(2.5 * first.nbytes / 2**20))  # room for one more image
+    for index in range(len(train.images)):
+        train.sample(index)
+    assert len(cache.images) == 2 and cache.bytes == 2 * first.nbytes
+    monkeypatch.setenv("ZOO_FITTED_CACHE_MB", "lots")
+    monkeypatch.setattr(folder_data, "_fitted_cache", folder_data._FittedCache())  # nothing kept yet
+    with pytest.raises(folder_data.FolderDataError, match="ZOO_FITTED_CACHE_MB='lots' is not a number"):
+        train.sample(3)
+
+
 def test_augmentation_never_pushes_a_glyph_out_of_a_tightly_fitted_image():
     """ink-pad (and pad) put the text against the image's left side with a few pixels of margin; the
     warp (scale up to 1.06, shift up to 4% of the width) once pivoted on the image's centre and cut the

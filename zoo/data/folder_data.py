@@ -12,6 +12,10 @@ and label lengths may vary. Images of any size and mode are adapted to the model
 is image `permutation(epoch)[i mod n]`, with one seeded permutation per pass, so a resumed run
 continues with exactly the batches it would have seen. With `data.oversample`, a pass holds each
 training image whose label has one of those characters `oversample_factor` times (n grows to match).
+
+Each process keeps the images it has fitted (decoded, cropped to their text, resized: the same bytes
+every pass) up to FITTED_CACHE_MB, so from the second pass a training sample costs its augmentation
+only. On a wide canvas the fitting is ~70% of a sample's cost (python reports/own-folder/data_rate.py).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import numpy as np
 from zoo.data import images
 
 PREFIX = "folder:"
+FITTED_CACHE_MB = 1024  # per process (each data worker keeps its own); $ZOO_FITTED_CACHE_MB overrides, 0 = off
 SPLIT_SEED = 12345  # the split never depends on a run's seed: every run tests on the same images
 
 
@@ -343,7 +348,7 @@ class FolderSource:
         chosen = position if self.seed is None else int(drawn[_permutation(len(drawn), self.seed, epoch)[position]])
         path = Path(self.images.root) / self.images.files[chosen]
         try:
-            return images.adapt(path, self.height, self.width, self.resize), self.images.labels[chosen]  # height x width x 3
+            return _fitted_cache.fitted(path, self.height, self.width, self.resize), self.images.labels[chosen]  # height x width x 3
         except (images.ImageError, OSError) as error:
             raise FolderDataError(f"{path}: {error} (remove or fix the file)") from None
 
@@ -351,6 +356,39 @@ class FolderSource:
         from zoo.data.stream import stack_samples
 
         return stack_samples(self, start, size)
+
+
+class _FittedCache:
+    """The images this process has fitted, (path, height, width, resize) -> height x width x 3 uint8, kept
+    while they stay under fitted_cache_bytes() (read-only: a caller that would change one gets an error
+    instead of a wrong next pass)."""
+
+    def __init__(self):
+        self.images: dict[tuple, np.ndarray] = {}
+        self.bytes = 0
+
+    def fitted(self, path: Path, height: int, width: int, resize: str) -> np.ndarray:
+        key = (str(path), height, width, resize)
+        image = self.images.get(key)
+        if image is None:
+            image = images.adapt(path, height, width, resize)  # height x width x 3
+            if self.bytes + image.nbytes <= fitted_cache_bytes():
+                image.setflags(write=False)
+                self.images[key] = image
+                self.bytes += image.nbytes
+        return image
+
+
+_fitted_cache = _FittedCache()
+
+
+def fitted_cache_bytes() -> int:
+    text = os.environ.get("ZOO_FITTED_CACHE_MB", str(FITTED_CACHE_MB))
+    try:
+        megabytes = float(text)
+    except ValueError:
+        raise FolderDataError(f"ZOO_FITTED_CACHE_MB={text!r} is not a number of megabytes (0 turns the cache off)") from None
+    return int(max(megabytes, 0) * 2**20)
 
 
 @functools.lru_cache(maxsize=16)
