@@ -50,3 +50,26 @@ def test_evaluate_reports_an_unknown_model_clearly(store, tmp_path):
     result = subprocess.run([sys.executable, "-m", "zoo.evaluate", "--model", "models:/zoo-nothing/1", "--test-size", "4"],
                             cwd=tmp_path, capture_output=True, text=True, env=ENV)
     assert result.returncode == 2 and "cannot load model 'models:/zoo-nothing/1'" in result.stderr
+
+
+def test_evaluate_scores_a_head_start_on_its_own_generator_and_refuses_an_unknown_one(store, capsys):
+    """`--source pil:STYLE`: the captchas a head start was trained on, fitted as the model reads images."""
+    import zoo
+    from zoo.commands import evaluate
+    from zoo.data.pil_captchas import PilSource
+    from zoo.data.stream import render
+    from zoo.inference import evaluation
+
+    assert evaluate.main(["--model", "folder-mix", "--source", "pil:wide", "--test-size", "24", "--test-seed", "7"]) == 0
+    printed = float(capsys.readouterr().out.split("test_seq_acc = ")[1].split()[0])
+    run = MlflowClient().search_runs([MlflowClient().get_experiment_by_name("captcha-zoo-evaluations").experiment_id])[0]
+    assert run.data.params["source"] == "pil:wide" and run.data.metrics["test_seq_acc"] == pytest.approx(printed, abs=1e-4)
+    reader = zoo.load("folder-mix", runtime="keras")
+    info = reader.info
+    images, labels = render(PilSource("wide", info.charset, info.min_length, info.max_length, reader.width,
+                                      reader.height, 7, info.resize), 24)
+    expected = evaluation.evaluate(reader.model, images, labels, info.charset, info.max_length, verbose=0)
+    assert expected.metrics["seq_acc"] == pytest.approx(printed, abs=1e-4)  # the same captchas, read the same way
+    with pytest.raises(SystemExit) as refused:
+        evaluate.main(["--model", "folder-mix", "--source", "pil:fancy"])
+    assert refused.value.code == 2 and "accepted: captcha, pil:plain" in capsys.readouterr().err

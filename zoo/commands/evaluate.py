@@ -1,8 +1,10 @@
-"""`python -m zoo.evaluate --model URI [--test-size N] [--test-seed S]`
+"""`python -m zoo.evaluate --model URI [--test-size N] [--test-seed S] [--source pil:STYLE]`
 
 Scores a shipped model (`bigru-cpu`), a registered or logged model (`models:/zoo-bigru/1`,
 `models:/zoo-bigru@champion`, `runs:/<run id>/model`) or a `.keras` file on fresh seeded captchas, and tracks the result as an
-MLflow run. The charset and label lengths come from the model's metadata (or --charset, ...).
+MLflow run. The charset and label lengths come from the model's metadata (or --charset, ...). The
+captchas are the `captcha` package's (the default) or a `zoo.pil_captchas` style's (`--source pil:mix`:
+the test set of a head start trained on that stream), fitted as the model reads images.
 """
 
 from __future__ import annotations
@@ -13,6 +15,14 @@ from pathlib import Path
 
 from zoo import cli
 from zoo.config import DataConfig
+from zoo.data.source_names import CAPTCHA, PIL_PREFIX, PIL_STYLES
+
+
+def _source(text: str) -> str:
+    if text == CAPTCHA or (text.startswith(PIL_PREFIX) and text.removeprefix(PIL_PREFIX) in PIL_STYLES):
+        return text
+    raise argparse.ArgumentTypeError(f"unknown source {text!r}; accepted: captcha, "
+                                     + ", ".join(PIL_PREFIX + style for style in PIL_STYLES))
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -27,6 +37,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--charset", help="characters the model reads (default: from the model's metadata)")
     parser.add_argument("--min-length", type=int, help="shortest label to draw (default: from the model's metadata)")
     parser.add_argument("--max-length", type=int, help="longest label to draw (default: from the model's metadata)")
+    parser.add_argument("--source", default=CAPTCHA, type=_source,
+                        help=f"the captchas' generator: captcha (the package, default) or pil:STYLE ({', '.join(PIL_STYLES)})")
     parser.add_argument("--experiment", default="captcha-zoo-evaluations",
                         help="MLflow experiment of the evaluation run (default: captcha-zoo-evaluations)")
     return parser.parse_args(argv)
@@ -49,13 +61,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     info = reader.info
-    source = CaptchaSource(info.charset, info.min_length, info.max_length, reader.width, reader.height, args.test_seed)
+    if args.source == CAPTCHA:
+        source = CaptchaSource(info.charset, info.min_length, info.max_length, reader.width, reader.height, args.test_seed)
+    else:
+        from zoo.data.pil_captchas import PilSource
+
+        source = PilSource(args.source.removeprefix(PIL_PREFIX), info.charset, info.min_length, info.max_length,
+                           reader.width, reader.height, args.test_seed, info.resize)
     images, labels = cached_split(source, args.test_size, default_workers())
     result = evaluation.evaluate(reader.model, images, labels, info.charset, info.max_length, min_length=info.min_length)
     charset = info.charset
     name = f"evaluate-{info.arch if info.arch != '?' else Path(args.model).stem}"
     with tracking.tracked_run(run_name=name, experiment=args.experiment, tags={"evaluated_model": args.model}):
-        tracking.log_params({"model": args.model, "test_size": args.test_size, "test_seed": args.test_seed, "charset": charset})
+        tracking.log_params({"model": args.model, "test_size": args.test_size, "test_seed": args.test_seed, "charset": charset,
+                             "source": args.source})
         tracking.log_metrics({f"test_{key}": value for key, value in result.metrics.items()})
         tracking.log_table(evaluation.character_errors(result.predictions, result.labels, charset), "errors/character_errors.csv")
         pairs = evaluation.confused_pairs(result.predictions, result.labels)
