@@ -21,7 +21,7 @@ from zoo.data.source_names import CAPTCHA, PIL_PREFIX, PIL_STYLES
 def _source(text: str) -> str:
     if text == CAPTCHA or (text.startswith(PIL_PREFIX) and text.removeprefix(PIL_PREFIX) in PIL_STYLES):
         return text
-    raise argparse.ArgumentTypeError(f"unknown source {text!r}; accepted: captcha, "
+    raise argparse.ArgumentTypeError(f"unknown source {text!r}; accepted: {CAPTCHA}, "
                                      + ", ".join(PIL_PREFIX + style for style in PIL_STYLES))
 
 
