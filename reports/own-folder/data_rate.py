@@ -22,6 +22,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))  # the checkout's zoo
 
 from zoo import config as config_lib  # noqa: E402
+from zoo.data import folder_data  # noqa: E402
 from zoo.data.stream import BatchStream, default_workers, source_for  # noqa: E402
 from zoo.machine import hardware  # noqa: E402
 
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.passes < 2:
         parser.error("--passes must be at least 2 (the first pass fills the workers' caches)")
-    default_mb = os.environ.get("ZOO_FITTED_CACHE_MB", "1024")
+    default_mb = os.environ.get("ZOO_FITTED_CACHE_MB", str(folder_data.FITTED_CACHE_MB))
     print(f"| set | input | workers | kept | {' | '.join(f'pass {i + 1}' for i in range(args.passes))} |")
     print("|---|---|---|---|" + "---|" * args.passes)
     for folder in args.sets:
