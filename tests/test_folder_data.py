@@ -555,3 +555,36 @@ def test_head_starts_reading_no_whole_label_are_told_apart_by_the_characters_the
         head_start.scored(["7K2PQ", "", ""], labels)
     assert nothing == (0.0, 0.0) and half[0] == 0.0 and 0.3 < half[1] < 0.7 and one_whole[0] == pytest.approx(1 / 3)
     assert max([nothing, half]) == half and max([half, one_whole]) == one_whole  # whole labels first, then characters
+
+
+def test_varied_faces_reshape_each_glyph_and_only_mix_varied_draws_them(monkeypatch):
+    """mix-varied (more shapes of each character than our fifteen faces): a glyph comes out narrower or
+    wider, slanted either way, sometimes bolder; of the streams only mix-varied reshapes, and it keeps
+    mix-hollow's layouts and never draws website-cm's faces."""
+    from PIL import Image, ImageDraw
+
+    from zoo.data import pil_captchas as drawings
+
+    bar = Image.new("L", (80, 80), 0)
+    ImageDraw.Draw(bar).rectangle([36, 10, 43, 69], fill=255)  # a vertical stroke 8 px wide, 60 high
+    widths, slants, inks = [], [], []
+    for seed in range(40):
+        shaped = np.asarray(drawings._vary_face(np.random.default_rng(seed), bar)) > 127
+        columns = lambda rows: np.flatnonzero(shaped[rows].any(axis=0)).mean()
+        widths.append(shaped.shape[1] / 80)
+        slants.append(columns(slice(10, 20)) - columns(slice(60, 70)))  # > 0: the top leans right
+        inks.append(int(shaped.any(axis=1).sum()))  # rows with ink: 60, or 62 where a 3-px maximum filter made it bolder
+    assert min(widths) < 0.8 and max(widths) > 1.3  # narrower and wider faces (plus the slant's room)
+    assert min(slants) < -5 and max(slants) > 5  # back-slanted and italic
+    assert set(inks) == {60, 62} and 0.15 < inks.count(62) / len(inks) < 0.55  # a third bolder
+    calls, original = [], drawings._vary_face
+    monkeypatch.setattr(drawings, "_vary_face", lambda *args: calls.append(1) or original(*args))
+    fonts_used, font = [], drawings._font
+    monkeypatch.setattr(drawings, "_font", lambda path, size: fonts_used.append(path) or font(path, size))
+    for style, reshaped in (("mix-hollow", False), ("mix", False), ("wide-hollow", False), ("mix-varied", True)):
+        calls.clear(), fonts_used.clear()
+        for seed in range(40):
+            assert drawings.DRAWERS[style](np.random.default_rng(seed), "B8B8Q0").height > 0
+        assert bool(calls) == reshaped, style
+    assert not set(fonts_used) & set(drawings.unseen_fonts())  # mix-varied: website-cm's faces stay unseen
+    assert drawings.MIX_VARIED[:len(drawings.MIX_HOLLOW)] == drawings.MIX_HOLLOW

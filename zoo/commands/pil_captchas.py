@@ -2,7 +2,7 @@
 folder of captchas from a generator unlike ours (Pillow's own font, not the `captcha` package), to
 try `python -m zoo.train --data folder:OUT` on images the zoo has never seen the like of.
 
-Nine styles, all seeded (the same arguments draw the same folder):
+Ten styles, all seeded (the same arguments draw the same folder):
 * plain: the text in one piece, each image its own size (90-159 x 36-59), background and offset,
   three grey lines across;
 * distorted: each character its own size, colour and rotation (+-30 degrees), characters
@@ -25,7 +25,10 @@ Nine styles, all seeded (the same arguments draw the same folder):
   (`data.source = "pil:mix"`) a head start that knows many fonts and layouts learns from; website-cm's
   faces stay out of it, so that set measures fonts it never saw;
 * mix-hollow: mix with two more layouts, website and wide with about half their characters hollow
-  (`data.source = "pil:mix-hollow"`, the stream of the next many-fonts head start).
+  (`data.source = "pil:mix-hollow"`, the stream `folder-mix-hollow` learned from);
+* mix-varied: mix-hollow with four more layouts, website and wide, filled and half hollow, each glyph
+  reshaped as another face might draw it (narrower or wider, slanted either way, sometimes bolder):
+  more shapes of each character than our fifteen faces draw (`data.source = "pil:mix-varied"`).
 Labels go into `labels.csv` (file,label) or, with `--names`, into the file names (`LABEL_0001.png`).
 """
 

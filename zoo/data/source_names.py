@@ -4,4 +4,4 @@ importing any generator."""
 
 CAPTCHA = "captcha"  # the `captcha` package's seeded stream: the reference problem
 PIL_PREFIX = "pil:"  # "pil:STYLE": an endless seeded stream of zoo.data.pil_captchas' drawings
-PIL_STYLES = ("plain", "distorted", "website", "website-cm", "captcha", "wide", "wide-hollow", "mix", "mix-hollow")
+PIL_STYLES = ("plain", "distorted", "website", "website-cm", "captcha", "wide", "wide-hollow", "mix", "mix-hollow", "mix-varied")
