@@ -73,3 +73,23 @@ def test_evaluate_scores_a_head_start_on_its_own_generator_and_refuses_an_unknow
     with pytest.raises(SystemExit) as refused:
         evaluate.main(["--model", "folder-mix", "--source", "pil:fancy"])
     assert refused.value.code == 2 and "accepted: captcha, pil:plain" in capsys.readouterr().err
+
+
+def test_evaluate_compares_models_captcha_by_captcha_on_the_same_captchas(store, capsys):
+    """Several --model: each reads the same drawings (one tracked run each), then each is paired with the
+    first; a model that draws other labels (other lengths) is said to be unpaired, not compared."""
+    from zoo.commands import evaluate
+
+    assert evaluate.main(["--model", "folder-mix", "--model", "folder-mix-hollow", "--model", "folder-base",
+                          "--source", "pil:wide", "--test-size", "24", "--test-seed", "7"]) == 0
+    out = capsys.readouterr().out
+    accuracies = [float(part.split()[0]) for part in out.split("test_seq_acc = ")[1:]]
+    assert len(accuracies) == 3
+    runs = MlflowClient().search_runs([MlflowClient().get_experiment_by_name("captcha-zoo-evaluations").experiment_id])
+    assert sorted(run.data.params["model"] for run in runs) == ["folder-base", "folder-mix", "folder-mix-hollow"]
+    paired = out.split("paired against folder-mix")[1]
+    line = next(row for row in paired.splitlines() if row.strip().startswith("folder-mix-hollow:"))
+    only_it, only_first = (int(line.split(f"{who} only ")[1].split()[0].rstrip(",;")) for who in ("by it", "by folder-mix"))
+    assert round(24 * (accuracies[1] - accuracies[0])) == only_it - only_first  # the difference is the discordant captchas'
+    assert "exact McNemar p = " in line
+    assert "folder-base: not paired" in paired  # folder-base reads 4-8 characters, the mix heads 3-10

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from zoo.reporting.stats import mean_ci, samples_to_reach, welch_p_value
+from zoo.reporting.stats import mcnemar_exact, mean_ci, samples_to_reach, welch_p_value
 
 
 def test_mean_ci_uses_student_t_with_n_minus_1_degrees_of_freedom():
@@ -84,3 +84,15 @@ def test_accuracy_intervals_never_pass_one_and_cover_the_seeds():
     wide = accuracy_interval([0.90, 0.98, 0.95], test_size=10_000)
     assert 0.90 <= wide.low < 0.93 and 0.96 < wide.high <= 0.98
     assert np.isnan(accuracy_interval([0.9]).low)  # one run, no test size: no interval
+
+
+def test_mcnemar_exact_counts_the_discordant_captchas_and_tests_them_at_one_half():
+    a = np.array([1, 1, 1, 1, 1, 1, 1, 1, 0, 0], dtype=bool)  # 8 read
+    b = np.array([1, 1, 0, 0, 0, 0, 0, 0, 1, 0], dtype=bool)  # 3 read
+    only_a, only_b, p = mcnemar_exact(a, b)
+    assert (only_a, only_b) == (6, 1)
+    assert p == pytest.approx(2 * (1 + 7) / 2**7)  # two-sided binomial: P(X <= 1) + P(X >= 6) of 7 at 1/2
+    assert mcnemar_exact(a, a) == (0, 0, 1.0)  # nothing discordant: no evidence either way
+    assert mcnemar_exact(b, a)[:2] == (1, 6)
+    with pytest.raises(ValueError, match="same captchas"):
+        mcnemar_exact(a, b[:5])

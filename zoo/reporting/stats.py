@@ -91,6 +91,19 @@ def holm(p_values) -> np.ndarray:
     return adjusted
 
 
+def mcnemar_exact(correct, baseline_correct) -> tuple[int, int, float]:
+    """Two readers on the same captchas: (read by `correct`'s only, read by the baseline's only, the
+    exact two-sided McNemar p-value), the binomial test of the discordant captchas at 1/2. Captchas both
+    read, or both missed, say nothing about which reads more; p = 1 when none is discordant."""
+    a, b = np.asarray(correct, dtype=bool), np.asarray(baseline_correct, dtype=bool)
+    if a.shape != b.shape:
+        raise ValueError(f"paired results must cover the same captchas, got {a.shape} and {b.shape}")
+    only_a, only_b = int((a & ~b).sum()), int((~a & b).sum())
+    if only_a + only_b == 0:
+        return only_a, only_b, 1.0
+    return only_a, only_b, float(stats.binomtest(only_a, only_a + only_b, 0.5).pvalue)
+
+
 def welch_p_value(values, baseline) -> float:
     """Two-sided Welch's t-test p-value of `values` against `baseline` (nan if either has < 2 values).
 
