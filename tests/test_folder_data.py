@@ -434,6 +434,16 @@ def test_the_train_command_prints_the_summary_before_any_compute(tmp_path, capsy
     assert "scaled to the height, aspect ratio kept, padded, width from the images" in printed
 
 
+def test_the_end_of_a_run_names_its_most_misread_characters():
+    from zoo.commands import train
+    from zoo.inference import evaluation
+
+    labels = ["O0AB"] * 6 + ["S7XY"] * 3
+    readings = ["00AB"] * 4 + ["OOAB"] * 2 + ["57XY"] * 2 + ["S1XY"]
+    line = train.misread_line(evaluation.confused_pairs(readings, labels))
+    assert line == "  most misread (true -> read: characters, of 9): O -> 0: 4, 0 -> O: 2, S -> 5: 2, 7 -> 1: 1"
+
+
 def test_a_reader_of_an_ink_fitted_model_crops_what_it_reads_as_training_did():
     import dataclasses
 

@@ -95,10 +95,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name:>24} = {value:.4f}")
     if result.model_uri:
         print(f"  model: {result.model_uri}")
+    if result.confused is not None and len(result.confused):
+        print(misread_line(result.confused))
     from zoo import tracking
 
     print(tracking.run_page_line(result.run_id))
     return 0
+
+
+def misread_line(confused) -> str:
+    """The test's most frequent misreads (true -> read), where to look first: a folder whose errors
+    are one pair (O and 0 in several faces) is limited by its drawing more than by training."""
+    pairs = ", ".join(f"{row.true} -> {row.read}: {row.count}" for row in confused.head(5).itertuples())
+    return f"  most misread (true -> read: characters, of {confused['count'].sum()}): {pairs}"
 
 
 if __name__ == "__main__":

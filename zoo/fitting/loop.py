@@ -42,6 +42,7 @@ class TrainResult:
     run_id: str
     metrics: dict[str, float]
     model_uri: str | None
+    confused: pd.DataFrame | None = None  # the test misreads per (true, read) pair, most frequent first
 
 
 class EpochStats(keras.callbacks.Callback):
@@ -140,12 +141,13 @@ def _train_locked(checkpoint, config, resume, restart, parent_run_id, extra_tags
             _stopped_at_deadline(config, replanner)
         if config.train.restore_best:
             _restore_best(model, checkpoint)
+        confused = None
         if final_test:
-            metrics, model_uri = _final_evaluation(model, config, run_id, workers)
+            metrics, model_uri, confused = _final_evaluation(model, config, run_id, workers)
         else:
             metrics, model_uri = history, None
         checkpoint.mark_finished()
-    return TrainResult(run_id, metrics, model_uri)
+    return TrainResult(run_id, metrics, model_uri, confused)
 
 
 def _fitted_to_minutes(config: RunConfig, checkpoint: RunCheckpoint, model, validation, workers: int,
@@ -358,7 +360,8 @@ def _final_evaluation(model, config: RunConfig, run_id: str, workers: int):
     tracking.log_figure(figures.prediction_grid(images[grid], result.predictions[grid], result.labels[grid]), "plots/predictions.png")
     errors = evaluation.character_errors(result.predictions, result.labels, data.charset)
     tracking.log_table(errors, "errors/character_errors.csv")
-    tracking.log_table(evaluation.confused_pairs(result.predictions, result.labels), "errors/confused_pairs.csv")
+    confused = evaluation.confused_pairs(result.predictions, result.labels)
+    tracking.log_table(confused, "errors/confused_pairs.csv")
     tracking.log_table(result.misreads(), MISREADS_ARTIFACT)
     tracking.log_figure(figures.plot_character_errors(errors, f"{config.run_name}: errors per true character on {len(labels)} test captchas"),
                         "plots/character_errors.png")
@@ -380,7 +383,7 @@ def _final_evaluation(model, config: RunConfig, run_id: str, workers: int):
                       **({"draw_sizes": data.draw_sizes} if data.draw_sizes else {})},
             score=metrics["test_seq_acc"],
         )
-    return metrics, model_uri
+    return metrics, model_uri, confused
 
 
 def _argmax_text(data) -> str:
