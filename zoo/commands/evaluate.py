@@ -107,7 +107,7 @@ def _evaluate(args: argparse.Namespace, model: str):
         print(f"test_{key} = {value:.4f}")
     if len(pairs):
         print(f"{int((~correct).sum()):,} of {len(result.labels):,} misread; most confused (true -> read: characters): "
-              + ", ".join(f"{row.true} -> {row.read}: {row.count}" for row in pairs.head(5).itertuples()))
+              + evaluation.most_confused(pairs))
     return model, list(result.labels), correct
 
 

@@ -104,10 +104,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def misread_line(confused) -> str:
-    """The test's most frequent misreads (true -> read), where to look first: a folder whose errors
-    are one pair (O and 0 in several faces) is limited by its drawing more than by training."""
-    pairs = ", ".join(f"{row.true} -> {row.read}: {row.count}" for row in confused.head(5).itertuples())
-    return f"  most misread (true -> read: characters, of {confused['count'].sum()}): {pairs}"
+    """The test's most frequent misreads (true -> read), so a pair that dominates them (O and 0 in many
+    faces) shows as the run ends."""
+    from zoo.inference import evaluation
+
+    return f"  most misread (true -> read: characters, of {confused['count'].sum()}): {evaluation.most_confused(confused)}"
 
 
 if __name__ == "__main__":

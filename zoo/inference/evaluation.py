@@ -93,6 +93,11 @@ def confused_pairs(predictions: list[str], labels: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["true", "read", "count"])
 
 
+def most_confused(pairs: pd.DataFrame, top: int = 5) -> str:
+    """`confused_pairs`' first rows as one line: "O -> 0: 267, 0 -> O: 82, ..."."""
+    return ", ".join(f"{row.true} -> {row.read}: {row.count}" for row in pairs.head(top).itertuples())
+
+
 def step_argmax(model: keras.Model, image: np.ndarray, charset: str) -> list[str]:
     """The per-step most likely class of one image, as characters ('-' for the blank)."""
     logits = model.predict_on_batch(image[None])[0]  # steps x classes+1
