@@ -141,11 +141,10 @@ def _train_locked(checkpoint, config, resume, restart, parent_run_id, extra_tags
             _stopped_at_deadline(config, replanner)
         if config.train.restore_best:
             _restore_best(model, checkpoint)
-        confused = None
         if final_test:
             metrics, model_uri, confused = _final_evaluation(model, config, run_id, workers)
         else:
-            metrics, model_uri = history, None
+            metrics, model_uri, confused = history, None, None
         checkpoint.mark_finished()
     return TrainResult(run_id, metrics, model_uri, confused)
 
