@@ -266,6 +266,28 @@ def test_augmentation_is_seeded_by_sample_and_keeps_the_image_shape(tmp_path):
     assert isinstance(test, folder_data.FolderSource) and test.seed is None  # test images are not augmented
 
 
+def test_a_share_of_the_samples_is_augmented_the_same_way_on_every_read_and_bad_shares_are_refused(tmp_path):
+    from zoo.data import augment
+
+    draw_folder(tmp_path / "imgs", 40, lengths=(4, 6), style="distorted")
+    base = [f"data.source=folder:{tmp_path / 'imgs'}", "data.resize=pad", "data.augment=text"]
+    every = source_for(make_config("bigru", "smoke", 0, base).data, "train", seed=0)
+    half = source_for(make_config("bigru", "smoke", 0, [*base, "data.augment_share=0.5"]).data, "train", seed=0)
+    plain = half.source
+    augmented = [not np.array_equal(half.sample(i)[0], plain.sample(i)[0]) for i in range(200)]
+    assert 70 <= sum(augmented) <= 130  # about half, drawn per sample
+    assert all(np.array_equal(half.sample(i)[0], half.sample(i)[0]) for i in range(20))  # a resumed run: the same
+    assert all(not np.array_equal(every.sample(i)[0], plain.sample(i)[0]) for i in range(20))  # 1.0: every one
+    image = plain.sample(3)[0]  # at 1.0 the stream is the one drawn before the share existed
+    assert np.array_equal(every.sample(3)[0], augment.augment(image, np.random.default_rng([0, 3, augment.AUGMENT_STREAM])))
+    assert "augment_share" not in every.cache_key() and half.cache_key()["augment_share"] == 0.5
+    for share in ("0", "1.5", "nan"):
+        with pytest.raises(ConfigError, match=f"data.augment_share is the share of training samples augmented: from above 0 to 1, got {share}"):
+            make_config("bigru", "smoke", 0, [*base, f"data.augment_share={share}"])
+    with pytest.raises(ConfigError, match='data.augment_share = 0.5 needs an augmentation to share out: set data.augment to one of text'):
+        make_config("bigru", "smoke", 0, [f"data.source=folder:{tmp_path / 'imgs'}", "data.augment_share=0.5"])
+
+
 def test_fitted_folder_images_are_kept_read_only_within_the_cache_size_and_read_as_fresh(tmp_path, monkeypatch):
     from zoo.data import images
 

@@ -22,7 +22,8 @@ LATER_KEYS = {"data.source": "captcha", "data.label_pattern": r"^([^_.]+)", "dat
               "data.test_fraction": "0.1", "train.init": "", "train.precision": "fp32", "data.resize": "stretch",
               "data.auto_width": "false", "data.augment": "none", "train.restore_best": "false",
               "train.minutes": "0.0", "data.oversample": "", "data.oversample_factor": "1.0",
-              "train.sample_budget": "0", "data.draw_sizes": ""}
+              "train.sample_budget": "0", "data.draw_sizes": "",
+              "data.augment_share": "1.0"}
 
 
 def resolved_precision(config: RunConfig) -> str:

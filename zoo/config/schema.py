@@ -51,6 +51,9 @@ class DataConfig:
     # training images only: "none", or "text" (small rotation/shear/scale/shift, colour and contrast
     # jitter, blur, pixel noise and noise lines; seeded by sample index, so resumable: zoo.data.augment)
     augment: str = "none"
+    # of the training samples, the share augmented (the rest come as they are); which ones is seeded by
+    # sample index too. 1.0 = every one, as before this field existed
+    augment_share: float = 1.0
     # training only: these characters are drawn `oversample_factor` times as often as the others in
     # generated labels (e.g. "O0" and 4.0 for the reference's most confused pair), or, for a folder, each
     # training image whose label holds one comes that many times a pass (a whole number); validation and

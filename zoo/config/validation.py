@@ -44,6 +44,12 @@ def validate(config: RunConfig) -> None:
                         f"or \"{folder_data.AUTO_RESIZE}\" for a folder")
     if data.augment not in augment.AUGMENTS:
         problems.append(f"data.augment {data.augment!r} is not accepted; use one of {', '.join(augment.AUGMENTS)}")
+    if not 0 < data.augment_share <= 1:  # NaN fails both comparisons
+        problems.append(f"data.augment_share is the share of training samples augmented: from above 0 to 1, "
+                        f"got {data.augment_share} (no augmentation at all: data.augment = \"none\")")
+    elif data.augment_share != 1 and data.augment == "none":
+        problems.append(f"data.augment_share = {data.augment_share} needs an augmentation to share out: "
+                        f"set data.augment to one of {', '.join(a for a in augment.AUGMENTS if a != 'none')}")
     if data.auto_width and not data.source.startswith("folder:"):
         problems.append("data.auto_width reads a folder's images: it needs data.source = \"folder:PATH\" (--data)")
     if data.source.startswith(PIL_PREFIX) and data.source[len(PIL_PREFIX):] not in PIL_STYLES:

@@ -34,6 +34,7 @@ class AugmentedSource:
 
     source: Any  # any index-addressed source: sample(i), width, height, charset, max_length
     seed: int
+    share: float = 1.0  # of the samples, the share augmented (drawn per sample; the rest come as they are)
 
     def __getattr__(self, name: str):  # width, height, charset, max_length, images... of the source
         if name.startswith("__") or name == "source":  # (no source yet while unpickling)
@@ -42,7 +43,10 @@ class AugmentedSource:
 
     def sample(self, index: int, text: str | None = None) -> tuple[np.ndarray, str]:
         image, label = self.source.sample(index, text)
-        return augment(image, np.random.default_rng([self.seed, index, AUGMENT_STREAM])), label
+        rng = np.random.default_rng([self.seed, index, AUGMENT_STREAM])
+        if self.share < 1 and rng.random() >= self.share:  # (at 1, no draw: the stream stays as it was)
+            return image, label
+        return augment(image, rng), label
 
     def batch(self, start: int, size: int) -> tuple[np.ndarray, np.ndarray]:
         from zoo.data.stream import stack_samples
@@ -50,7 +54,8 @@ class AugmentedSource:
         return stack_samples(self, start, size)
 
     def cache_key(self) -> dict:
-        return {**self.source.cache_key(), "augment": "text", "augment_seed": self.seed}
+        share = {"augment_share": self.share} if self.share < 1 else {}  # (keys as they were at 1)
+        return {**self.source.cache_key(), "augment": "text", "augment_seed": self.seed, **share}
 
 
 def augment(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -259,7 +259,8 @@ def summary(labeled: LabeledImages, data, parts: tuple[int, int, int], train: La
         f"{TEXT_SHARE_TO_CROP:.0%}, data.resize = \"auto\" crops to it)",
         f"  input: {data.width} x {data.height} ({'cropped to the text, then ' if data.resize.startswith('ink-') else ''}"
         f"{'scaled to the height, aspect ratio kept, padded' if data.resize.endswith('pad') else 'stretched'}"
-        f"{', width from the images' if data.auto_width else ''}); augmentation: {data.augment}",
+        f"{', width from the images' if data.auto_width else ''}); augmentation: {data.augment}"
+        f"{f' ({data.augment_share:.0%} of the samples)' if data.augment != 'none' and data.augment_share < 1 else ''}",
         f"  split: {parts[0]:,} train / {parts[1]:,} validation / {parts[2]:,} test (fixed, seeded)",
     ]
     if data.oversample and train is not None:

@@ -155,7 +155,7 @@ def source_for(data, split: str, seed: int = 0):
     if split == "train" and data.augment != "none":  # validation and test images stay as they are
         from zoo.data.augment import AugmentedSource
 
-        return AugmentedSource(source, seed)
+        return AugmentedSource(source, seed, data.augment_share)
     return source
 
 
