@@ -113,11 +113,12 @@ def _evaluate(args: argparse.Namespace, model: str):
 
 def _print_paired(read: list) -> None:
     """Each model against the first, captcha by captcha (the same drawings only where the models draw
-    the same labels: the same charset and lengths)."""
+    the same labels: the same charset and lengths), on what zoo.predict reads (test_read_seq_acc)."""
     from zoo.reporting.stats import mcnemar_exact
 
     first, first_labels, first_correct = read[0]
-    print(f"\npaired against {first} ({first_correct.mean():.2%}), on the same {len(first_labels):,} captchas:")
+    print(f"\npaired against {first} ({first_correct.mean():.2%}), on the same {len(first_labels):,} captchas, "
+          "as zoo.predict reads them (test_read_seq_acc):")
     for model, labels, correct in read[1:]:
         if labels != first_labels:
             print(f"  {model}: not paired: it draws other labels (another charset or lengths); give --charset, "

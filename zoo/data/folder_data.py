@@ -260,7 +260,7 @@ def summary(labeled: LabeledImages, data, parts: tuple[int, int, int], train: La
         f"  input: {data.width} x {data.height} ({'cropped to the text, then ' if data.resize.startswith('ink-') else ''}"
         f"{'scaled to the height, aspect ratio kept, padded' if data.resize.endswith('pad') else 'stretched'}"
         f"{', width from the images' if data.auto_width else ''}); augmentation: {data.augment}"
-        f"{f' ({data.augment_share:.0%} of the samples)' if data.augment != 'none' and data.augment_share < 1 else ''}",
+        f"{f' ({data.augment_share:.0%} of the samples)' if data.augment_share < 1 else ''}",
         f"  split: {parts[0]:,} train / {parts[1]:,} validation / {parts[2]:,} test (fixed, seeded)",
     ]
     if data.oversample and train is not None:
