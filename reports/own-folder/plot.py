@@ -24,7 +24,8 @@ SHOWN = ("website-cm-8k-10min-mix2", "captcha-8k-10min-mix2", "pil-4k-10min-mix2
          "website-cm-8k-30min", "captcha-8k-30min", "pil-4k-30min", "wide-4k-30min-crop2",
          "website-cm-8k", "captcha-8k", "pil-4k-cosine", "wide-4k-hour-mix2",
          "website-cm-8k-hour-avx2emu", "captcha-8k-hour-avx2emu", "pil-4k-hour-avx2emu", "wide-4k-hour-avx2emu",
-         "wide-hollow-4k-hour-avx2", "captcha-8k-hour-avx2", "wide-hollow-4k-10min-q085", "wide-hollow-4k-hour-avx2emu")
+         "wide-hollow-4k-hour-avx2", "captcha-8k-hour-avx2", "wide-hollow-4k-10min-q085", "wide-hollow-4k-hour-avx2emu",
+         "captcha-8k-hour-avx2emu-aug05", "wide-hollow-4k-hour-avx2emu-aug05")  # the preset of 2026-12-07: half the samples augmented
 # an AVX2-only box's hour, emulated (python -m zoo.emulate --isa AVX2): at 0.81 CPUs on the Zen 4 box, at 1.1
 # on the Intel box (wide-hollow-4k, from folder-mix-hollow: the quota matching the real box's step there)
 EMULATED = "avx2emu"
