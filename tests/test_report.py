@@ -265,7 +265,7 @@ def test_a_merge_of_several_budgets_says_each_runs_budget(tmp_path):
                         "--presets", "reference-recipe-128k,reference-512k-b32-nodrop", "--out", str(out),
                         "--baseline", "reference-recipe-128k"]) == 0
     text = (out / "README.md").read_text()
-    assert "128,000 to 512,000 training samples per run (budgets differ: see the samples column)" in text
+    assert "2 presets, 1 seed each, 128,000 to 512,000 training samples per run (budgets differ: see the samples column)" in text
     assert "| reference-recipe-128k | 1 | 128.0k |" in text and "| reference-512k-b32-nodrop | 1 | 512.0k |" in text
     one_budget = report.build(RunTables.from_csv(reports / "reference-512k-levers"), "reference-512k-b32-nodrop")
     assert "samples" not in report.display_table(one_budget.summary, "preset").columns

@@ -110,7 +110,7 @@ def findings(summary: pd.DataFrame, baseline: str, compares: str = "architecture
     tests = int(np.isfinite(summary["p_vs_baseline"]).sum())
     made = (f"corrected for the {tests} comparison{'s' if tests != 1 else ''} made" if tests else
             "corrected for the comparisons made; none has the two seeds on each side a test needs yet")
-    lines.append(f"{len(summary)} {plural}, {seeds} seeds each, {samples}. "
+    lines.append(f"{len(summary)} {plural}, {seeds} seed{'' if seeds == '1' else 's'} each, {samples}. "
                  f"A difference from the baseline is called significant when Holm's p < {ALPHA} (Welch's t-test on "
                  f"the runs' test full-sequence accuracies, {made}) and both sides have at least {CLAIM_SEEDS} seeds "
                  "(the protocol's minimum for a claim); the seed is the unit.")
