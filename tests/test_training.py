@@ -227,3 +227,44 @@ def test_sigterm_ends_with_one_line_and_a_resumable_run(store, tmp_path, how):
     assert "Traceback" not in stderr and "continue it with the same command and --resume" in stderr
     (run,) = mlflow.search_runs(search_all_experiments=True, output_format="list")
     assert run.info.status == "KILLED"
+
+
+def test_averaged_weights_are_what_validation_scored_and_what_the_run_keeps(store, tmp_path):
+    """train.ema: validation reads the moving average, the best epoch is kept as that average (its saved
+    weights give the logged validation loss again), the checkpoint keeps the raw weights and their
+    average apart (a phase that goes on with the same optimizer continues from that checkpoint)."""
+    from zoo.data.stream import cached_split, source_for
+    from zoo.fitting.averaging import averaged_weights
+    from zoo.fitting.checkpoints import RunCheckpoint
+    from zoo.fitting.loop import train
+
+    phases = [{"epochs": 2, "lr": 3e-3}, {"epochs": 1, "lr": 1e-3, "reset": False}]
+    config = make_config("gru", "smoke", 0, {"checkpoint_dir": str(tmp_path / "ckpt"), "train.ema": 0.9,
+                                             "train.precision": "fp32", "train.restore_best": True, "train.phases": phases})
+    result = train(config, final_test=False)
+    logged = {m.step: m.value for m in MlflowClient().get_metric_history(result.run_id, "val_loss")}
+    assert sorted(logged) == [1, 2, 3]
+    images, labels = cached_split(source_for(config.data, "val"), config.data.val_size, 1)
+
+    def val_loss(model):
+        return model.evaluate(images, labels, batch_size=config.train.eval_batch_size, verbose=0, return_dict=True)["loss"]
+
+    checkpoint = RunCheckpoint(config)
+    model = checkpoint.load_model()  # the last epoch as a resume would find it: raw weights, their average apart
+    assert model.optimizer.use_ema and model.optimizer.ema_momentum == pytest.approx(0.9)
+    raw = val_loss(model)
+    with averaged_weights(model):
+        averaged = val_loss(model)
+    assert averaged == pytest.approx(logged[3], rel=1e-5) and raw != pytest.approx(logged[3], rel=1e-3)
+    assert val_loss(model) == pytest.approx(raw, rel=1e-6)  # the raw weights are back after the block
+    best = checkpoint.best()
+    model.load_weights(checkpoint.best_weights_path)
+    assert val_loss(model) == pytest.approx(logged[best["epoch"]], rel=1e-5)  # kept as validation scored it
+
+
+def test_a_moving_average_momentum_outside_0_to_1_is_refused():
+    from zoo.config import ConfigError
+
+    for momentum in (1.0, -0.1, float("nan")):
+        with pytest.raises(ConfigError, match=r"train.ema is the weights' moving-average momentum: 0 \(off\)"):
+            make_config("gru", "smoke", 0, {"train.ema": momentum})

@@ -23,7 +23,7 @@ LATER_KEYS = {"data.source": "captcha", "data.label_pattern": r"^([^_.]+)", "dat
               "data.auto_width": "false", "data.augment": "none", "train.restore_best": "false",
               "train.minutes": "0.0", "data.oversample": "", "data.oversample_factor": "1.0",
               "train.sample_budget": "0", "data.draw_sizes": "",
-              "data.augment_share": "1.0"}
+              "data.augment_share": "1.0", "train.ema": "0.0"}
 
 
 def resolved_precision(config: RunConfig) -> str:

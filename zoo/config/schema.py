@@ -134,6 +134,9 @@ class TrainConfig:
     # end with the weights of the epoch with the best validation full-sequence accuracy (kept in the
     # checkpoint folder), not the last epoch's: a small folder of real images overfits
     restore_best: bool = False
+    # keep an exponential moving average of the weights (Keras' `Adam(use_ema=True)`, momentum this; 0 = off):
+    # validation, the best epoch kept and the final model use the averaged weights (zoo.fitting.averaging)
+    ema: float = 0.0
     # train for about this many minutes on the machine the run finds: from its measured speed, more
     # epochs than the phases' (scaled alike) or, for a shorter budget, shorter epochs (zoo.fitting.time_budget);
     # 0 = the phases' epochs as given

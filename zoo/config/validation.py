@@ -67,6 +67,9 @@ def validate(config: RunConfig) -> None:
                         "folder's validation images, so it needs data.source = \"folder:PATH\" (--data)")
     if train.precision not in PRECISION_CHOICES:
         problems.append(f"train.precision {train.precision!r} is not accepted; use one of {', '.join(PRECISION_CHOICES)}")
+    if not 0 <= train.ema < 1:  # NaN fails both comparisons
+        problems.append(f"train.ema is the weights' moving-average momentum: 0 (off) or from above 0 to below 1 "
+                        f"(0.999: about the last 1,000 steps), got {train.ema}")
     if not (0 <= train.minutes <= 7 * 24 * 60):  # NaN fails both comparisons
         problems.append(f"train.minutes must be from 0 (off) to a week of minutes, got {train.minutes}")
     problems += _sample_budget_problems(train)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import keras
 
+from zoo.fitting.averaging import averaged_weights
 from zoo.fitting.checkpoints import RunCheckpoint
 
 
 class KeepBest(keras.callbacks.Callback):
     """Keeps the weights of the epoch with the highest `monitor` in the checkpoint folder (before the
-    epoch's checkpoint is written, so a resumed run knows its best epoch too)."""
+    epoch's checkpoint is written, so a resumed run knows its best epoch too): the averaged weights where
+    the optimizer keeps an average (train.ema), those validation scored."""
 
     def __init__(self, checkpoint: RunCheckpoint, monitor: str = "val_seq_acc"):
         super().__init__()
@@ -18,7 +20,8 @@ class KeepBest(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         score, best = (logs or {}).get(self.monitor), self.checkpoint.best()
         if score is not None and (best is None or score > best["score"]):
-            self.checkpoint.save_best(self.model, epoch + 1, float(score))
+            with averaged_weights(self.model):
+                self.checkpoint.save_best(self.model, epoch + 1, float(score))
 
 
 class StageEpoch(keras.callbacks.Callback):

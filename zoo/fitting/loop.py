@@ -24,7 +24,7 @@ from zoo import cli, config as config_lib
 from zoo.models import ctc
 from zoo.inference import evaluation, pretrained
 from zoo.data import folder_data
-from zoo.fitting import figures, head_start, interrupts, schedules, time_budget
+from zoo.fitting import averaging, figures, head_start, interrupts, schedules, time_budget
 from zoo.machine import hardware
 from zoo import tracking
 from zoo.tracking.run_tables import MISREADS_ARTIFACT
@@ -133,10 +133,11 @@ def _train_locked(checkpoint, config, resume, restart, parent_run_id, extra_tags
             tracking.log_text(_summary(model), "model_summary.txt")
         config, replanner = _fitted_to_minutes(config, checkpoint, model, (val_images, val_labels), workers, started)
         extra = [*callbacks, *([replanner] if replanner else [])]  # the replanner last: it times the whole epoch
-        history = _fit_phases(model, config, epochs_done, (val_images, val_labels), checkpoint, run_id, workers, extra)
+        model, history = _fit_phases(model, config, epochs_done, (val_images, val_labels), checkpoint, run_id, workers, extra)
         while replanner is not None and replanner.replanned is not None:  # the run's own epochs moved the plan
             config, epochs_done = _replanned(config, checkpoint, replanner), replanner.epochs_done
-            history = _fit_phases(model, config, epochs_done, (val_images, val_labels), checkpoint, run_id, workers, extra)
+            model = _continued(model, checkpoint)
+            model, history = _fit_phases(model, config, epochs_done, (val_images, val_labels), checkpoint, run_id, workers, extra)
         if replanner is not None and replanner.out_of_time:
             _stopped_at_deadline(config, replanner)
         if config.train.restore_best:
@@ -286,16 +287,24 @@ def _checked_state(checkpoint: RunCheckpoint, config: RunConfig, resume: bool, r
     return None
 
 
+def _continued(model: keras.Model, checkpoint: RunCheckpoint) -> keras.Model:
+    """The model to go on training after a fit ended before the run's end: the same one, or, where the
+    optimizer averages the weights (train.ema), the epoch's checkpoint, since Keras wrote the average
+    into the model at the fit's end (zoo.fitting.averaging)."""
+    return checkpoint.load_model() if averaging.uses_average(model) else model
+
+
 def _fit_phases(model, config: RunConfig, epochs_done: int, validation, checkpoint, run_id: str, workers: int,
-                extra_callbacks=()) -> dict[str, float]:
-    """Every remaining epoch of every phase; returns the last epoch's logs."""
+                extra_callbacks=()) -> tuple[keras.Model, dict[str, float]]:
+    """Every remaining epoch of every phase; returns the model trained (another object where a phase
+    ended on averaged weights: _continued) and the last epoch's logs."""
     train_cfg, data = config.train, config.data
     source = source_for(data, "train", config.seed)
     callbacks = [
         EpochStats(train_cfg.steps_per_epoch * train_cfg.batch_size),
         StageEpoch(checkpoint),  # the model, before its metrics are logged
         tracking.epoch_logger(),  # after EpochStats: logs its values too
-        *([KeepBest(checkpoint)] if train_cfg.restore_best else []),
+        *([KeepBest(checkpoint)] if train_cfg.restore_best else []),  # with averaged weights where there are
         SaveEveryEpoch(checkpoint, run_id),  # an epoch counts as done once it is logged: the staged model promoted
         *extra_callbacks,
     ]
@@ -307,7 +316,7 @@ def _fit_phases(model, config: RunConfig, epochs_done: int, validation, checkpoi
             continue
         if epochs_done == phase_start and phase.reset:  # fresh Adam, as the reference recompiled
             rate = schedules.learning_rate(train_cfg.phases, index, train_cfg.steps_per_epoch)
-            model.compile(optimizer=keras.optimizers.Adam(rate), loss=ctc.CTCLoss(),
+            model.compile(optimizer=averaging.adam(rate, train_cfg.ema), loss=ctc.CTCLoss(),
                           metrics=ctc.sequence_metrics(data.max_length))
         else:
             _align_schedule(model, train_cfg.phases, index, train_cfg.steps_per_epoch)
@@ -318,12 +327,15 @@ def _fit_phases(model, config: RunConfig, epochs_done: int, validation, checkpoi
                          prefetch=data.prefetch_batches) as stream, interrupts.interrupts_between_batches() as interrupt:
             fitted = model.fit(iter(stream), steps_per_epoch=train_cfg.steps_per_epoch, initial_epoch=epochs_done,
                       epochs=phase_end, validation_data=validation, validation_batch_size=train_cfg.eval_batch_size,
-                      callbacks=[*callbacks, interrupt], shuffle=False, verbose=cli.progress_verbosity())
+                      callbacks=[*averaging.validation_callbacks(model), *callbacks, interrupt], shuffle=False,
+                      verbose=cli.progress_verbosity())
         last_logs = {key: float(values[-1]) for key, values in fitted.history.items() if values}
         if model.stop_training:  # a callback ended the fit before the phase's end (time_budget.Replanner)
             break
         epochs_done = phase_end
-    return last_logs
+        if index + 1 < len(train_cfg.phases):
+            model = _continued(model, checkpoint)
+    return model, last_logs
 
 
 def _align_schedule(model, phases, index: int, steps_per_epoch: int) -> None:
