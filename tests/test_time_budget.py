@@ -266,3 +266,30 @@ def test_a_run_whose_probe_was_too_fast_stops_at_its_deadline_and_ends_as_usual(
     assert run.data.tags["train.stopped_at_deadline"] == "after epoch 3 of 13" and run.info.status == "FINISHED"
     assert run.data.metrics["samples_seen"] == 3 * 2 * config.train.batch_size and "test_seq_acc" in run.data.metrics
     assert run.data.metrics["best_epoch"] <= 3 and result.model_uri  # the best of the epochs it had, tested and logged
+
+
+@pytest.mark.slow
+def test_a_replanned_run_that_averages_its_weights_goes_on_from_its_raw_weights(store, tmp_path, monkeypatch):
+    """Keras writes the moving average into the model at every fit's end (train.ema), and a replan ends
+    a fit: the run goes on from the epoch's checkpoint, the raw weights with their average apart."""
+    import numpy as np
+
+    from zoo.fitting import loop
+
+    continued = []
+    keep_going = loop._continued
+
+    def recorded(model, checkpoint):
+        going_on = keep_going(model, checkpoint)
+        continued.append(([w.numpy() for w in model.trainable_weights], [w.numpy() for w in going_on.trainable_weights],
+                          [a.numpy() for a in going_on.optimizer._model_variables_moving_average]))
+        return going_on
+
+    monkeypatch.setattr(loop, "_continued", recorded)
+    config = _budget_of_45_s_run_at_5_s_an_epoch(monkeypatch, tmp_path, probe_step_seconds=6.0, warmup=3,
+                                                 extra=("train.ema=0.9", "train.precision=fp32"))
+    result = loop.train(config, final_test=False)
+    assert len(mlflow.tracking.MlflowClient().get_metric_history(result.run_id, "samples_seen")) == 4  # replanned as without
+    [(finalized, raw, average)] = continued  # one replan, after epoch 2
+    assert all(np.allclose(f, a) for f, a in zip(finalized, average))  # Keras wrote the average in
+    assert not all(np.allclose(f, r) for f, r in zip(finalized, raw))  # the run goes on from the raw weights
