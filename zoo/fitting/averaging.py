@@ -3,8 +3,9 @@
 validation runs, and Keras writes it into the model at the end of every `fit`.
 
 What the zoo adds: the best epoch is kept with the averaged weights (KeepBest saves inside
-`averaged_weights`), and a fit that a replan stopped early (zoo.fitting.time_budget) continues from the
-epoch's checkpoint, the raw weights and their average as they were, not from the average Keras wrote in.
+`averaged_weights`), and a run whose fit ended before the run's end (a replan, zoo.fitting.time_budget,
+or a phase that keeps its optimizer) goes on from the epoch's checkpoint, the raw weights and their
+average as they were, not from the average Keras wrote in (zoo.fitting.loop._continued).
 """
 
 from __future__ import annotations
@@ -33,11 +34,11 @@ def validation_callbacks(model: keras.Model) -> list[keras.callbacks.Callback]:
 @contextmanager
 def averaged_weights(model: keras.Model):
     """The model holds its optimizer's averaged weights inside the block (nothing changes without an
-    average, or before the optimizer has taken a step); the training weights are back after it."""
-    swap = keras.callbacks.SwapEMAWeights()
+    average, or before the optimizer is built); the training weights are back after it."""
     if not uses_average(model) or not model.optimizer.built:
         yield
         return
+    swap = keras.callbacks.SwapEMAWeights()
     swap.set_model(model)
     swap.on_test_begin()  # the library's swap: averages into the model, the weights into the average's place
     try:
