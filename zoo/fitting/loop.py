@@ -304,7 +304,7 @@ def _fit_phases(model, config: RunConfig, epochs_done: int, validation, checkpoi
         EpochStats(train_cfg.steps_per_epoch * train_cfg.batch_size),
         StageEpoch(checkpoint),  # the model, before its metrics are logged
         tracking.epoch_logger(),  # after EpochStats: logs its values too
-        *([KeepBest(checkpoint)] if train_cfg.restore_best else []),  # with averaged weights where there are
+        *([KeepBest(checkpoint)] if train_cfg.restore_best else []),  # the averaged weights where the optimizer keeps them
         SaveEveryEpoch(checkpoint, run_id),  # an epoch counts as done once it is logged: the staged model promoted
         *extra_callbacks,
     ]
