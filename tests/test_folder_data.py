@@ -438,6 +438,27 @@ def test_a_head_start_transfers_to_another_width_and_charset(tmp_path):
     assert np.array_equal(kernel[:, 4], fresh_new_character)  # '~' is new: it starts fresh
 
 
+def test_a_head_start_of_another_height_carries_its_projection_resampled(tmp_path):
+    from zoo.models.builder import create_model
+    from zoo.fitting.loop import _initialize_from
+
+    base = make_config("bigru", "folder-base", 0)
+    pretrained = create_model("bigru", height=32, width=256, num_classes=37, **base.model)
+    pretrained.save(tmp_path / "base.keras")
+    target = create_model("bigru", height=48, width=384, num_classes=37, **base.model)  # a taller input
+    assert _initialize_from(target, str(tmp_path / "base.keras")) == len([layer for layer in target.layers if layer.weights])
+    channels = target.get_layer("to_steps").input.shape[-1]
+    (source_kernel, source_bias), (kernel, bias) = (m.get_layer("project").get_weights() for m in (pretrained, target))
+    assert kernel.shape[0] > source_kernel.shape[0] and np.array_equal(bias, source_bias)
+    column = np.random.default_rng(0).normal(size=channels)  # a step whose features are equal along the height
+    projected = [np.tile(column, k.shape[0] // channels) @ k for k in (source_kernel, kernel)]
+    np.testing.assert_allclose(projected[1], projected[0], rtol=1e-4, atol=1e-4)  # projects as it did at 32 px
+    source_rows, rows = (k.reshape(-1, channels, k.shape[1]) for k in (source_kernel, kernel))  # height x channels x units
+    shrink = len(source_rows) / len(rows)  # each new row covers this much of a source row
+    np.testing.assert_allclose(rows[0], source_rows[0] * shrink, rtol=1e-5)  # the top still reads the top
+    np.testing.assert_allclose(rows[-1], source_rows[-1] * shrink, rtol=1e-5)  # and the bottom the bottom
+
+
 def test_the_train_command_prints_the_summary_before_any_compute(tmp_path, capsys, monkeypatch):
     from zoo.commands import train
     from zoo.fitting import loop

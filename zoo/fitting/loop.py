@@ -24,7 +24,7 @@ from zoo import cli, config as config_lib
 from zoo.models import ctc
 from zoo.inference import evaluation, pretrained
 from zoo.data import folder_data
-from zoo.fitting import averaging, figures, head_start, interrupts, schedules, time_budget
+from zoo.fitting import averaging, figures, head_start, height_resample, interrupts, schedules, time_budget
 from zoo.machine import hardware
 from zoo import tracking
 from zoo.tracking.run_tables import MISREADS_ARTIFACT
@@ -222,7 +222,8 @@ def _initialize_from(model: keras.Model, spec: str, charset: str | None = None) 
     when the source model says what it reads (a shipped name, a model folder or an MLflow URI): the
     blank and every character of `charset` that the source also reads keep their trained weights,
     a new character starts fresh. A bare .keras file carries no charset: its output layer is copied
-    only when its shape matches."""
+    only when its shape matches. A source of another input height gives its projection resampled
+    along the height (zoo.fitting.height_resample)."""
     from zoo import loading
     from zoo.inference import pretrained
 
@@ -239,6 +240,8 @@ def _initialize_from(model: keras.Model, spec: str, charset: str | None = None) 
         weights, own = other.get_weights(), layer.get_weights()
         if layer.name == "logits" and charset and source_charset:
             weights = _logits_by_character(weights, own, source_charset, charset)
+        if layer.name == "project":  # another input height: resampled along it
+            weights = height_resample.project_weights(weights, own, channels=model.get_layer("to_steps").input.shape[-1])
         if weights and [w.shape for w in weights] == [w.shape for w in own]:
             layer.set_weights(weights)
             copied += 1
