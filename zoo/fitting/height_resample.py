@@ -6,8 +6,9 @@ so a 32-px head start's projection has 6 x 64 input rows and a 48-px model's has
 is resampled along the height, as vision transformers carry position embeddings to another image
 size (timm's `resample_abs_pos_embed`), here by area: each new row takes the source rows it covers,
 weighed by how much of each it covers, so every source row's weights are spread over the new rows
-whole and a column of equal features projects exactly to what it projected before. The bias is kept. The CNN then sees the glyphs larger than it learned them, which the
-fine-tuning settles; what it keeps is a projection and head that already read.
+whole and a column of equal features projects exactly to what it projected before. The bias is kept.
+The CNN then sees the glyphs larger than it learned them, which the fine-tuning settles; what it keeps
+is a projection and head that already read.
 """
 
 from __future__ import annotations
